@@ -1,0 +1,18 @@
+"""algebrac: a computer-algebra-first compiler for numeric formulas.
+
+>>> import sympy as sp, numpy as np, algebrac as ac
+>>> x, y = sp.symbols("x y")
+>>> uf = ac.compile(sp.sin(x) * y, [x, y])
+>>> float(uf(0.5, 2.0)) == 2.0 * np.sin(0.5)
+True
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import errors
+from .errors import *  # noqa: F401,F403
+from .dtypes import DType
+from .expr import *  # noqa: F401,F403  (tensor API)
+from .ufunc import Ufunc, compile  # noqa: A004
+from .cpu import cache

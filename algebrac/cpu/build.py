@@ -1,0 +1,228 @@
+"""Build a generated module with Cython and the C compiler, through the disk cache.
+
+``load(source)`` returns the imported extension module.  Tiers: an in-process
+dict keyed by the cache key, then the disk cache (:mod:`algebrac.cpu.cache`),
+then a build.  Cython runs in process (under a lock: it keeps global state);
+the C compiler runs as a subprocess so its output can be shown in a
+``CompileError``.  No ``setup.py``, no ``chdir``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.machinery
+import importlib.util
+import io
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import config
+from ..errors import BackendUnavailable, CacheError, CompileError
+from . import cache
+from .render import Source
+
+__all__ = ["load", "toolchain_id", "CFLAGS", "compiler_available"]
+
+CFLAGS = (
+    "-O3", "-march=native", "-fPIC", "-fopenmp", "-fno-math-errno",
+    # gcc fuses sin and cos of one argument into a scalar sincos call, which
+    # keeps the loop off libmvec (DESIGN, speed facts).
+    "-fno-builtin-sin", "-fno-builtin-cos", "-fno-builtin-sinf", "-fno-builtin-cosf",
+    "-Wno-unused-function", "-Wno-unused-variable",
+)
+HERE = Path(__file__).parent
+_EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
+_memo: dict = {}
+_memo_lock = threading.Lock()
+_cython_lock = threading.Lock()
+_warned: set = set()
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_version(cc: str) -> str:
+    if shutil.which(cc) is None:
+        raise BackendUnavailable(
+            f"no C compiler: {cc!r} is not on PATH (set ALGEBRAC_CC or CC, or install gcc)"
+        )
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError as err:
+        raise BackendUnavailable(f"the C compiler {cc!r} cannot run: {err}") from err
+    if out.returncode != 0:
+        raise BackendUnavailable(f"the C compiler {cc!r} failed: {out.stderr.strip()[:200]}")
+    return out.stdout.splitlines()[0] if out.stdout else cc
+
+
+def compiler_available() -> bool:
+    """True when Cython imports and the C compiler answers ``--version``."""
+    try:
+        import Cython  # noqa: F401
+
+        _compiler_version(config.c_compiler())
+    except (ImportError, BackendUnavailable):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _host_cpu() -> str:
+    # -march=native makes the binary specific to this CPU's features.
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return hashlib.sha256(line.encode()).hexdigest()[:16]
+    except OSError:
+        pass
+    import platform
+
+    return platform.machine() + platform.processor()
+
+
+def toolchain_id() -> str:
+    """Everything besides the source text that decides what a build produces."""
+    import Cython
+
+    from .. import __version__
+
+    cc = config.c_compiler()
+    return "|".join([
+        cc, _compiler_version(cc), " ".join(CFLAGS), "cython " + Cython.__version__,
+        "numpy " + np.__version__, sys.implementation.cache_tag, _EXT,
+        "algebrac " + __version__, "cpu " + _host_cpu(),
+        hashlib.sha256((HERE / "algebrac_math.h").read_bytes()).hexdigest()[:16],
+    ])
+
+
+def _key(source: Source) -> str:
+    h = hashlib.sha256()
+    h.update(source.text.encode())
+    h.update(repr(source.libraries).encode())
+    h.update(toolchain_id().encode())
+    return h.hexdigest()
+
+
+def load(source: Source):
+    """The imported module for ``source``, built at most once per cache."""
+    key = _key(source)
+    with _memo_lock:
+        module = _memo.get(key)
+    if module is not None:
+        return module
+    start = time.perf_counter()
+    name = f"_ac_{key[:16]}"
+    if config.nocache():
+        module, how = _build_temporary(source, key, name), "built (ALGEBRAC_NOCACHE)"
+    else:
+        try:
+            module, how = _load_cached(source, key, name)
+        except (CacheError, OSError) as err:
+            _warn_once(f"the compile cache is unusable ({err}); building in a temporary "
+                       "directory instead")
+            module, how = _build_temporary(source, key, name), "built (cache unusable)"
+    config.log(1, f"{name}: {how} in {time.perf_counter() - start:.3f}s")
+    config.log(4, f"{name} source:\n{source.text}")
+    with _memo_lock:
+        return _memo.setdefault(key, module)
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def _load_cached(source: Source, key: str, name: str):
+    artifact = name + _EXT
+    entry = cache.entry_dir(key)
+    if cache.is_valid(entry, key, artifact):
+        return _import(name, entry / artifact), "cache hit"
+    with cache.lock(key):
+        if cache.is_valid(entry, key, artifact):  # another process built it meanwhile
+            return _import(name, entry / artifact), "cache hit (after waiting)"
+        build_dir = cache.new_build_dir(key)
+        try:
+            _compile(source, name, build_dir)
+            entry = cache.publish(build_dir, key, artifact, {"module": name})
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+    return _import(name, entry / artifact), "cache miss, built"
+
+
+def _build_temporary(source: Source, key: str, name: str):
+    with tempfile.TemporaryDirectory(prefix="algebrac-") as tmp:
+        _compile(source, name, Path(tmp))
+        # Linux keeps a loaded library mapped after its file is deleted.
+        return _import(name, Path(tmp) / (name + _EXT))
+
+
+def _import(name: str, path: Path):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
+def _progress(name: str):
+    if not config.progress():
+        return contextlib.nullcontext(None)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=2, desc=f"algebrac: compiling {name}", delay=0.5, leave=False,
+                bar_format="{desc}: {n}/{total} [{elapsed}] {postfix}")
+
+
+def _compile(source: Source, name: str, build_dir: Path) -> None:
+    try:
+        from Cython.Compiler import Errors
+        from Cython.Compiler.Main import CompilationOptions, compile_single, default_options
+    except ImportError as err:
+        raise BackendUnavailable("Cython is not installed (pip install cython)") from err
+    cc = config.c_compiler()
+    _compiler_version(cc)
+    pyx = build_dir / f"{name}.pyx"
+    c_file = build_dir / f"{name}.c"
+    so = build_dir / f"{name}{_EXT}"
+    pyx.write_text(source.text)
+    with _progress(name) as bar:
+        if bar is not None:
+            bar.set_postfix_str("cython")
+        log = io.StringIO()
+        with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
+            options = CompilationOptions(default_options, output_file=str(c_file),
+                                         language_level=3)
+            try:
+                result = compile_single(str(pyx), options, full_module_name=name)
+                failed = result.num_errors > 0
+            except Errors.CompileError as err:
+                failed, log = True, io.StringIO(log.getvalue() + str(err))
+            finally:
+                Errors.reset()
+        if failed or not c_file.exists():
+            raise CompileError("Cython rejected the generated module", source_path=pyx,
+                               command=["cython", str(pyx)], output=log.getvalue())
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(cc)
+        cmd = [cc, "-shared", *CFLAGS, f"-I{sysconfig.get_paths()['include']}",
+               f"-I{np.get_include()}", f"-I{HERE}", str(c_file), "-o", str(so)]
+        cmd += [f"-l{lib}" for lib in source.libraries]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CompileError(f"the C compiler failed (exit {proc.returncode})",
+                               source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
+        if bar is not None:
+            bar.update(1)

@@ -1,0 +1,1 @@
+"""Loop IR, lowering from SymPy, passes and the NumPy reference interpreter."""

@@ -1,0 +1,144 @@
+"""Scalar formulas → an elementwise loop kernel.
+
+``prepare`` checks and normalises what the user gave (every free symbol is an
+argument, every node is something a backend can compute), renames the
+arguments to safe identifiers, applies the exact specialisations and runs the
+joint CSE.  ``lower_elementwise`` turns the result into one loop over the
+flattened elements that loads each input once, computes the shared
+temporaries once and stores every output: one pass over the data however
+many outputs there are.
+
+>>> import sympy as sp
+>>> x, y = sp.symbols("x y")
+>>> prog = prepare([sp.sin(x*y), sp.cos(x*y)], [x, y])
+>>> print(pformat(lower_elementwise(prog, DType.FLOAT64)))
+kernel _ac_kernel_d(in _ac_in0: float64[_ac_n], in _ac_in1: float64[_ac_n], out _ac_out0: float64[_ac_n], out _ac_out1: float64[_ac_n]):
+  for _ac_i in 0.._ac_n (serial):
+    let _ac_x0: float64 = _ac_in0[_ac_i]
+    let _ac_x1: float64 = _ac_in1[_ac_i]
+    let _ac_t0: float64 = _ac_x0*_ac_x1
+    _ac_out0[_ac_i] = sin(_ac_t0)
+    _ac_out1[_ac_i] = cos(_ac_t0)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.logic.boolalg import Boolean, BooleanAtom
+
+from ..dtypes import DType
+from ..errors import SignatureError, UnsupportedError
+from ..mathfuncs import REWRITES, row_for
+from ..simplify import cse, specialize
+from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
+
+__all__ = ["ElementwiseProgram", "prepare", "lower_elementwise", "INDEX", "SIZE"]
+
+INDEX = sp.Symbol("_ac_i", integer=True, nonnegative=True)
+SIZE = sp.Symbol("_ac_n", integer=True, nonnegative=True)
+
+_STRUCTURAL = (sp.Add, sp.Mul, sp.Pow, sp.Piecewise)
+_LOGIC = (sp.And, sp.Or, sp.Not, sp.Xor, sp.ITE, sp.Implies, sp.Equivalent)
+_RELATIONAL = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan,
+               sp.Equality, sp.Unequality)
+_ExprCondPair = sp.functions.elementary.piecewise.ExprCondPair
+
+
+@dataclass(frozen=True)
+class ElementwiseProgram:
+    """What ``prepare`` hands to lowering: safe names, CSE done."""
+
+    inputs: tuple      # the mangled scalar symbols, one per argument
+    lets: tuple        # (symbol, value) pairs, evaluated unconditionally in order
+    outputs: tuple     # one SymPy expression per output
+
+
+def _short(node) -> str:
+    text = sp.srepr(node)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_supported(expr, where: str) -> None:
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Number):
+            if node.is_extended_real or node is sp.nan:
+                continue
+        elif isinstance(node, (sp.NumberSymbol, BooleanAtom, sp.Symbol, _ExprCondPair)):
+            continue
+        elif isinstance(node, _STRUCTURAL + _LOGIC + _RELATIONAL):
+            continue
+        elif isinstance(node, sp.Function) and (
+            row_for(type(node)) or type(node) in REWRITES
+        ):
+            continue
+        if node.is_number and node.is_extended_real is False:
+            raise UnsupportedError(
+                f"{where} contains the complex constant {node} ({_short(node)}); "
+                "algebrac compiles real-valued formulas only"
+            )
+        raise UnsupportedError(
+            f"{where} contains {type(node).__name__}, which algebrac cannot compile: "
+            f"{_short(node)}. Rewrite it with supported functions (see "
+            "algebrac.mathfuncs.FUNCTIONS) or evaluate it first (e.g. .doit())."
+        )
+
+
+def prepare(exprs, args) -> ElementwiseProgram:
+    """Validate, rename, specialise and CSE scalar formulas over ``args``."""
+    args = list(args)
+    for a in args:
+        if not isinstance(a, sp.Symbol):
+            raise SignatureError(
+                f"compile() arguments must be SymPy symbols, got {a!r} ({type(a).__name__})"
+            )
+    if len(set(args)) != len(args):
+        dup = sorted({str(a) for a in args if args.count(a) > 1})
+        raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
+    exprs = [sp.sympify(e) for e in exprs]
+    if not exprs:
+        raise SignatureError("compile() needs at least one expression")
+    argset = set(args)
+    for k, e in enumerate(exprs):
+        where = f"output {k} ({str(e)[:60]})"
+        if isinstance(e, Boolean) and not isinstance(e, sp.Symbol):
+            raise UnsupportedError(
+                f"{where} is a condition, not a number; wrap it as "
+                "sympy.Piecewise((1, cond), (0, True)) to get 1.0/0.0"
+            )
+        if not isinstance(e, sp.Expr):
+            raise UnsupportedError(f"{where} is a {type(e).__name__}, not a scalar expression")
+        missing = e.free_symbols - argset
+        if missing:
+            names = ", ".join(sorted(str(s) for s in missing))
+            raise SignatureError(
+                f"{where} depends on {names}, which is not among the arguments; "
+                "add it to args or substitute a value with .subs()"
+            )
+        _check_supported(e, where)
+    mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
+    renames = dict(zip(args, mangled))
+    exprs = [specialize(e.xreplace(renames)) for e in exprs]
+    lets, reduced = cse(exprs)
+    return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
+
+
+def _bool_or(dtype: DType, value) -> DType:
+    return DType.BOOL if isinstance(value, Boolean) else dtype
+
+
+def lower_elementwise(prog: ElementwiseProgram, dtype: DType, name: str = "") -> Kernel:
+    """One loop over ``_ac_n`` flattened elements computing every output of ``prog``."""
+    ins = tuple(Buffer(f"_ac_in{k}", dtype, (SIZE,), Role.IN) for k in range(len(prog.inputs)))
+    outs = tuple(
+        Buffer(f"_ac_out{k}", dtype, (SIZE,), Role.OUT) for k in range(len(prog.outputs))
+    )
+    body = [Let(sym, buf[INDEX], dtype) for sym, buf in zip(prog.inputs, ins)]
+    body += [Let(sym, value, _bool_or(dtype, value)) for sym, value in prog.lets]
+    body += [Assign(buf[INDEX], value) for buf, value in zip(outs, prog.outputs)]
+    return Kernel(
+        name or f"_ac_kernel_{dtype.char}",
+        ins + outs,
+        (Loop(INDEX, SIZE, tuple(body)),),
+        sizes=(SIZE,),
+    )

@@ -1,0 +1,230 @@
+"""The loop IR: a handful of immutable statement nodes over SymPy scalars.
+
+Statements are frozen dataclasses with tuple bodies, so two kernels built the
+same way compare equal and passes can be tested as Before/Expected pairs.
+Scalar expressions inside them stay SymPy.  ``pformat`` prints any node as
+indented pseudo-code; ``verify`` checks the invariants every pass relies on.
+
+>>> import sympy as sp
+>>> i, n = sp.Symbol("_ac_i", integer=True), sp.Symbol("_ac_n", integer=True)
+>>> x = Buffer("_ac_in0", DType.FLOAT64, (n,), Role.IN)
+>>> y = Buffer("_ac_out0", DType.FLOAT64, (n,), Role.OUT)
+>>> k = Kernel("k", (x, y), (Loop(i, n, (Assign(y[i], 2 * x[i]),)),))
+>>> print(pformat(k))
+kernel k(in _ac_in0: float64[_ac_n], out _ac_out0: float64[_ac_n]):
+  for _ac_i in 0.._ac_n (serial):
+    _ac_out0[_ac_i] = 2*_ac_in0[_ac_i]
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, fields, replace
+from typing import Union
+
+import sympy as sp
+
+from ..dtypes import DType
+from ..errors import VerifyError
+
+__all__ = [
+    "Role", "LoopKind", "ReduceOp", "Stage", "Buffer", "Loop", "Assign",
+    "Accumulate", "Let", "Call", "Kernel", "Stmt", "Transformer", "pformat",
+    "verify", "replace",
+]
+
+
+class Role(enum.Enum):
+    IN = "in"
+    OUT = "out"
+    TEMP = "temp"
+
+
+class LoopKind(enum.Enum):
+    SERIAL = "serial"
+    PARALLEL = "parallel"  # iterations independent: threads (CPU) or a grid (CUDA)
+    SIMD = "simd"
+
+
+class ReduceOp(enum.Enum):
+    ADD = "+"
+    MUL = "*"
+    MAX = "max"
+    MIN = "min"
+
+    @property
+    def identity(self) -> sp.Expr:
+        return {"+": sp.S.Zero, "*": sp.S.One, "max": sp.S.NegativeInfinity,
+                "min": sp.S.Infinity}[self.value]
+
+
+class Stage(enum.Enum):
+    LOWERED = 1
+    SCHEDULED = 2
+    READY = 3
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """An input, output or temporary array.  Indexing it gives a SymPy ``Indexed``."""
+
+    name: str
+    dtype: DType
+    shape: tuple
+    role: Role = Role.TEMP
+
+    @property
+    def base(self) -> sp.IndexedBase:
+        return sp.IndexedBase(self.name, shape=self.shape)
+
+    def __getitem__(self, index) -> sp.Indexed:
+        index = index if isinstance(index, tuple) else (index,)
+        return sp.Indexed(self.base, *index)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``for index in 0..extent``; always from 0 with step 1 (lowering normalises)."""
+
+    index: sp.Symbol
+    extent: sp.Expr
+    body: tuple
+    kind: LoopKind = LoopKind.SERIAL
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``target = value``; ``target`` is an ``Indexed`` or a scalar ``Symbol``."""
+
+    target: sp.Basic
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class Accumulate:
+    """``target op= value`` (a reduction step)."""
+
+    target: sp.Basic
+    value: sp.Expr
+    op: ReduceOp = ReduceOp.ADD
+
+
+@dataclass(frozen=True)
+class Let:
+    """Bind a scalar temporary (a common subexpression or a load) once per iteration."""
+
+    symbol: sp.Symbol
+    value: sp.Expr
+    dtype: DType = DType.FLOAT64
+
+
+@dataclass(frozen=True)
+class Call:
+    """A library routine (BLAS) with fully explicit arguments."""
+
+    routine: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A whole program: parameters (buffers and size symbols) and a statement body."""
+
+    name: str
+    params: tuple
+    body: tuple
+    stage: Stage = Stage.LOWERED
+    sizes: tuple = field(default=())  # size Symbols bound from the arrays at call time
+
+    def __str__(self) -> str:
+        return pformat(self)
+
+
+Stmt = Union[Loop, Assign, Accumulate, Let, Call]
+
+
+class Transformer:
+    """Rebuild a tree; override ``visit_<Class>`` for the nodes a pass changes."""
+
+    def visit(self, node):
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is not None:
+            return method(node)
+        return self.generic_visit(node)
+
+    def generic_visit(self, node):
+        changes = {}
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if f.name == "body":
+                new = tuple(self.visit(s) for s in value)
+                if new != value:
+                    changes[f.name] = new
+        return replace(node, **changes) if changes else node
+
+
+def _fmt_shape(shape) -> str:
+    return ", ".join(str(s) for s in shape)
+
+
+def pformat(node, indent: int = 0) -> str:
+    """Indented pseudo-code of any IR node (used by ``str``, debug output and tests)."""
+    pad = "  " * indent
+    if isinstance(node, Kernel):
+        params = ", ".join(
+            f"{p.role.value} {p.name}: {p.dtype.value}[{_fmt_shape(p.shape)}]"
+            if isinstance(p, Buffer) else str(p)
+            for p in node.params
+        )
+        lines = [f"{pad}kernel {node.name}({params}):"]
+        lines += [pformat(s, indent + 1) for s in node.body]
+        return "\n".join(lines)
+    if isinstance(node, Loop):
+        lines = [f"{pad}for {node.index} in 0..{node.extent} ({node.kind.value}):"]
+        lines += [pformat(s, indent + 1) for s in node.body]
+        return "\n".join(lines)
+    if isinstance(node, Assign):
+        return f"{pad}{node.target} = {node.value}"
+    if isinstance(node, Accumulate):
+        return f"{pad}{node.target} {node.op.value}= {node.value}"
+    if isinstance(node, Let):
+        return f"{pad}let {node.symbol}: {node.dtype.value} = {node.value}"
+    if isinstance(node, Call):
+        return f"{pad}call {node.routine}({', '.join(map(str, node.args))})"
+    raise VerifyError(f"pformat: {type(node).__name__} is not an IR node")
+
+
+def verify(kernel: Kernel) -> Kernel:
+    """Check that every scalar symbol is bound before use and indices are loop variables.
+
+    Returns the kernel unchanged so it can sit in a pass pipeline.
+    """
+    bound: set = set(kernel.sizes)
+    buffers = {p.name for p in kernel.params if isinstance(p, Buffer)}
+
+    def check_expr(expr, where):
+        for s in expr.free_symbols:
+            if isinstance(s, sp.Symbol) and s not in bound and s.name not in buffers:
+                raise VerifyError(f"{s} used before it is bound in {where}\n{pformat(kernel)}")
+
+    def walk(stmts, scope):
+        nonlocal bound
+        for s in stmts:
+            if isinstance(s, Loop):
+                check_expr(sp.sympify(s.extent), f"extent of loop {s.index}")
+                saved = set(bound)
+                bound.add(s.index)
+                walk(s.body, scope + 1)
+                bound = saved
+            elif isinstance(s, Let):
+                check_expr(s.value, f"let {s.symbol}")
+                bound.add(s.symbol)
+            elif isinstance(s, (Assign, Accumulate)):
+                check_expr(s.value, f"assignment to {s.target}")
+                check_expr(s.target, f"target {s.target}")
+            elif isinstance(s, Call):
+                pass
+            else:
+                raise VerifyError(f"{type(s).__name__} is not an IR statement")
+
+    walk(kernel.body, 0)
+    return kernel

@@ -1,0 +1,131 @@
+"""The table of math functions every backend understands.
+
+One row per SymPy function class: the NumPy callable the reference
+interpreter uses, the C names for double and float, and whether glibc's
+vector math library (libmvec) has a SIMD variant.  Printers and the
+interpreter are derived from this table, so a function cannot be half-added
+(``tests/test_mathfuncs.py`` checks every row is complete).
+
+Helpers whose names start with ``_ac_`` are ``static inline`` C functions in
+``algebrac/cpu/algebrac_math.h``; they give C the semantics NumPy and SymPy
+have (``Mod`` takes the divisor's sign, ``Min``/``Max`` propagate NaN, ...).
+
+>>> import sympy as sp
+>>> row = FUNCTIONS[sp.exp]
+>>> (row.c64, row.c32, row.simd)
+('exp', 'expf', True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.special as sc
+import sympy as sp
+from sympy.codegen import cfunctions as cf
+
+__all__ = ["FuncRow", "FUNCTIONS", "REWRITES", "row_for"]
+
+
+@dataclass(frozen=True)
+class FuncRow:
+    """How one SymPy function is computed on each target."""
+
+    sympy: type
+    nargs: int
+    numpy: Callable
+    c64: str
+    c32: str
+    simd: bool = False  # libmvec has a vector variant of both c64 and c32
+
+
+def _np_sign(x):
+    # SymPy's sign and C's helper: 0 for +-0, NaN for NaN.
+    return np.sign(x)
+
+
+def _np_mod(a, b):
+    # SymPy's Mod is Python's %: the result takes the divisor's sign (np.mod).
+    return np.mod(a, b)
+
+
+def _np_heaviside(x, h0):
+    return np.heaviside(x, h0)
+
+
+_ROWS = [
+    FuncRow(sp.exp, 1, np.exp, "exp", "expf", True),
+    FuncRow(sp.log, 1, np.log, "log", "logf", True),
+    FuncRow(sp.sin, 1, np.sin, "sin", "sinf", True),
+    FuncRow(sp.cos, 1, np.cos, "cos", "cosf", True),
+    FuncRow(sp.tan, 1, np.tan, "tan", "tanf", True),
+    FuncRow(sp.asin, 1, np.arcsin, "asin", "asinf", True),
+    FuncRow(sp.acos, 1, np.arccos, "acos", "acosf", True),
+    FuncRow(sp.atan, 1, np.arctan, "atan", "atanf", True),
+    FuncRow(sp.atan2, 2, np.arctan2, "atan2", "atan2f", True),
+    FuncRow(sp.sinh, 1, np.sinh, "sinh", "sinhf", True),
+    FuncRow(sp.cosh, 1, np.cosh, "cosh", "coshf", True),
+    FuncRow(sp.tanh, 1, np.tanh, "tanh", "tanhf", True),
+    FuncRow(sp.asinh, 1, np.arcsinh, "asinh", "asinhf", True),
+    FuncRow(sp.acosh, 1, np.arccosh, "acosh", "acoshf", True),
+    FuncRow(sp.atanh, 1, np.arctanh, "atanh", "atanhf", True),
+    FuncRow(sp.erf, 1, sc.erf, "erf", "erff", True),
+    FuncRow(sp.erfc, 1, sc.erfc, "erfc", "erfcf", True),
+    FuncRow(sp.gamma, 1, sc.gamma, "tgamma", "tgammaf"),
+    FuncRow(sp.loggamma, 1, sc.gammaln, "lgamma", "lgammaf"),
+    FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf"),
+    FuncRow(sp.floor, 1, np.floor, "floor", "floorf"),
+    FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf"),
+    FuncRow(sp.sign, 1, _np_sign, "_ac_sign", "_ac_signf"),
+    FuncRow(sp.Mod, 2, _np_mod, "_ac_mod", "_ac_modf"),
+    FuncRow(sp.Heaviside, 2, _np_heaviside, "_ac_heaviside", "_ac_heavisidef"),
+    FuncRow(sp.Min, 2, np.minimum, "_ac_min", "_ac_minf"),
+    FuncRow(sp.Max, 2, np.maximum, "_ac_max", "_ac_maxf"),
+    FuncRow(cf.log1p, 1, np.log1p, "log1p", "log1pf", True),
+    FuncRow(cf.expm1, 1, np.expm1, "expm1", "expm1f", True),
+    FuncRow(cf.exp2, 1, np.exp2, "exp2", "exp2f", True),
+    FuncRow(cf.log2, 1, np.log2, "log2", "log2f", True),
+    FuncRow(cf.log10, 1, np.log10, "log10", "log10f", True),
+    FuncRow(cf.hypot, 2, np.hypot, "hypot", "hypotf", True),
+    FuncRow(cf.Sqrt, 1, np.sqrt, "sqrt", "sqrtf"),
+    FuncRow(cf.Cbrt, 1, np.cbrt, "cbrt", "cbrtf", True),
+    FuncRow(cf.fma, 3, lambda a, b, c: a * b + c, "fma", "fmaf"),
+]
+
+FUNCTIONS: dict[type, FuncRow] = {row.sympy: row for row in _ROWS}
+
+
+def _inv(f):
+    return lambda *a: 1 / f(*a)
+
+
+def _of_inverse(f):
+    return lambda a: f(1 / a)
+
+
+# Functions that are computed through a table function; applied exactly in
+# SymPy (before CSE), so every backend sees only table functions.
+REWRITES: dict[type, Callable] = {
+    sp.sec: _inv(sp.cos),
+    sp.csc: _inv(sp.sin),
+    sp.cot: _inv(sp.tan),
+    sp.sech: _inv(sp.cosh),
+    sp.csch: _inv(sp.sinh),
+    sp.coth: _inv(sp.tanh),
+    sp.asec: _of_inverse(sp.acos),
+    sp.acsc: _of_inverse(sp.asin),
+    sp.acot: _of_inverse(sp.atan),
+    sp.asech: _of_inverse(sp.acosh),
+    sp.acsch: _of_inverse(sp.asinh),
+    sp.acoth: _of_inverse(sp.atanh),
+}
+
+
+def row_for(func: type) -> FuncRow | None:
+    """The table row for a SymPy function class (following subclasses), or ``None``."""
+    for klass in func.__mro__:
+        row = FUNCTIONS.get(klass)
+        if row is not None:
+            return row
+    return None

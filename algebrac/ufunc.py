@@ -1,0 +1,249 @@
+"""``ac.compile``: scalar SymPy formulas → a callable that is (or acts as) a NumPy ufunc.
+
+The CPU backend returns a wrapper around a real ``numpy.ufunc`` (``.ufunc``),
+so broadcasting, ``out=``, ``where=``, ``dtype=``, ``casting=``, NEP 50
+scalar promotion and ``__array_ufunc__`` dispatch are NumPy's own.  The
+``"numpy"`` backend interprets the same loop IR and follows the same rules.
+
+>>> import numpy as np, sympy as sp, algebrac as ac
+>>> x, y = sp.symbols("x y")
+>>> uf = ac.compile([x * y, x + y], [x, y])
+>>> uf.nin, uf.nout
+(2, 2)
+>>> [a.tolist() for a in uf(np.array([1.0, 2.0]), 3.0)]
+[[3.0, 6.0], [4.0, 5.0]]
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import warnings
+
+import numpy as np
+import sympy as sp
+
+from .dtypes import DType
+from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
+                     SignatureError)
+from .lower import interp, passes
+from .lower.elementwise import ElementwiseProgram, lower_elementwise, prepare
+from .lower.ir import pformat
+
+__all__ = ["compile", "Ufunc", "Listing", "MAX_UFUNC_ARGS"]
+
+# NumPy 2's NPY_MAXARGS: a ufunc takes at most this many inputs plus outputs.
+MAX_UFUNC_ARGS = 64
+BACKENDS = ("cpu", "numpy")
+_MEMO_SIZE = 256
+_memo: collections.OrderedDict = collections.OrderedDict()
+_memo_lock = threading.Lock()
+_fallback_warned = False
+
+
+class Listing(str):
+    """A string that displays as itself (source code, IR listings) in Jupyter and the REPL."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def compile(exprs, args, *, backend: str = "cpu") -> "Ufunc":  # noqa: A001 (public API name)
+    """Compile scalar formulas into one elementwise, ufunc-like callable.
+
+    Parameters
+    ----------
+    exprs : a SymPy expression (the call returns one array) or a list of them
+        (the call returns a tuple); all are computed in one pass over the data,
+        sharing common subexpressions.
+    args : the SymPy symbols that become the array arguments, in call order.
+    backend : ``"cpu"`` (Cython + C, the default) or ``"numpy"`` (the reference
+        interpreter; needs no compiler).  Without a working C compiler,
+        ``"cpu"`` warns once and uses ``"numpy"``.
+
+    >>> import sympy as sp, algebrac as ac
+    >>> x = sp.Symbol("x")
+    >>> f = ac.compile(sp.Piecewise((1 / x, x > 0), (0, True)), [x])
+    >>> f([0.0, 4.0]).tolist()
+    [0.0, 0.25]
+    """
+    single = not isinstance(exprs, (list, tuple))
+    expr_list = (sp.sympify(exprs),) if single else tuple(sp.sympify(e) for e in exprs)
+    if isinstance(args, sp.Basic) and not isinstance(args, sp.Tuple):
+        args = [args]
+    args = tuple(args)
+    if backend not in BACKENDS:
+        raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    key = (expr_list, args, single, backend)
+    with _memo_lock:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
+            return hit
+    uf = Ufunc(expr_list, args, single=single, backend=backend)
+    with _memo_lock:
+        _memo[key] = uf
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return uf
+
+
+def _resolve_backend(backend: str) -> str:
+    global _fallback_warned
+    if backend != "cpu":
+        return backend
+    from .cpu.build import compiler_available
+
+    if compiler_available():
+        return "cpu"
+    if not _fallback_warned:
+        _fallback_warned = True
+        warnings.warn("algebrac: no working C compiler or Cython; the 'cpu' backend falls "
+                      "back to the 'numpy' reference backend (much slower)",
+                      BackendFallbackWarning, stacklevel=4)
+    return "numpy"
+
+
+class Ufunc:
+    """A compiled elementwise formula.  Call it like a NumPy ufunc.
+
+    Attributes: ``exprs``, ``args``, ``nin``, ``nout``, ``backend``,
+    ``ufunc`` (the ``numpy.ufunc``; ``None`` on the numpy backend),
+    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant).
+    """
+
+    def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str):
+        program: ElementwiseProgram = prepare(exprs, args)
+        self.exprs, self.args, self._single = exprs, args, single
+        self.nin, self.nout = len(args), len(exprs)
+        if self.nin + self.nout > MAX_UFUNC_ARGS:
+            raise SignatureError(
+                f"a NumPy ufunc takes at most {MAX_UFUNC_ARGS} inputs plus outputs; this "
+                f"formula has {self.nin} inputs and {self.nout} outputs. Split the outputs "
+                "into several compile() calls."
+            )
+        self.backend = _resolve_backend(backend)
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        self._kernels = {
+            dt: passes.run(lower_elementwise(program, dt), target)
+            for dt in (DType.FLOAT32, DType.FLOAT64)
+        }
+        self.kernel = Listing(pformat(self._kernels[DType.FLOAT64]))
+        self.ufunc = None
+        self.source = None
+        if self.backend == "cpu":
+            self._build()
+
+    def _build(self) -> None:
+        from .cpu.build import load
+        from .cpu.render import render_ufunc_module
+
+        source = render_ufunc_module(
+            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout
+        )
+        try:
+            module = load(source)
+        except BackendUnavailable:
+            self.backend = _resolve_backend("cpu")
+            if self.backend != "numpy":
+                raise
+            return
+        self.source = Listing(source.text)
+        self.ufunc = module.ufunc
+
+    # -- calling ---------------------------------------------------------
+    def __call__(self, *inputs, **kwargs):
+        if len(inputs) != self.nin:
+            names = ", ".join(str(a) for a in self.args)
+            raise SignatureError(
+                f"this formula takes {self.nin} argument(s) ({names}), got {len(inputs)}"
+            )
+        if "dtype" not in kwargs and "signature" not in kwargs and _all_integral(inputs):
+            # Integer and bool inputs compute in float64 (documented in DType.result).
+            kwargs["dtype"] = np.float64
+        if self.ufunc is not None:
+            try:
+                result = self.ufunc(*inputs, **kwargs)
+            except TypeError as err:
+                if type(err).__name__ in ("_UFuncNoLoopError", "_UFuncInputCastingError",
+                                          "_UFuncOutputCastingError"):
+                    raise DTypeError(f"{err}; algebrac computes in float32 or float64: pass "
+                                     "real arrays (or dtype=/casting=)") from err
+                raise
+            except ValueError as err:
+                if "broadcast" in str(err):
+                    raise ShapeError(f"arguments do not broadcast together: {err}") from err
+                raise
+        else:
+            result = self._interpret(inputs, **kwargs)
+        if self._single or self.nout > 1 or isinstance(result, tuple):
+            return result
+        return (result,)
+
+    def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
+                   **extra):
+        if extra:
+            raise SignatureError(f"unsupported keyword(s) for the numpy backend: {sorted(extra)}")
+        arrays = [np.asarray(a) for a in inputs]
+        for a in arrays:
+            if a.dtype.kind not in "biuf":
+                raise DTypeError(f"cannot compute with {a.dtype} input; algebrac computes "
+                                 "in float32 or float64")
+        loop = DType.from_numpy(dtype) if dtype is not None else _loop_dtype(inputs, arrays)
+        try:
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
+        except ValueError as err:
+            raise ShapeError(f"arguments do not broadcast together: {err}") from err
+        kernel = self._kernels[loop]
+        flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
+                for k, a in enumerate(arrays)}
+        results = interp.run(kernel, flat)
+        outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
+        if out is None:
+            if where is True:
+                final = [o if o.ndim else o[()] for o in outs]
+                return final[0] if self._single else tuple(final)
+            out = tuple(np.empty(shape, loop.numpy) for _ in outs)
+        out = out if isinstance(out, tuple) else (out,)
+        for o, r in zip(out, outs):
+            np.copyto(o, r, casting=casting, where=where)
+        return out[0] if self._single else tuple(out)
+
+    # -- display ---------------------------------------------------------
+    def __repr__(self) -> str:
+        sig = ", ".join(str(a) for a in self.args)
+        body = str(self.exprs[0]) if self._single else "(" + ", ".join(map(str, self.exprs)) + ")"
+        return f"<algebrac.Ufunc ({sig}) -> {body}, backend={self.backend!r}>"
+
+    def _repr_latex_(self) -> str:
+        sig = ", ".join(sp.latex(a) for a in self.args)
+        body = ", ".join(sp.latex(e) for e in self.exprs)
+        if not self._single:
+            body = r"\left(" + body + r"\right)"
+        return rf"$\left({sig}\right) \mapsto {body}$"
+
+
+def _is_integral(x) -> bool:
+    if isinstance(x, (bool, int, np.integer, np.bool_)):
+        return True
+    dt = getattr(x, "dtype", None)
+    return dt is not None and dt.kind in "biu"
+
+
+def _all_integral(inputs) -> bool:
+    return all(_is_integral(x) for x in inputs)
+
+
+def _loop_dtype(inputs, arrays) -> DType:
+    """The loop NumPy's type resolution would pick among (float32, float64)."""
+    strong = [a.dtype for x, a in zip(inputs, arrays)
+              if not isinstance(x, (bool, int, float))]  # Python scalars are weak (NEP 50)
+    if strong and all(np.can_cast(d, np.float32, "safe") for d in strong) and any(
+        d.kind == "f" for d in strong
+    ):
+        return DType.FLOAT32
+    return DType.FLOAT64
