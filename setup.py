@@ -1,0 +1,14 @@
+"""Build script: the one compiled piece shipped with algebrac is ``algebrac._kernels``."""
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+extensions = [
+    Extension(
+        "algebrac._kernels",
+        ["algebrac/_kernels.pyx"],
+        extra_compile_args=["-O2", "-fopenmp"],
+        extra_link_args=["-fopenmp"],
+    )
+]
+
+setup(ext_modules=cythonize(extensions, language_level=3))
