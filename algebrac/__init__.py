@@ -14,5 +14,7 @@ from . import errors
 from .errors import *  # noqa: F401,F403
 from .dtypes import DType
 from .expr import *  # noqa: F401,F403  (tensor API)
-from .ufunc import Ufunc, compile  # noqa: A004
+from . import config
+from ._kernels import get_num_threads, set_num_threads
 from .cpu import cache
+from .ufunc import Ufunc, compile  # noqa: A004
