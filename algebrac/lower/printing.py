@@ -130,7 +130,9 @@ class CFamilyPrinter(C99CodePrinter):
         if exp.is_Integer and 0 < abs(int(exp)) <= MAX_POW_UNROLL:
             b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"])
             product = "*".join([b] * abs(int(exp)))
-            return product if exp > 0 else f"({self._print_Integer(sp.S.One)}/({product}))"
+            if exp > 0:
+                return product
+            return f"({self._print_Integer(sp.S.One)}/{product if exp == -1 else f'({product})'})"
         if exp == sp.S.Half:
             return self._call("sqrt", "sqrtf", base)
         if exp == -sp.S.Half:
