@@ -44,6 +44,7 @@ HERE = Path(__file__).parent
 _EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
 _memo: dict = {}
 _memo_lock = threading.Lock()
+_key_locks: dict = {}
 _cython_lock = threading.Lock()
 _warned: set = set()
 
@@ -116,8 +117,19 @@ def load(source: Source):
     key = _key(source)
     with _memo_lock:
         module = _memo.get(key)
+        key_lock = _key_locks.setdefault(key, threading.Lock())
     if module is not None:
         return module
+    # Threads asking for the same fresh kernel wait for one build and share it.
+    with key_lock:
+        with _memo_lock:
+            module = _memo.get(key)
+        if module is not None:
+            return module
+        return _load_uncached(source, key)
+
+
+def _load_uncached(source: Source, key: str):
     start = time.perf_counter()
     name = f"_ac_{key[:16]}"
     if config.nocache():

@@ -233,13 +233,13 @@ class Tensor:
     def __le__(self, o): return self._ew("less_equal", self, o)
     def __gt__(self, o): return self._ew("greater", self, o)
     def __ge__(self, o): return self._ew("greater_equal", self, o)
-    def __and__(self, o): return self._ew("logical_and", self, o)
-    def __rand__(self, o): return self._ew("logical_and", o, self)
-    def __or__(self, o): return self._ew("logical_or", self, o)
-    def __ror__(self, o): return self._ew("logical_or", o, self)
-    def __xor__(self, o): return self._ew("logical_xor", self, o)
-    def __rxor__(self, o): return self._ew("logical_xor", o, self)
-    def __invert__(self): return self._ew("logical_not", self)
+    def __and__(self, o): return self._ew("op_and", self, o)
+    def __rand__(self, o): return self._ew("op_and", o, self)
+    def __or__(self, o): return self._ew("op_or", self, o)
+    def __ror__(self, o): return self._ew("op_or", o, self)
+    def __xor__(self, o): return self._ew("op_xor", self, o)
+    def __rxor__(self, o): return self._ew("op_xor", o, self)
+    def __invert__(self): return self._ew("op_not", self)
 
     def __matmul__(self, o):
         from .linalg import matmul
