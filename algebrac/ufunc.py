@@ -26,7 +26,7 @@ from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
 from .lower import interp, passes
-from .lower.elementwise import ElementwiseProgram, lower_elementwise, prepare
+from .lower.elementwise import ElementwiseProgram, as_formula, lower_elementwise, prepare
 from .lower.ir import pformat
 
 __all__ = ["compile", "Ufunc", "Listing", "MAX_UFUNC_ARGS"]
@@ -72,7 +72,7 @@ def compile(exprs, args, *, backend: str = "cpu") -> "Ufunc":  # noqa: A001 (pub
     [0.0, 0.25]
     """
     single = not isinstance(exprs, (list, tuple))
-    expr_list = (sp.sympify(exprs),) if single else tuple(sp.sympify(e) for e in exprs)
+    expr_list = (as_formula(exprs),) if single else tuple(as_formula(e) for e in exprs)
     if isinstance(args, sp.Basic) and not isinstance(args, sp.Tuple):
         args = [args]
     args = tuple(args)

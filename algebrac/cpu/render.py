@@ -76,13 +76,38 @@ class CPrinter(CFamilyPrinter):
             return f"(*({self.dtype.c_name} *)({name} + {i}*{_stride(name)}))"
         return f"{name}[{i}]"
 
-    def loop_pragma(self, loop: Loop) -> str:
-        if loop.kind is LoopKind.PARALLEL:
-            cutoff = self._settings["cutoff"]
-            return f"#pragma omp parallel for simd schedule(static) if({loop.extent} > {cutoff})"
-        if loop.kind is LoopKind.SIMD:
-            return "#pragma omp simd"
-        return ""
+    def _stmt_Loop(self, loop: Loop, depth):
+        if loop.kind is not LoopKind.PARALLEL:
+            return super()._stmt_Loop(loop, depth)
+        # Threads each have their own floating-point status flags; NumPy reads only
+        # the calling thread's after the loop.  Worker threads therefore collect
+        # theirs into a reduction that is raised in the calling thread, so
+        # overflow/invalid warnings (and np.errstate) behave the same at every size.
+        pad, inner = self.indent_unit * depth, self.indent_unit * (depth + 1)
+        n = self._print_index(loop.extent)
+        # With ``simd`` the vectoriser evaluates both sides of a branch and
+        # blends: an untaken branch would raise flags (log of a negative that
+        # Piecewise excluded).  Loops with branches stay exact.
+        simd = "" if _has_branches(loop) else " simd"
+        i = self._print(loop.index)
+        lines = [f"{pad}{{",
+                 f"{inner}int _ac_fpe = 0;",
+                 f"{inner}#pragma omp parallel if({n} > {self._settings['cutoff']}) "
+                 "reduction(|:_ac_fpe)",
+                 f"{inner}{{",
+                 f"{inner}{self.indent_unit}const int _ac_worker = omp_get_thread_num() != 0;",
+                 f"{inner}{self.indent_unit}if (_ac_worker) feclearexcept(_AC_FE_FLAGS);"]
+        header = f"for (npy_intp {i} = 0; {i} < {n}; {i}++)"
+        lines += self.block(header, loop.body, depth + 2, f"#pragma omp for{simd} schedule(static)")
+        lines += [f"{inner}{self.indent_unit}if (_ac_worker) _ac_fpe |= fetestexcept(_AC_FE_FLAGS);",
+                  f"{inner}}}",
+                  f"{inner}if (_ac_fpe) feraiseexcept(_ac_fpe);",
+                  f"{pad}}}"]
+        return lines
+
+
+def _has_branches(loop: Loop) -> bool:
+    return any(v.has(sp.Piecewise) for v in _values(loop.body))
 
 
 def _stride(name: str) -> str:
@@ -154,8 +179,11 @@ def _simd_declarations(printers) -> list:
         used.update(p.used_functions)
     lines = []
     for name in sorted(used):
-        simd, nargs, t = used[name]
-        if simd:
+        simd, nargs, t, conditional = used[name]
+        # A function called under a condition gets no vector variant: the
+        # vectoriser would call it on every lane (log of the negatives that
+        # Piecewise excluded) and raise floating-point flags for untaken branches.
+        if simd and not conditional:
             args = ", ".join([t] * nargs)
             lines += ["#pragma omp declare simd notinbranch", f"{t} {name}({args});"]
     return lines
@@ -181,6 +209,9 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
     c = [
         "#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION",
         "#include <math.h>",
+        "#include <fenv.h>",
+        "#include <omp.h>",
+        "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
         "#include <numpy/ndarraytypes.h>",
         "#include <numpy/ufuncobject.h>",
         '#include "algebrac_math.h"',

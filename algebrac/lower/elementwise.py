@@ -33,7 +33,7 @@ from ..mathfuncs import REWRITES, row_for
 from ..simplify import cse, specialize
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
-__all__ = ["ElementwiseProgram", "prepare", "lower_elementwise", "INDEX", "SIZE"]
+__all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
 
 INDEX = sp.Symbol("_ac_i", integer=True, nonnegative=True)
 SIZE = sp.Symbol("_ac_n", integer=True, nonnegative=True)
@@ -82,6 +82,18 @@ def _check_supported(expr, where: str) -> None:
         )
 
 
+def as_formula(e) -> sp.Basic:
+    """``e`` as a SymPy object; text is refused (``sympify`` would ``eval`` it)."""
+    try:
+        return sp.sympify(e, strict=True)
+    except sp.SympifyError as err:
+        raise SignatureError(
+            f"cannot use {e!r} ({type(e).__name__}) as a formula: pass SymPy expressions or "
+            "numbers, not strings (algebrac never evaluates text; parse trusted text "
+            "yourself with sympy.parse_expr)"
+        ) from err
+
+
 def prepare(exprs, args) -> ElementwiseProgram:
     """Validate, rename, specialise and CSE scalar formulas over ``args``."""
     args = list(args)
@@ -93,7 +105,7 @@ def prepare(exprs, args) -> ElementwiseProgram:
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
-    exprs = [sp.sympify(e) for e in exprs]
+    exprs = [as_formula(e) for e in exprs]
     if not exprs:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)

@@ -23,6 +23,7 @@ Overrides and why:
 """
 from __future__ import annotations
 
+import contextlib
 import re
 
 import mpmath
@@ -83,7 +84,9 @@ class CFamilyPrinter(C99CodePrinter):
         settings["type_aliases"] = {sp.codegen.ast.real: dtype.sympy_type}
         super().__init__(settings)
         self.dtype: DType = dtype
+        # name -> (has a SIMD variant, arity, C type, ever called conditionally)
         self.used_functions: dict = {}
+        self._conditional = 0
 
     # -- scalars ---------------------------------------------------------
     def _print_Symbol(self, expr):
@@ -138,12 +141,14 @@ class CFamilyPrinter(C99CodePrinter):
         if exp == -sp.S.Half:
             return f"({self._print_Integer(sp.S.One)}/{self._call('sqrt', 'sqrtf', base)})"
         if base == sp.S.Exp1:
-            return self._call("exp", "expf", exp)
+            return self._call("exp", "expf", exp, simd=True)
         return self._call("pow", "powf", base, exp, simd=True)
 
     def _call(self, c64: str, c32: str, *args, simd: bool = False) -> str:
         name = c32 if self.dtype is DType.FLOAT32 else c64
-        self.used_functions[name] = (simd, len(args), self.dtype.c_name)
+        before = self.used_functions.get(name, (simd, 0, "", False))
+        self.used_functions[name] = (simd, len(args), self.dtype.c_name,
+                                     before[3] or self._conditional > 0)
         return f"{name}({', '.join(self._print(a) for a in args)})"
 
     def _print_Function(self, expr):
@@ -167,13 +172,32 @@ class CFamilyPrinter(C99CodePrinter):
     _print_log1p = _print_expm1 = _print_exp2 = _print_log2 = _print_log10 = _print_Function
     _print_hypot = _print_Sqrt = _print_Cbrt = _print_fma = _print_Function
 
+    @contextlib.contextmanager
+    def _branch(self):
+        self._conditional += 1
+        try:
+            yield
+        finally:
+            self._conditional -= 1
+
     def _print_Piecewise(self, expr):
-        text = "NAN"
-        for e, c in reversed(expr.args):
+        # Only the first condition runs for every element; the renderer needs to
+        # know which calls are conditional (see cpu/render.py).
+        parts = []
+        for k, (e, c) in enumerate(expr.args):
+            with self._branch():
+                value = self._print(e)
             if c == sp.true:
-                text = self._print(e)
+                cond = None
+            elif k == 0:
+                cond = self._print(c)
             else:
-                text = f"(({self._print(c)}) ? ({self._print(e)}) : ({text}))"
+                with self._branch():
+                    cond = self._print(c)
+            parts.append((value, cond))
+        text = "NAN"
+        for value, cond in reversed(parts):
+            text = value if cond is None else f"(({cond}) ? ({value}) : ({text}))"
         return text
 
     def _print_ITE(self, expr):
