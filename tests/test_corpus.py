@@ -20,7 +20,8 @@ import sympy as sp
 from sympy.codegen import cfunctions as cf
 
 import algebrac as ac
-from algebrac.testing import DEFAULT_RTOL, assert_matches_reference, assert_values_match
+from algebrac.testing import (DEFAULT_RTOL, assert_matches_reference, assert_values_match,
+                              lambdify_reference)
 
 x, y, z = sp.symbols("x y z")
 ARGS = [x, y, z]
@@ -29,7 +30,7 @@ Pw = sp.Piecewise
 
 # (expr, scale): scale is the magnitude of terms that may cancel (0: no cancellation).
 REAL = [  # x, y, z uniform in [-3, 3]
-    (sp.sin(x)**2 * sp.cos(y) + sp.exp(-x * y), 0),
+    (sp.sin(x)**2 * sp.cos(y) + sp.exp(-x * y), 1),
     (sp.exp(-x**2 - y**2) * sp.sin(x * y), 0),
     (sp.tanh(x) * sp.atan(y) - z, 3),
     (x**3 - 2 * x * y + z**2 / 3, 30),
@@ -79,7 +80,7 @@ POSITIVE = [  # x, y, z uniform in [0.1, 3]
     (cf.log1p(x * y) / (1 + z), 0),
     (sp.sqrt(x**2 + y**2 + z**2), 0),
     (x**z * sp.exp(-y), 0),
-    (sp.atan(sp.log(x)) + y**R(-5, 2), 0),
+    (sp.atan(sp.log(x)) + y**R(-5, 2), 2),
     (2**x + 10**(-y), 0),
     (cf.hypot(x, y)**3, 0),
     (sp.Max(sp.log(x), y / 2), 0),
@@ -89,17 +90,17 @@ POSITIVE = [  # x, y, z uniform in [0.1, 3]
     (sp.exp(sp.sqrt(x)) / (1 + sp.exp(-y * z)), 0),
 ]
 UNIT = [  # x, y, z uniform in [-0.95, 0.95]
-    (sp.asin(x) + sp.acos(y), 0),
+    (sp.asin(x) + sp.acos(y), 3),
     (sp.atanh(x) * sp.atan(y), 0),
     (sp.asin(x * y) - sp.acos(z) / 2, 2),
     (sp.acsc(x + 2) + sp.asec(y - 2), 0),
     (sp.atanh(x * y * z), 0),
     (sp.sqrt(1 - x**2) + sp.sqrt(1 - y**2) * z, 1),
     (cf.log1p(x) + cf.expm1(y), 3),
-    (sp.log((1 + x) / (1 - x)) / 2, 0),
+    (sp.log((1 + x) / (1 - x)) / 2, 1),  # log of ~1: absolute error
     (sp.tan(x) + sp.tan(y * z), 2),
     (sp.asinh(x) + sp.acosh(2 + y), 0),
-    (sp.exp(x) * sp.cos(2 * sp.pi * y), 0),
+    (sp.exp(x) * sp.cos(2 * sp.pi * y), 10),  # cos(2*pi*y) ~ 0 at y = 1/4
     (sp.erf(x) - sp.erfc(y) * z, 2),
     (Pw((sp.asin(x), sp.Abs(x) < R(1, 2)), (sp.acos(x) - sp.pi / 2, True)), 0),
     (x**5 - 5 * x**3 * y + 10 * z, 10),
@@ -145,9 +146,7 @@ def test_formula_matches_lambdify(chunk, k, dtype, backend):
     inputs, outputs = _evaluate(chunk, backend, dtype)
     got = outputs[k]
     assert got.dtype == np.dtype(dtype) and got.shape == (N,)
-    with np.errstate(all="ignore"):
-        want = sp.lambdify(ARGS, expr, modules=["scipy", "numpy"])(*inputs)
-    want = np.broadcast_to(np.asarray(want).astype(dtype), (N,))
+    (want,) = lambdify_reference([expr], ARGS, inputs)
     assert np.isfinite(want).all(), "the chunk's domain must keep every formula finite"
     rtol = DEFAULT_RTOL[np.dtype(dtype)]
     assert_values_match(got, want, rtol=rtol, atol=rtol * scale, inputs=inputs,

@@ -1,0 +1,53 @@
+"""Floating-point warnings behave as NumPy's: the same at every size and thread count.
+
+OpenMP workers have their own status flags; compiled kernels hand them to the
+calling thread, so ``np.errstate`` works on large (threaded) inputs too, while
+an untaken ``Piecewise`` branch never raises anything.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import algebrac as ac
+
+x = sp.Symbol("x")
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return ac.compile(sp.log(x), [x])
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    return ac.compile([sp.Piecewise((sp.log(x), x > 0), (0, True)),
+                       sp.Piecewise((1 / x, x > 0), (sp.exp(x), x < -2), (0, True))], [x])
+
+
+@pytest.mark.parametrize("n", [7, 1_000_003])  # below and far above the threading cutoff
+def test_invalid_log_warns_like_numpy(plain, n):
+    a = np.full(n, 2.0)
+    a[n // 2] = -1.0  # on large inputs a worker thread owns this element
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        out = plain(a)
+    assert np.isnan(out[n // 2])
+    with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+        plain(a)
+
+
+@pytest.mark.parametrize("n", [7, 1_000_003])
+def test_untaken_branches_never_warn(guarded, n):
+    a = np.linspace(-1.0, 1.0, n)
+    a[0] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            log_part, recip = guarded(a)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(log_part, np.where(a > 0, np.log(a), 0.0), rtol=1e-15)
+        np.testing.assert_allclose(recip, np.where(a > 0, 1 / a, 0.0), rtol=1e-15)
+    assert recip[0] == 0.0 and log_part[0] == 0.0
