@@ -1,0 +1,166 @@
+"""Rewrite rules filed by phase and by the SymPy head they rewrite, and their driver.
+
+A rule is a small function ``node -> new node or None`` registered with
+``@PHASE.rule(tracks=(HeadClass, ...))``; its docstring's first line states
+the identity and its domain.  ``rewrite`` walks an expression bottom-up once
+per round, trying at each node only the rules filed under that node's class
+(PyTensor's ``tracks``, tinygrad's ``pdict``), and repeats until nothing
+changes.  A round cap turns a rule cycle into a clear error naming the rules
+that kept firing.
+
+>>> import sympy as sp
+>>> from sympy.codegen.cfunctions import log1p
+>>> demo = Phase("demo")
+>>> @demo.rule(tracks=(sp.log,))
+... def log_one_plus_to_log1p(node):
+...     "log(1 + x) = log1p(x) for x > -1."
+...     arg = node.args[0]
+...     return log1p(arg - 1) if isinstance(arg, sp.Add) and 1 in arg.args else None
+>>> x = sp.Symbol("x")
+>>> trace = Trace()
+>>> rewrite(2 * sp.log(1 + x**2), [demo], trace)
+2*log1p(x**2)
+>>> [step.rule.name for step in trace]
+['log_one_plus_to_log1p']
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from ..errors import AlgebracError
+
+__all__ = ["Rule", "Phase", "Step", "Trace", "rewrite", "RewriteLoopError"]
+
+MAX_ROUNDS = 30
+
+
+class RewriteLoopError(AlgebracError):
+    """Rules kept rewriting an expression without reaching a fixed point."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    func: Callable
+    tracks: tuple
+    phase: str
+
+    @property
+    def identity(self) -> str:
+        """The first line of the rule's docstring: the identity and its domain."""
+        return (self.func.__doc__ or "").strip().splitlines()[0] if self.func.__doc__ else ""
+
+    def __call__(self, node):
+        return self.func(node)
+
+
+@dataclass
+class Phase:
+    """A named set of rules, indexed by the classes they track."""
+
+    name: str
+    rules: list = field(default_factory=list)
+    _by_head: dict = field(default_factory=dict)
+
+    def rule(self, tracks: tuple) -> Callable:
+        """Decorator: register a rule for nodes whose class is (a subclass of) ``tracks``."""
+
+        def register(func):
+            r = Rule(func.__name__, func, tuple(tracks), self.name)
+            self.rules.append(r)
+            self._by_head.clear()
+            return func
+
+        return register
+
+    def for_head(self, head: type) -> list:
+        hit = self._by_head.get(head)
+        if hit is None:
+            hit = [r for r in self.rules if issubclass(head, r.tracks)]
+            self._by_head[head] = hit
+        return hit
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule application: which rule, the node before and after."""
+
+    rule: Rule
+    before: sp.Basic
+    after: sp.Basic
+
+
+class Trace(list):
+    """The steps a rewrite took; renders as a before/after table in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td><code>{html.escape(s.rule.name)}</code></td>"
+            f"<td>${sp.latex(s.before)}$</td><td>${sp.latex(s.after)}$</td></tr>"
+            for s in self
+        )
+        return ("<table><tr><th>rule</th><th>before</th><th>after</th></tr>"
+                f"{rows}</table>")
+
+    def _repr_latex_(self) -> str:
+        lines = []
+        for s in self:
+            name = s.rule.name.replace("_", r"\_")
+            lines.append(rf"\text{{{name}}}: & {sp.latex(s.before)} \to {sp.latex(s.after)}")
+        return r"$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$"
+
+    def __str__(self) -> str:
+        return "\n".join(f"{s.rule.name}: {s.before}  ->  {s.after}" for s in self)
+
+
+def _apply(node, phase: Phase, trace, fired):
+    for _ in range(MAX_ROUNDS):
+        for r in phase.for_head(type(node)):
+            new = r(node)
+            if new is not None and new != node:
+                if trace is not None:
+                    trace.append(Step(r, node, new))
+                fired[r.name] += 1
+                node = new
+                break
+        else:
+            return node
+    return node
+
+
+def _walk(expr, phase: Phase, trace, fired, memo):
+    hit = memo.get(expr)
+    if hit is not None:
+        return hit
+    if expr.args and not isinstance(expr, (sp.Symbol, sp.Indexed)):
+        args = tuple(_walk(a, phase, trace, fired, memo) for a in expr.args)
+        node = expr.func(*args) if args != expr.args else expr
+    else:
+        node = expr
+    out = _apply(node, phase, trace, fired)
+    memo[expr] = out
+    return out
+
+
+def rewrite(expr, phases, trace: Trace | None = None):
+    """Apply each phase's rules bottom-up until a fixed point, phase by phase."""
+    for phase in phases:
+        for _ in range(MAX_ROUNDS):
+            fired: collections.Counter = collections.Counter()
+            new = _walk(expr, phase, trace, fired, {})
+            if new == expr:
+                break
+            expr = new
+        else:
+            top = ", ".join(name for name, _ in fired.most_common(3))
+            raise RewriteLoopError(
+                f"phase {phase.name!r} did not reach a fixed point after {MAX_ROUNDS} rounds; "
+                f"rules still firing: {top}. This is a bug in algebrac's rule set."
+            )
+    return expr
