@@ -3,7 +3,7 @@
 >>> import sympy as sp, numpy as np, algebrac as ac
 >>> x, y = sp.symbols("x y")
 >>> uf = ac.compile(sp.sin(x) * y, [x, y])
->>> float(uf(0.5, 2.0)) == 2.0 * np.sin(0.5)
+>>> bool(uf(0.5, 2.0) == 2.0 * np.sin(0.5))
 True
 """
 from __future__ import annotations

@@ -65,6 +65,18 @@ def _np_heaviside(x, h0):
     return np.heaviside(x, h0)
 
 
+def _np_lgamma(x):
+    # C99 lgamma, log|gamma(x)|: scipy's gammaln gives inf for |x| < 2**-1024
+    # (where 1/x overflows; log|gamma(x)| ~ -log|x| there) and -inf at -inf.
+    import scipy.special
+
+    x = np.asarray(x)
+    with np.errstate(divide="ignore"):
+        tiny = -np.log(np.abs(x))
+    return np.where(np.abs(x) < 1e-300, tiny,
+                    np.where(x == -np.inf, np.inf, scipy.special.gammaln(x)))
+
+
 _ROWS = [
     FuncRow(sp.exp, 1, np.exp, "exp", "expf", True),
     FuncRow(sp.log, 1, np.log, "log", "logf", True),
@@ -84,7 +96,7 @@ _ROWS = [
     FuncRow(sp.erf, 1, _special("erf"), "erf", "erff", True),
     FuncRow(sp.erfc, 1, _special("erfc"), "erfc", "erfcf", True),
     FuncRow(sp.gamma, 1, _special("gamma"), "tgamma", "tgammaf"),
-    FuncRow(sp.loggamma, 1, _special("gammaln"), "lgamma", "lgammaf"),
+    FuncRow(sp.loggamma, 1, _np_lgamma, "lgamma", "lgammaf"),
     FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf"),
     FuncRow(sp.floor, 1, np.floor, "floor", "floorf"),
     FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf"),

@@ -34,6 +34,7 @@ near zero) and ``ulps`` for single-function accuracy checks.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Sequence
 
@@ -42,19 +43,44 @@ import numpy as np
 import sympy as sp
 
 __all__ = [
-    "DEFAULT_RTOL", "REFERENCE_MODULES", "assert_matches_reference", "assert_values_match",
+    "DEFAULT_RTOL", "MPMATH_MODULES", "REFERENCE_MODULES", "assert_matches_reference", "assert_values_match",
     "expected_dtype", "lambdify_reference", "max_ulp", "mpmath_reference", "ulp_distance",
 ]
 
 DEFAULT_RTOL = {np.dtype(np.float64): 1e-13, np.dtype(np.float32): 2e-5}
 
+
+
+def _lgamma(x):
+    """C99 ``lgamma``, log|gamma(x)| (``inf`` at the poles and at -inf), element by element.
+
+    ``scipy.special.gammaln`` returns ``inf`` for ``|x| < 2**-1024`` (where
+    ``1/x`` overflows) and ``-inf`` at ``-inf``; Python's ``math.lgamma`` does not.
+    """
+    def one(v):
+        try:
+            return math.lgamma(v)
+        except (ValueError, OverflowError):  # a pole (0, a negative integer) or huge |x|
+            return math.inf
+
+    return np.vectorize(one, otypes=[np.float64])(x)
+
+
 # lambdify's "numpy" printer leaves some sympy.codegen functions untranslated and
 # maps erf/gamma/loggamma to the scalar math module; these give array versions.
 REFERENCE_MODULES = [
     {"Cbrt": np.cbrt, "Sqrt": np.sqrt, "exp2": np.exp2, "log2": np.log2,
-     "log10": np.log10, "fma": lambda a, b, c: a * b + c},
+     "log10": np.log10, "fma": lambda a, b, c: a * b + c, "gammaln": _lgamma},
     "scipy",
     "numpy",
+]
+
+# lambdify's "mpmath" printer leaves these sympy.codegen functions untranslated
+# (and mpmath's cbrt of a negative number is the complex principal root).
+MPMATH_MODULES = [
+    {"exp2": lambda v: mpmath.power(2, v), "Cbrt": lambda v: mpmath.sign(v) * mpmath.cbrt(abs(v)),
+     "fma": lambda a, b, c: a * b + c},
+    "mpmath",
 ]
 
 
@@ -166,7 +192,7 @@ def mpmath_reference(expr, args, inputs, *, dps: int = 50, dtype=None) -> np.nda
     """
     dtype = np.dtype(dtype) if dtype is not None else expected_dtype(inputs)
     arrays = np.broadcast_arrays(*[np.asarray(v, dtype=np.float64) for v in inputs])
-    f = sp.lambdify(list(args), expr, modules="mpmath")
+    f = sp.lambdify(list(args), expr, modules=MPMATH_MODULES)
     out = np.empty(arrays[0].shape if arrays else (), dtype=np.float64)
     with mpmath.workdps(dps):
         for idx in np.ndindex(out.shape):

@@ -169,8 +169,12 @@ class Ufunc:
             try:
                 result = self.ufunc(*inputs, **kwargs)
             except TypeError as err:
+                # A ufunc with fixed loops (ours) reports "no loop" as a plain
+                # TypeError ("not supported for the input types").
                 if type(err).__name__ in ("_UFuncNoLoopError", "_UFuncInputCastingError",
-                                          "_UFuncOutputCastingError"):
+                                          "_UFuncOutputCastingError") or (
+                        "not supported for the input types" in str(err)
+                        or "Cannot cast ufunc" in str(err)):  # NumPy 2.4: UFuncTypeError
                     raise DTypeError(f"{err}; algebrac computes in float32 or float64: pass "
                                      "real arrays (or dtype=/casting=)") from err
                 raise
@@ -194,6 +198,11 @@ class Ufunc:
                 raise DTypeError(f"cannot compute with {a.dtype} input; algebrac computes "
                                  "in float32 or float64")
         loop = DType.from_numpy(dtype) if dtype is not None else _loop_dtype(inputs, arrays)
+        for k, (x, a) in enumerate(zip(inputs, arrays)):  # as the ufunc checks its inputs
+            if type(x) not in (bool, int, float) and not np.can_cast(a.dtype, loop.numpy,
+                                                                     casting):
+                raise DTypeError(f"cannot cast input {k} from {a.dtype} to {loop.numpy} "
+                                 f"with casting={casting!r}")
         try:
             shape = np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError as err:
@@ -209,8 +218,15 @@ class Ufunc:
                 return final[0] if self._single else tuple(final)
             out = tuple(np.empty(shape, loop.numpy) for _ in outs)
         out = out if isinstance(out, tuple) else (out,)
+        if len(out) != self.nout:
+            raise SignatureError(f"out= needs one array per output ({self.nout}), got {len(out)}")
         for o, r in zip(out, outs):
-            np.copyto(o, r, casting=casting, where=where)
+            try:
+                np.copyto(o, r, casting=casting, where=where)
+            except ValueError as err:
+                raise ShapeError(f"out= does not broadcast with the arguments: {err}") from err
+            except TypeError as err:
+                raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
 
     # -- display ---------------------------------------------------------
@@ -240,8 +256,9 @@ def _all_integral(inputs) -> bool:
 
 def _loop_dtype(inputs, arrays) -> DType:
     """The loop NumPy's type resolution would pick among (float32, float64)."""
-    strong = [a.dtype for x, a in zip(inputs, arrays)
-              if not isinstance(x, (bool, int, float))]  # Python scalars are weak (NEP 50)
+    # Python scalars are weak (NEP 50).  np.float64 subclasses float but is a
+    # strong NumPy scalar, hence type() rather than isinstance().
+    strong = [a.dtype for x, a in zip(inputs, arrays) if type(x) not in (bool, int, float)]
     if strong and all(np.can_cast(d, np.float32, "safe") for d in strong) and any(
         d.kind == "f" for d in strong
     ):

@@ -10,7 +10,6 @@ memoises in process, and most tests need no compile at all.
 """
 from __future__ import annotations
 
-import os
 import stat
 import textwrap
 import warnings

@@ -165,6 +165,8 @@ def _load_cached(source: Source, key: str, name: str):
         try:
             _compile(source, name, build_dir)
             entry = cache.publish(build_dir, key, artifact, {"module": name})
+        except CompileError:
+            raise  # keep build_dir: the error's source_path points into it
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise
@@ -172,10 +174,18 @@ def _load_cached(source: Source, key: str, name: str):
 
 
 def _build_temporary(source: Source, key: str, name: str):
-    with tempfile.TemporaryDirectory(prefix="algebrac-") as tmp:
-        _compile(source, name, Path(tmp))
+    tmp = Path(tempfile.mkdtemp(prefix="algebrac-"))
+    keep = False
+    try:
+        _compile(source, name, tmp)
         # Linux keeps a loaded library mapped after its file is deleted.
-        return _import(name, Path(tmp) / (name + _EXT))
+        return _import(name, tmp / (name + _EXT))
+    except CompileError:
+        keep = True  # the error's source_path points into tmp
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _import(name: str, path: Path):

@@ -104,8 +104,13 @@ def publish(build_dir: Path, key: str, artifact: str, extra: dict) -> Path:
     """Write ``meta.json`` and move ``build_dir`` into place atomically."""
     meta = dict(extra, key=key, sha256=file_digest(build_dir / artifact))
     (build_dir / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+    # is_valid refuses group/world-writable files, which a umask of 002 produces.
+    for p in build_dir.iterdir():
+        p.chmod(stat.S_IMODE(p.stat().st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
     final = entry_dir(key)
-    if final.exists():  # a stale or invalid entry (we hold the lock): replace it
+    if final.is_symlink() or final.is_file():  # planted, never followed (is_valid refused it)
+        final.unlink()
+    elif final.exists():  # a stale or invalid entry (we hold the lock): replace it
         shutil.rmtree(final, ignore_errors=True)
     os.rename(build_dir, final)
     return final

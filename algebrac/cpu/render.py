@@ -5,9 +5,11 @@ Cython's ``prange`` emits no ``simd`` and its loops over libm calls stayed
 scalar (DESIGN, speed facts).  Each kernel dtype becomes one ufunc inner loop
 with two paths: unit strides (the common case, and the one NumPy uses for
 contiguous arrays) and arbitrary byte strides (views, broadcast scalars).
-Both carry ``#pragma omp parallel for simd`` with an ``if`` clause, so small
-calls stay on one thread.  Math functions that glibc's libmvec vectorises are
-declared ``omp declare simd``.  The Cython part only registers the loops with
+Both run in an OpenMP parallel region with an ``if`` clause, so small calls
+stay on one thread, and an ``omp for simd`` loop; worker threads hand their
+floating-point flags to the caller so NumPy's warnings work at every size.
+Math functions that glibc's libmvec vectorises are declared ``omp declare
+simd`` unless they are called under a ``Piecewise`` condition.  The Cython part only registers the loops with
 ``PyUFunc_FromFuncAndData``.
 
 >>> import sympy as sp
@@ -23,10 +25,20 @@ static void _ac_loop_d(char **args, npy_intp const *dims, npy_intp const *steps,
     if (steps[0] == sizeof(double) && steps[1] == sizeof(double)) {
         const double *_ac_in0 = (const double *)args[0];
         double *_ac_out0 = (double *)args[1];
-        #pragma omp parallel for simd schedule(static) if(_ac_n > 1000)
-        for (npy_intp _ac_i = 0; _ac_i < _ac_n; _ac_i++) {
-            const double _ac_x0 = _ac_in0[_ac_i];
-            _ac_out0[_ac_i] = exp(_ac_x0);
+        {
+            int _ac_fpe = 0;
+            #pragma omp parallel if(_ac_n > 1000) reduction(|:_ac_fpe)
+            {
+                const int _ac_worker = omp_get_thread_num() != 0;
+                if (_ac_worker) feclearexcept(_AC_FE_FLAGS);
+                #pragma omp for simd schedule(static)
+                for (npy_intp _ac_i = 0; _ac_i < _ac_n; _ac_i++) {
+                    const double _ac_x0 = _ac_in0[_ac_i];
+                    _ac_out0[_ac_i] = exp(_ac_x0);
+                }
+                if (_ac_worker) _ac_fpe |= fetestexcept(_AC_FE_FLAGS);
+            }
+            if (_ac_fpe) feraiseexcept(_ac_fpe);
         }
     }
 }
@@ -47,6 +59,8 @@ from ..lower.printing import CFamilyPrinter
 __all__ = ["Source", "CPrinter", "render_loop", "render_ufunc_module", "has_libmvec"]
 
 UFUNC_NAME = "algebrac_ufunc"
+_QUIET_COMPARISONS = {">": "isgreater", ">=": "isgreaterequal", "<": "isless",
+                      "<=": "islessequal"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,14 @@ class CPrinter(CFamilyPrinter):
         if self._settings["strided"]:
             return f"(*({self.dtype.c_name} *)({name} + {i}*{_stride(name)}))"
         return f"{name}[{i}]"
+
+    def _print_Relational(self, expr):
+        # C's `x > 0` raises the invalid flag when x is NaN (NumPy then warns);
+        # NumPy's comparisons are quiet, and so are C's isgreater & co.
+        quiet = _QUIET_COMPARISONS.get(expr.rel_op)
+        if quiet is None:  # == and != are quiet already
+            return super()._print_Relational(expr)
+        return f"{quiet}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
 
     def _stmt_Loop(self, loop: Loop, depth):
         if loop.kind is not LoopKind.PARALLEL:

@@ -17,22 +17,50 @@ comparisons and logical operations give bool.  Bools in arithmetic count as
 (exp(a), exp(x[i_0]))
 >>> (x > 0).dtype.value, (2 * x.astype("float32")).dtype.value
 ('bool', 'float32')
+
+The SymPy function behind each NumPy name:
+
+>>> a, b = sp.symbols("a b")
+>>> print(*(type(f(a)).__name__ for f in (
+...     ac.exp, ac.log, ac.log1p, ac.expm1, ac.exp2, ac.log2, ac.log10, ac.sin, ac.cos,
+...     ac.tan, ac.arcsin, ac.arccos, ac.arctan, ac.sinh, ac.cosh, ac.tanh, ac.arcsinh,
+...     ac.arccosh, ac.arctanh, ac.erf, ac.erfc, ac.gamma, ac.lgamma, ac.floor, ac.ceil,
+...     ac.sign, ac.abs, ac.sigmoid, ac.softplus, ac.relu)))  # doctest: +NORMALIZE_WHITESPACE
+exp log log1p expm1 exp2 log2 log10 sin cos tan asin acos atan sinh cosh tanh asinh acosh
+atanh erf erfc gamma loggamma floor ceiling sign Abs sigmoid softplus relu
+>>> ac.sqrt(a), ac.cbrt(a)
+(sqrt(a), Abs(a)**(1/3)*sign(a))
+>>> [f(b, a) for f in (ac.arctan2, ac.hypot, ac.mod, ac.power, ac.maximum, ac.minimum,
+...                    ac.heaviside)]
+[atan2(b, a), hypot(b, a), Mod(b, a), b**a, Max(a, b), Min(a, b), Heaviside(b, a)]
 """
 from __future__ import annotations
 
 import operator
 
 import sympy as sp
-from sympy.codegen.cfunctions import exp2 as _exp2, expm1 as _expm1, hypot as _hypot
-from sympy.codegen.cfunctions import log1p as _log1p, log2 as _log2, log10 as _log10
+from sympy.codegen.cfunctions import exp2 as _exp2
+from sympy.codegen.cfunctions import expm1 as _expm1
+from sympy.codegen.cfunctions import hypot as _hypot
+from sympy.codegen.cfunctions import log1p as _log1p
+from sympy.codegen.cfunctions import log2 as _log2
+from sympy.codegen.cfunctions import log10 as _log10
 
 from ..dtypes import DType
 from ..errors import DTypeError
-from .functions import relu as _relu, sigmoid as _sigmoid, softplus as _softplus
+from .functions import relu as _relu
+from .functions import sigmoid as _sigmoid
+from .functions import softplus as _softplus
 from .symbols import as_dtype
 from .tensor import (
-    Op, Tensor, as_condition, as_number, broadcast_body, broadcast_shapes,
-    merge_constraints, operand,
+    Op,
+    Tensor,
+    as_condition,
+    as_number,
+    broadcast_body,
+    broadcast_shapes,
+    merge_constraints,
+    operand,
 )
 
 __all__ = [
@@ -227,7 +255,7 @@ def astype(x, dtype):
 
     >>> import algebrac as ac
     >>> ac.vector("x", 2).astype(int).body
-    sign(x[i_0])*floor(Abs(x[i_0]))
+    floor(Abs(x[i_0]))*sign(x[i_0])
     """
     t, _ = operand(x)
     dtype = as_dtype(dtype)

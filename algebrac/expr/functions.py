@@ -189,6 +189,9 @@ class _RangeReduction(ExprWithIntLimits):
         return self.function.is_real
 
     def _latex(self, printer, exp=None):
+        own = getattr(printer, "_print_" + type(self).__name__, None)
+        if own is not None:   # algebrac's printer knows index notation
+            return own(self, exp)
         parts = [r"%s \le %s \le %s" % (printer._print(lo), printer._print(v), printer._print(hi))
                  for v, lo, hi in self.limits]
         tex = r"%s_{%s} %s" % (self._tex, ", ".join(parts), printer._print(self.function))

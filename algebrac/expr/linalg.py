@@ -22,7 +22,13 @@ from ..errors import ShapeError
 from .elementwise import ARITH, multiply, result_dtype
 from .symbols import fresh_bound, index_symbol
 from .tensor import (
-    Constraint, Op, Tensor, as_number, broadcast_shapes, merge_constraints, operand,
+    Constraint,
+    Op,
+    Tensor,
+    as_number,
+    broadcast_shapes,
+    merge_constraints,
+    operand,
 )
 
 __all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner"]
@@ -90,8 +96,8 @@ def tensordot(a, b, axes=2) -> Tensor:
 
     >>> import algebrac as ac
     >>> A, B = ac.tensor("A", (2, 3, 4)), ac.tensor("B", (3, 4, 5))
-    >>> ac.tensordot(A, B).shape, ac.tensordot(A, B, axes=([0], [0])).shape
-    ((5,), (3, 4, 4, 5))
+    >>> ac.tensordot(A, B).shape, ac.tensordot(A, B, axes=([1], [0])).shape
+    ((2, 5), (2, 4, 4, 5))
     """
     (ta, wa), (tb, wb) = operand(a), operand(b)
     if isinstance(axes, int):
@@ -116,8 +122,8 @@ def tensordot(a, b, axes=2) -> Tensor:
     ks = fresh_bound([ta.body, tb.body], len(ax_a))
     cons = []
     for x, y in zip(ax_a, ax_b):
-        cons += Constraint.require(ta.shape[x], tb.shape[y],
-                                   f"tensordot: axis {x} of {ta.shape} against axis {y} of {tb.shape}")
+        why = f"tensordot: axis {x} of {ta.shape} against axis {y} of {tb.shape}"
+        cons += Constraint.require(ta.shape[x], tb.shape[y], why)
     free_a = [x for x in range(ta.ndim) if x not in ax_a]
     free_b = [y for y in range(tb.ndim) if y not in ax_b]
     shape = [ta.shape[x] for x in free_a] + [tb.shape[y] for y in free_b]
@@ -241,7 +247,7 @@ def einsum(subscripts: str, *operands_) -> Tensor:
     else:
         out = [("...", n_ell - j) for j in range(n_ell)]
         out += sorted(lab for lab, c in counts.items() if not isinstance(lab, tuple) and c == 1)
-    summed = sorted((lab for lab in sizes if lab not in out and not isinstance(lab, tuple)))
+    summed = sorted(lab for lab in sizes if lab not in out and not isinstance(lab, tuple))
     ks = fresh_bound([t.body for t, _ in ops], len(summed))
     where = {lab: index_symbol(p) for p, lab in enumerate(out)}
     where.update(zip(summed, ks))

@@ -8,9 +8,10 @@ to bind it is renamed to the size it must equal.
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
-from ..errors import ShapeError, UnsupportedError
+from ..errors import DTypeError, ShapeError, UnsupportedError
 from .symbols import InputLabel, rename_bound
 from .tensor import Constraint, Op, Tensor, as_condition, as_number, operand
 
@@ -76,10 +77,13 @@ def _plan(mapping) -> tuple[dict, dict]:
                 raise UnsupportedError(f"replace: keys must be input tensors (or scalar "
                                        f"symbols), got the derived tensor {old}")
             new_t = operand(new)[0]
-            if new_t.dtype.is_float != old.dtype.is_float and old.dtype.is_float is False:
-                raise ShapeError(f"replace: {old.name} is {old.dtype.value}, cannot take a "
-                                 f"{new_t.dtype.value} tensor")
-            inputs[old.label] = (old, broadcast_to(new_t, old.shape))
+            # The dtypes recorded along the graph stay right only for same-kind values.
+            if not np.can_cast(new_t.dtype.numpy, old.dtype.numpy, "same_kind"):
+                raise DTypeError(f"replace: input {old.name} is {old.dtype.value} and cannot "
+                                 f"take a {new_t.dtype.value} tensor; convert it with .astype")
+            if new_t.shape != old.shape:
+                new_t = broadcast_to(new_t, old.shape)
+            inputs[old.label] = (old, new_t)
         else:
             sym = sp.sympify(old, strict=True)
             if not isinstance(sym, sp.Symbol):
@@ -104,7 +108,7 @@ def replace(expr, mapping: dict):
     >>> X, w, b = ac.matrix("X", (n, m)), ac.vector("w", m), ac.vector("b", m)
     >>> y = ac.replace(ac.sum(X @ w), {w: w + b})
     >>> y.body
-    Sum(X[k_1, k_0]*(b[k_0] + w[k_0]), (k_0, 0, m - 1), (k_1, 0, n - 1))
+    Sum((b[k_0] + w[k_0])*X[k_1, k_0], (k_0, 0, m - 1), (k_1, 0, n - 1))
     >>> [t.name for t in y.inputs]
     ['X', 'b', 'w']
     """
@@ -135,14 +139,14 @@ def _replace(t: Tensor, inputs, params, memo) -> Tensor:
     reps, cons = {}, list(t.constraints)
     for node in body.atoms(sp.Indexed):
         if node.base.label in inputs:
-            old, new = inputs[node.base.label]
+            new = inputs[node.base.label][1]
             value = _read(new, node.indices, body)
             reps[node] = as_number(value)
             reps[sp.Ne(node, 0)] = as_condition(value)  # how bool inputs are read
             cons += new.constraints
     for label in body.atoms(InputLabel):
         if label.ndim == 0 and label in inputs:
-            old, new = inputs[label]
+            new = inputs[label][1]
             reps[label] = as_number(new.body)
             reps[sp.Ne(label, 0)] = as_condition(new.body)
             cons += new.constraints

@@ -15,16 +15,22 @@ X[floor(i_0/m), Mod(i_0, m)]
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ..dtypes import DType
 from ..errors import ShapeError, UnsupportedError
+from .elementwise import ARITH, result_dtype
 from .reductions import normalize_axes
 from .symbols import as_dim, dims_equal, index_symbol
 from .tensor import (
-    Constraint, Op, Tensor, as_number, broadcast_shapes, merge_constraints, operand,
+    Constraint,
+    Op,
+    Tensor,
+    as_number,
+    merge_constraints,
+    operand,
 )
-from .elementwise import ARITH, result_dtype
 
 __all__ = ["transpose", "swapaxes", "getitem", "reshape", "concatenate", "stack",
            "broadcast_to"]
@@ -106,12 +112,12 @@ def _bound(v, d, lo, hi, what):
 
 def _slice(s: slice, d, axis):
     """``(start, step, length)`` of ``s`` applied to an axis of size ``d``."""
+    if s.step is not None and s.step == 0:
+        raise ShapeError("slice step cannot be zero")
     if all(isinstance(v, (int, type(None))) for v in (s.start, s.stop, s.step)) and d.is_Integer:
         r = range(*s.indices(int(d)))
         return sp.Integer(r.start), sp.Integer(r.step), sp.Integer(len(r))
     step = sp.S.One if s.step is None else sp.sympify(s.step, strict=True)
-    if step == 0:
-        raise ShapeError("slice step cannot be zero")
     if step.is_integer is not True:
         raise UnsupportedError(f"slice step {step} on axis {axis} is not an integer")
     if _sign(step, "slice step") > 0:
@@ -139,7 +145,7 @@ def getitem(x, key) -> Tensor:
     t, _ = operand(x)
     key = key if isinstance(key, tuple) else (key,)
     for k in key:
-        if isinstance(k, Tensor) or hasattr(k, "__array__") or isinstance(k, list):
+        if isinstance(k, (Tensor, np.ndarray, list)):
             raise UnsupportedError("advanced (array or tensor) indexing is not supported; "
                                    "use ints, slices, None and ...")
     if sum(k is Ellipsis for k in key) > 1:
@@ -206,7 +212,7 @@ def reshape(x, shape) -> Tensor:
     >>> n, m = ac.dim("n"), ac.dim("m")
     >>> v = ac.vector("v", n * m)
     >>> v.reshape(n, m).body
-    v[i_0*m + i_1]
+    v[m*i_0 + i_1]
     """
     t, _ = operand(x)
     shape = list(shape) if isinstance(shape, (tuple, list)) else [shape]

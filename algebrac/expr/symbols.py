@@ -14,7 +14,7 @@ Every other free SymPy symbol in a body is a scalar parameter.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import sympy as sp

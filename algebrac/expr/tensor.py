@@ -14,7 +14,8 @@ for meaning, and does not take part in equality.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace as dc_replace
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import sympy as sp
@@ -23,13 +24,19 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError, UnsupportedError
 from .symbols import (
-    Dim, InputLabel, as_dtype, as_shape, dims_equal, index_symbol, index_symbols,
+    Dim,
+    InputLabel,
+    as_dtype,
+    as_shape,
+    dims_equal,
+    index_symbol,
+    index_symbols,
     is_index_symbol,
 )
 
 __all__ = ["Tensor", "Constraint", "Op", "scalar", "vector", "matrix", "tensor",
            "as_tensor", "operand", "input_tensor", "broadcast_shapes", "broadcast_body",
-           "merge_constraints", "as_number", "as_condition"]
+           "merge_constraints", "as_number", "as_condition", "is_condition"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class Constraint:
     why: str
 
     @staticmethod
-    def require(a: sp.Expr, b: sp.Expr, why: str) -> tuple["Constraint", ...]:
+    def require(a: sp.Expr, b: sp.Expr, why: str) -> tuple[Constraint, ...]:
         """No constraint if ``a == b`` is certain, ``ShapeError`` if it is impossible."""
         eq = dims_equal(a, b)
         if eq is True:
@@ -109,9 +116,9 @@ class Tensor:
                              f"got {len(indices)}")
         if indices != canonical:
             body = body.xreplace(dict(zip(indices, canonical)))
-        if dtype is DType.BOOL and not isinstance(body, Boolean):
+        if dtype is DType.BOOL and not is_condition(body):
             body = as_condition(body)
-        elif dtype is not DType.BOOL and isinstance(body, Boolean):
+        elif dtype is not DType.BOOL and is_condition(body):
             raise DTypeError(f"a {dtype.value} tensor needs a numeric body, got the "
                              f"condition {body}; use dtype=bool")
         object.__setattr__(self, "shape", shape)
@@ -139,7 +146,7 @@ class Tensor:
         if self.ndim == 0:
             return isinstance(body, InputLabel) and body.ndim == 0
         return (isinstance(body, sp.Indexed) and isinstance(body.base.label, InputLabel)
-                and body.indices == self.indices)
+                and body.indices == self.indices and tuple(body.base.shape) == self.shape)
 
     @property
     def label(self) -> InputLabel:
@@ -150,7 +157,7 @@ class Tensor:
         return atom if self.ndim == 0 else atom.base.label
 
     @property
-    def inputs(self) -> tuple["Tensor", ...]:
+    def inputs(self) -> tuple[Tensor, ...]:
         """The input tensors the body reads, sorted by name (then rank, shape, dtype)."""
         found = {}
         for base in self.body.atoms(sp.IndexedBase):
@@ -185,12 +192,12 @@ class Tensor:
         found |= self.body.atoms(Dim)
         return tuple(sorted(found, key=lambda s: s.name))
 
-    def rename(self, name: str | None) -> "Tensor":
+    def rename(self, name: str | None) -> Tensor:
         """The same tensor with a display name (used by ``str``, LaTeX and compiled outputs)."""
         return dc_replace(self, name=name)
 
     # ---- manipulation ----------------------------------------------------
-    def subs(self, *args, **kwargs) -> "Tensor":
+    def subs(self, *args, **kwargs) -> Tensor:
         """Substitute scalars and dims (SymPy ``subs`` semantics); Tensor keys graft.
 
         >>> import algebrac as ac, sympy as sp
@@ -202,7 +209,7 @@ class Tensor:
         from .manip import subs_tensor
         return subs_tensor(self, *args, **kwargs)
 
-    def astype(self, dtype) -> "Tensor":
+    def astype(self, dtype) -> Tensor:
         """Convert the element type (float to int truncates toward zero, as NumPy)."""
         from .elementwise import astype
         return astype(self, dtype)
@@ -249,11 +256,11 @@ class Tensor:
         from .linalg import matmul
         return matmul(o, self)
 
-    def dot(self, other) -> "Tensor":
+    def dot(self, other) -> Tensor:
         from .linalg import dot
         return dot(self, other)
 
-    def __getitem__(self, key) -> "Tensor":
+    def __getitem__(self, key) -> Tensor:
         from .shapes import getitem
         return getitem(self, key)
 
@@ -268,49 +275,49 @@ class Tensor:
 
     # ---- NumPy-style methods -------------------------------------------------
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """The transpose (axes reversed)."""
         from .shapes import transpose
         return transpose(self)
 
-    def transpose(self, *axes) -> "Tensor":
+    def transpose(self, *axes) -> Tensor:
         from .shapes import transpose
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return transpose(self, axes or None)
 
-    def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         from .shapes import swapaxes
         return swapaxes(self, axis1, axis2)
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         from .shapes import reshape
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
         return reshape(self, tuple(shape))
 
-    def flatten(self) -> "Tensor":
+    def flatten(self) -> Tensor:
         return self.reshape(-1)
 
     ravel = flatten
 
-    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         from .reductions import sum as sum_
         return sum_(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         from .reductions import mean
         return mean(self, axis=axis, keepdims=keepdims)
 
-    def prod(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def prod(self, axis=None, keepdims: bool = False) -> Tensor:
         from .reductions import prod
         return prod(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
         from .reductions import max as max_
         return max_(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims: bool = False) -> "Tensor":
+    def min(self, axis=None, keepdims: bool = False) -> Tensor:
         from .reductions import min as min_
         return min_(self, axis=axis, keepdims=keepdims)
 
@@ -423,7 +430,7 @@ def operand(x) -> tuple[Tensor, bool]:
     except sp.SympifyError as err:
         raise UnsupportedError(f"cannot use {x!r} of type {type(x).__name__} in a "
                                "tensor formula") from err
-    if isinstance(e, Boolean):
+    if is_condition(e):
         return _constant(e, DType.BOOL), True
     if not isinstance(e, sp.Expr):
         raise UnsupportedError(f"cannot use {type(e).__name__} {e} in a tensor formula")
@@ -439,18 +446,26 @@ def as_tensor(x) -> Tensor:
     return operand(x)[0]
 
 
+def is_condition(body: sp.Basic) -> bool:
+    """True for a SymPy truth value (relation, And/Or/Not, true/false).
+
+    ``sympy.Symbol`` also derives from ``Boolean``; numbers and symbols are not conditions.
+    """
+    return isinstance(body, Boolean) and not isinstance(body, sp.Expr)
+
+
 def as_number(body: sp.Basic) -> sp.Expr:
     """A numeric body: conditions become 1/0 (how NumPy does arithmetic on bools)."""
     if isinstance(body, BooleanAtom):
         return sp.S.One if body else sp.S.Zero
-    if isinstance(body, Boolean):
+    if is_condition(body):
         return sp.Piecewise((1, body), (0, True))
     return body
 
 
 def as_condition(body: sp.Basic) -> Boolean:
     """A condition body: numbers are true when non-zero (NumPy truthiness)."""
-    if isinstance(body, Boolean):
+    if is_condition(body):
         return body
     return sp.Ne(body, 0)
 

@@ -139,7 +139,13 @@ def _eval(expr, env, bufs, dtype):
     if isinstance(expr, sp.Add):
         return _fold(np.add, [ev(a) for a in expr.args])
     if isinstance(expr, sp.Mul):
-        return _fold(np.multiply, [ev(a) for a in expr.args])
+        # a/b divides, as compiled C does: a*(1/b) rounds twice and overflows for tiny b.
+        den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
+        num = [ev(f) for f in expr.args if not any(f is d for d in den)] or [1.0]
+        if not den:
+            return _fold(np.multiply, num)
+        return np.divide(_fold(np.multiply, num),
+                         _fold(np.multiply, [_pow(ev(d.base), -d.exp) for d in den]))
     if isinstance(expr, sp.Pow):
         if expr.exp.is_number:
             return _pow(ev(expr.base), expr.exp)

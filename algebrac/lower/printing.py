@@ -144,6 +144,16 @@ class CFamilyPrinter(C99CodePrinter):
             return self._call("exp", "expf", exp, simd=True)
         return self._call("pow", "powf", base, exp, simd=True)
 
+    def _print_Mul(self, expr):
+        # SymPy prints a lone denominator unparenthesized ("a/" + b), but
+        # _print_Pow unrolls y**2 into "y*y": a/y**2 must print as a/(y*y).
+        den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
+        if len(den) == 1 and den[0].exp.is_Integer and -MAX_POW_UNROLL <= den[0].exp <= -2:
+            num = expr / den[0]
+            num_text = self.parenthesize(num, sp.printing.precedence.PRECEDENCE["Mul"])
+            return f"{num_text}/({self._print(1 / den[0])})"
+        return super()._print_Mul(expr)
+
     def _call(self, c64: str, c32: str, *args, simd: bool = False) -> str:
         name = c32 if self.dtype is DType.FLOAT32 else c64
         before = self.used_functions.get(name, (simd, 0, "", False))

@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""How long ``ac.compile`` takes: cold builds and warm cache hits in a fresh process.
+
+    python benchmarks/bench_compile.py [--repeat N] [--quick]
+
+1. Cold compile: a fresh process with an empty compile cache
+   (``ALGEBRAC_CACHE_DIR`` = a new temporary directory) times ``ac.compile``
+   on a 1-output formula and on 20-output ones.  ``build`` is the Cython + C
+   compiler part (from the ``ALGEBRAC_DEBUG=1`` log line), ``front end`` the
+   rest (SymPy simplification and CSE, lowering, rendering, hashing).
+2. Warm cache hit: the same formulas, already in the cache, compiled by
+   fresh ``python -c`` processes.  Reported: ``import sympy``, ``import
+   algebrac`` (after sympy), the ``ac.compile`` call alone, and the whole
+   process as seen from outside (interpreter start-up, imports, building the
+   SymPy formula, compile, exit).
+
+Every measurement uses its own temporary cache directory, never the user's
+cache.  Times are the best (min) and median over ``--repeat`` processes.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import QUIET  # noqa: E402
+
+FORMULAS = r'''
+import sympy as sp
+x, y = sp.symbols("x y")
+f = sp.exp(-x**2 - y**2) * sp.sin(x*y)
+
+def formula(kind):
+    if kind == "1 output":
+        return f
+    if kind == "20 outputs (simple)":
+        # 20 unrelated small formulas
+        return [sp.sin(k*x) * sp.exp(-y/k) + x**k * y for k in range(1, 21)]
+    if kind == "20 outputs (derivatives)":
+        # f and its partial derivatives up to order 5 (the first 20 of them)
+        ds = [sp.diff(f, x, i, y, n - i) if n else f for n in range(6) for i in range(n + 1)]
+        return ds[:20]
+    raise ValueError(kind)
+'''
+
+CHILD = r'''
+import time, json, sys
+t0 = time.perf_counter()
+import sympy
+t1 = time.perf_counter()
+import algebrac as ac
+t2 = time.perf_counter()
+__FORMULAS__
+exprs = formula(sys.argv[1])
+t3 = time.perf_counter()
+uf = ac.compile(exprs, [x, y])
+t4 = time.perf_counter()
+assert uf.ufunc is not None, "not compiled by the cpu backend"
+print(json.dumps({"import_sympy": t1 - t0, "import_algebrac": t2 - t1,
+                  "build_formula": t3 - t2, "compile": t4 - t3, "nout": uf.nout}))
+'''.replace("__FORMULAS__", FORMULAS)
+
+KINDS = ["1 output", "20 outputs (simple)", "20 outputs (derivatives)"]
+_BUILD_RE = re.compile(r"algebrac: (_ac_\w+): (.+?) in ([0-9.]+)s")
+
+
+def run_child(kind: str, cache_dir: Path, retries: int = 3) -> dict:
+    env = dict(os.environ, ALGEBRAC_CACHE_DIR=str(cache_dir), ALGEBRAC_PROGRESS="0",
+               ALGEBRAC_DEBUG="1")
+    env.pop("ALGEBRAC_NOCACHE", None)
+    for _ in range(retries + 1):
+        QUIET.wait()
+        before = QUIET.snapshot()
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", CHILD, kind], env=env,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = QUIET.snapshot()
+        if proc.returncode != 0:
+            raise RuntimeError(f"child failed for {kind!r}:\n{proc.stderr}")
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        res["wall"] = wall
+        builds = _BUILD_RE.findall(proc.stderr)
+        res["how"] = ", ".join(sorted({how for _, how, _ in builds})) or "?"
+        res["load"] = sum(float(t) for *_, t in builds)
+        # a cold compile can take seconds: allow other processes a little more
+        if not QUIET.disturbed(before, after, slack=max(2, int(wall * 10))):
+            break
+    return res
+
+
+def stats(values) -> str:
+    return f"{1e3 * min(values):.0f} / {1e3 * statistics.median(values):.0f}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5, help="processes per measurement")
+    ap.add_argument("--quick", action="store_true", help="repeat 1 and only the 1-output "
+                    "and 20-outputs (simple) formulas")
+    ap.add_argument("--max-wait", type=float, default=60.0,
+                    help="seconds to wait for other processes to go idle (0: never)")
+    opts = ap.parse_args(argv)
+    kinds = KINDS[:2] if opts.quick else KINDS
+    repeat = 1 if opts.quick else opts.repeat
+    cold_repeat = 1 if opts.quick else max(1, min(3, repeat))
+    QUIET.max_wait = opts.max_wait
+    import algebrac as ac
+    import sympy as sp
+
+    print(f"# algebrac bench_compile  {datetime.date.today()}  {platform.node()}  "
+          f"{os.cpu_count()} cores  python {platform.python_version()}  "
+          f"algebrac {ac.__version__}  sympy {sp.__version__}")
+    root = Path(tempfile.mkdtemp(prefix="algebrac-bench-compile-"))
+    try:
+        # ---------------------------------------------------------- cold
+        cold = {}
+        for kind in kinds:
+            runs = []
+            for r in range(cold_repeat):
+                runs.append(run_child(kind, root / f"cold-{KINDS.index(kind)}-{r}"))
+                if "miss" not in runs[-1]["how"]:
+                    print(f"!! expected a cache miss for {kind!r}, got {runs[-1]['how']}")
+            cold[kind] = runs
+            print(f"   cold {kind} done", file=sys.stderr, flush=True)
+        print(f"\n## Cold compile (empty cache; ms, min / median of {cold_repeat} processes)\n")
+        print("| formula | outputs | ac.compile | build (Cython + cc) | front end "
+              "| vs 1 output |")
+        print("|---|---:|---:|---:|---:|---:|")
+        base = min(r["compile"] for r in cold[kinds[0]])
+        for kind in kinds:
+            runs = cold[kind]
+            c = [r["compile"] for r in runs]
+            b = [r["load"] for r in runs]
+            fe = [r["compile"] - r["load"] for r in runs]
+            print(f"| {kind} | {runs[0]['nout']} | {stats(c)} | {stats(b)} | {stats(fe)} "
+                  f"| {min(c) / base:.2f}x |")
+
+        # ---------------------------------------------------------- warm
+        warm = {}
+        for kind in kinds:
+            cache_dir = root / f"warm-{KINDS.index(kind)}"
+            first = run_child(kind, cache_dir)  # populate
+            runs = [run_child(kind, cache_dir) for _ in range(repeat)]
+            hows = {r["how"] for r in runs}
+            if hows != {"cache hit"}:
+                print(f"!! expected cache hits for {kind!r}, got {hows} (populated: "
+                      f"{first['how']})")
+            warm[kind] = runs
+            print(f"   warm {kind} done", file=sys.stderr, flush=True)
+        print(f"\n## Warm cache hit in a fresh process (ms, min / median of {repeat} "
+              "processes)\n")
+        print("| formula | import sympy | import algebrac | ac.compile | of which cache load "
+              "| import + compile | whole process | target compile < 100 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
+        for kind in kinds:
+            runs = warm[kind]
+            col = lambda k: [r[k] for r in runs]  # noqa: E731
+            ic = [r["import_sympy"] + r["import_algebrac"] + r["compile"] for r in runs]
+            best = min(col("compile"))
+            print(f"| {kind} | {stats(col('import_sympy'))} | {stats(col('import_algebrac'))} "
+                  f"| {stats(col('compile'))} | {stats(col('load'))} | {stats(ic)} "
+                  f"| {stats(col('wall'))} | {'MET' if best < 0.1 else 'MISSED'} |")
+        print("\n" + QUIET.summary())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
