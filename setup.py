@@ -6,6 +6,7 @@ extensions = [
     Extension(
         "algebrac._kernels",
         ["algebrac/_kernels.pyx"],
+        include_dirs=["algebrac/cpu"],  # algebrac_math.h: the stable-function helpers
         extra_compile_args=["-O2", "-fopenmp"],
         extra_link_args=["-fopenmp"],
     )

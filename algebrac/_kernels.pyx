@@ -66,3 +66,162 @@ def has_openmp():
 def flush_to_zero():
     """True when this thread's floating-point unit flushes subnormals to zero."""
     return bool(_ac_ftz())
+
+
+# ---- stable functions: the C helpers of algebrac_math.h, exposed for unit tests ----------
+# Generated kernels include algebrac_math.h and inline these helpers (C cannot
+# inline a Cython cdef function from another module), so the header is their
+# single source; the wrappers below call exactly that code.
+cdef extern from "algebrac_math.h" nogil:
+    double _ac_sigmoid(double)
+    float _ac_sigmoidf(float)
+    double _ac_log_sigmoid(double)
+    float _ac_log_sigmoidf(float)
+    double _ac_softplus(double)
+    float _ac_softplusf(float)
+    double _ac_log1mexp(double)
+    float _ac_log1mexpf(float)
+    double _ac_erfcx(double)
+    float _ac_erfcxf(float)
+    double _ac_log_erfc(double)
+    float _ac_log_erfcf(float)
+    double _ac_relu(double)
+    float _ac_reluf(float)
+    double _ac_logaddexp(double, double)
+    float _ac_logaddexpf(float, float)
+    double _ac_logdiffexp(double, double)
+    float _ac_logdiffexpf(float, float)
+    double _ac_xlogy(double, double)
+    float _ac_xlogyf(float, float)
+    double _ac_xlog1py(double, double)
+    float _ac_xlog1pyf(float, float)
+
+ctypedef double (*_d1)(double) noexcept nogil
+ctypedef float (*_f1)(float) noexcept nogil
+ctypedef double (*_d2)(double, double) noexcept nogil
+ctypedef float (*_f2)(float, float) noexcept nogil
+
+import numpy as _np
+
+
+def _as_float(*args):
+    """Broadcast arrays in float32 when every array is float32, else float64."""
+    arrays = [_np.asarray(a) for a in args]
+    single = all(a.dtype == _np.float32 for a in arrays)
+    dtype = _np.float32 if single else _np.float64
+    shape = _np.broadcast_shapes(*[a.shape for a in arrays])
+    flat = [_np.ascontiguousarray(_np.broadcast_to(a, shape), dtype=dtype).ravel()
+            for a in arrays]
+    return flat, shape, single
+
+
+def _finish(out, shape):
+    out = out.reshape(shape)
+    return out[()] if out.ndim == 0 else out
+
+
+cdef object _unary(x, _d1 fd, _f1 ff):
+    (flat,), shape, single = _as_float(x)
+    out = _np.empty_like(flat)
+    cdef Py_ssize_t i, n = flat.shape[0]
+    cdef const double[::1] xd
+    cdef const float[::1] xf
+    cdef double[::1] od
+    cdef float[::1] of
+    if single:
+        xf, of = flat, out
+        with nogil:
+            for i in range(n):
+                of[i] = ff(xf[i])
+    else:
+        xd, od = flat, out
+        with nogil:
+            for i in range(n):
+                od[i] = fd(xd[i])
+    return _finish(out, shape)
+
+
+cdef object _binary(a, b, _d2 fd, _f2 ff):
+    (fa, fb), shape, single = _as_float(a, b)
+    out = _np.empty_like(fa)
+    cdef Py_ssize_t i, n = fa.shape[0]
+    cdef const double[::1] ad, bd
+    cdef const float[::1] af, bf
+    cdef double[::1] od
+    cdef float[::1] of
+    if single:
+        af, bf, of = fa, fb, out
+        with nogil:
+            for i in range(n):
+                of[i] = ff(af[i], bf[i])
+    else:
+        ad, bd, od = fa, fb, out
+        with nogil:
+            for i in range(n):
+                od[i] = fd(ad[i], bd[i])
+    return _finish(out, shape)
+
+
+def sigmoid(x):
+    """``_ac_sigmoid``/``_ac_sigmoidf`` of algebrac_math.h elementwise (float32 stays float32).
+
+    >>> from algebrac import _kernels
+    >>> float(_kernels.sigmoid(-800.0)), float(_kernels.sigmoid(0.0))
+    (0.0, 0.5)
+    """
+    return _unary(x, _ac_sigmoid, _ac_sigmoidf)
+
+
+def log_sigmoid(x):
+    """The C helper ``_ac_log_sigmoid`` (``-softplus(-x)``) elementwise."""
+    return _unary(x, _ac_log_sigmoid, _ac_log_sigmoidf)
+
+
+def softplus(x):
+    """The C helper ``_ac_softplus`` (``log(1 + exp(x))``) elementwise.
+
+    >>> from algebrac import _kernels
+    >>> float(_kernels.softplus(1000.0)), float(_kernels.softplus(-1000.0))
+    (1000.0, 0.0)
+    """
+    return _unary(x, _ac_softplus, _ac_softplusf)
+
+
+def log1mexp(x):
+    """The C helper ``_ac_log1mexp`` (``log(1 - exp(x))``, ``x <= 0``) elementwise."""
+    return _unary(x, _ac_log1mexp, _ac_log1mexpf)
+
+
+def erfcx(x):
+    """The C helper ``_ac_erfcx`` (``exp(x**2)*erfc(x)``) elementwise."""
+    return _unary(x, _ac_erfcx, _ac_erfcxf)
+
+
+def log_erfc(x):
+    """The C helper ``_ac_log_erfc`` (``log(erfc(x))``) elementwise."""
+    return _unary(x, _ac_log_erfc, _ac_log_erfcf)
+
+
+def relu(x):
+    """The C helper ``_ac_relu`` (``max(x, 0)``, NaN propagated) elementwise."""
+    return _unary(x, _ac_relu, _ac_reluf)
+
+
+def logaddexp(a, b):
+    """The C helper ``_ac_logaddexp`` (``log(exp(a) + exp(b))``), broadcasting."""
+    return _binary(a, b, _ac_logaddexp, _ac_logaddexpf)
+
+
+def logdiffexp(a, b):
+    """The C helper ``_ac_logdiffexp`` (``log(exp(a) - exp(b))``, ``a >= b``), broadcasting."""
+    return _binary(a, b, _ac_logdiffexp, _ac_logdiffexpf)
+
+
+def xlogy(x, y):
+    """The C helper ``_ac_xlogy`` (``x*log(y)``, 0 where ``x == 0``), broadcasting."""
+    return _binary(x, y, _ac_xlogy, _ac_xlogyf)
+
+
+def xlog1py(x, y):
+    """The C helper ``_ac_xlog1py`` (``x*log1p(y)``, 0 where ``x == 0``), broadcasting."""
+    return _binary(x, y, _ac_xlog1py, _ac_xlog1pyf)

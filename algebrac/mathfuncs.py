@@ -8,7 +8,11 @@ interpreter are derived from this table, so a function cannot be half-added
 
 Helpers whose names start with ``_ac_`` are ``static inline`` C functions in
 ``algebrac/cpu/algebrac_math.h``; they give C the semantics NumPy and SymPy
-have (``Mod`` takes the divisor's sign, ``Min``/``Max`` propagate NaN, ...).
+have (``Mod`` takes the divisor's sign, ``Min``/``Max`` propagate NaN, ...),
+and compute algebrac's numerically stable functions (``sigmoid``,
+``logaddexp``, ``log1mexp``, ...), whose NumPy twins are in
+:mod:`algebrac.stablemath`.  The helpers are inlined into the loop, so they
+need no vector variant (``simd=False``).
 
 >>> import sympy as sp
 >>> row = FUNCTIONS[sp.exp]
@@ -24,6 +28,9 @@ import numpy as np
 import sympy as sp
 from sympy.codegen import cfunctions as cf
 
+from . import stablemath as sm
+from .expr import functions as af
+
 __all__ = ["FuncRow", "FUNCTIONS", "REWRITES", "row_for"]
 
 
@@ -37,6 +44,7 @@ class FuncRow:
     c64: str
     c32: str
     simd: bool = False  # libmvec has a vector variant of both c64 and c32
+    calls: tuple = ()   # an _ac_ helper's libm functions (SymPy classes): vectorisable too
 
 
 def _special(name: str) -> Callable:
@@ -115,6 +123,19 @@ _ROWS = [
     FuncRow(cf.Cbrt, 1, np.cbrt, "cbrt", "cbrtf", True),
     FuncRow(cf.fma, 3, lambda a, b, c: a * b + c, "fma", "fmaf"),
 ]
+# The stable functions: _ac_<name> helpers, NumPy twins np_<name>, and the libm
+# functions each helper calls (declared SIMD with the helper, so loops stay vectorised).
+_EXP_LOG1P = (sp.exp, cf.log1p)
+_LOG1MEXP = (sp.exp, cf.expm1, sp.log, cf.log1p)
+_HELPER_CALLS = {
+    "sigmoid": (sp.exp,), "softplus": _EXP_LOG1P, "log_sigmoid": _EXP_LOG1P,
+    "log1mexp": _LOG1MEXP, "logaddexp": _EXP_LOG1P, "logdiffexp": _LOG1MEXP,
+    "xlogy": (sp.log,), "xlog1py": (cf.log1p,), "erfcx": (sp.exp, sp.erfc),
+    "log_erfc": (sp.exp, sp.erfc, sp.erf, sp.log, cf.log1p), "relu": (),
+}
+_ROWS += [FuncRow(f, int(min(f.nargs)), getattr(sm, "np_" + f.__name__), "_ac_" + f.__name__,
+                  "_ac_" + f.__name__ + "f", False, _HELPER_CALLS[f.__name__])
+          for f in af.STABLE_FUNCTIONS]
 
 FUNCTIONS: dict[type, FuncRow] = {row.sympy: row for row in _ROWS}
 

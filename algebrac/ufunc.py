@@ -52,7 +52,8 @@ class Listing(str):
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
-def compile(exprs, args, *, backend: str = "cpu") -> "Ufunc":  # noqa: A001 (public API name)
+def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name)
+            stabilize: bool = True) -> "Ufunc":
     """Compile scalar formulas into one elementwise, ufunc-like callable.
 
     Parameters
@@ -64,6 +65,9 @@ def compile(exprs, args, *, backend: str = "cpu") -> "Ufunc":  # noqa: A001 (pub
     backend : ``"cpu"`` (Cython + C, the default) or ``"numpy"`` (the reference
         interpreter; needs no compiler).  Without a working C compiler,
         ``"cpu"`` warns once and uses ``"numpy"``.
+    stabilize : rewrite the formulas into numerically stable forms first
+        (:func:`algebrac.stabilize`: ``log(1 + exp(x))`` becomes ``softplus(x)``,
+        ...); ``False`` compiles them as written.
 
     >>> import sympy as sp, algebrac as ac
     >>> x = sp.Symbol("x")
@@ -78,13 +82,13 @@ def compile(exprs, args, *, backend: str = "cpu") -> "Ufunc":  # noqa: A001 (pub
     args = tuple(args)
     if backend not in BACKENDS:
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    key = (expr_list, args, single, backend)
+    key = (expr_list, args, single, backend, bool(stabilize))
     with _memo_lock:
         hit = _memo.get(key)
         if hit is not None:
             _memo.move_to_end(key)
             return hit
-    uf = Ufunc(expr_list, args, single=single, backend=backend)
+    uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
     with _memo_lock:
         _memo[key] = uf
         while len(_memo) > _MEMO_SIZE:
@@ -116,8 +120,9 @@ class Ufunc:
     ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant).
     """
 
-    def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str):
-        program: ElementwiseProgram = prepare(exprs, args)
+    def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
+                 stabilize: bool = True):
+        program: ElementwiseProgram = prepare(exprs, args, stabilize=stabilize)
         self.exprs, self.args, self._single = exprs, args, single
         self.nin, self.nout = len(args), len(exprs)
         if self.nin + self.nout > MAX_UFUNC_ARGS:

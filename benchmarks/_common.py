@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["cpu_jiffies", "Quiet", "QUIET"]
+__all__ = ["QUIET", "Quiet", "cpu_jiffies"]
 
 
 def cpu_jiffies() -> tuple[int, int]:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import QUIET  # noqa: E402
+from _common import QUIET
 
 FORMULAS = r'''
 import sympy as sp
@@ -75,16 +75,21 @@ KINDS = ["1 output", "20 outputs (simple)", "20 outputs (derivatives)"]
 _BUILD_RE = re.compile(r"algebrac: (_ac_\w+): (.+?) in ([0-9.]+)s")
 
 
-def run_child(kind: str, cache_dir: Path, retries: int = 3) -> dict:
-    env = dict(os.environ, ALGEBRAC_CACHE_DIR=str(cache_dir), ALGEBRAC_PROGRESS="0",
-               ALGEBRAC_DEBUG="1")
+def run_child(kind: str, cache_dir: Path, *, cold: bool = False, retries: int = 3) -> dict:
+    """Time one fresh process compiling ``kind`` with the cache at ``cache_dir``.
+
+    ``cold``: every attempt gets its own new, empty cache directory under
+    ``cache_dir`` (an attempt is repeated when another process used the CPU).
+    """
+    env = dict(os.environ, ALGEBRAC_PROGRESS="0", ALGEBRAC_DEBUG="1")
     env.pop("ALGEBRAC_NOCACHE", None)
-    for _ in range(retries + 1):
+    for attempt in range(retries + 1):
+        env["ALGEBRAC_CACHE_DIR"] = str(cache_dir / f"attempt-{attempt}" if cold else cache_dir)
         QUIET.wait()
         before = QUIET.snapshot()
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", CHILD, kind], env=env,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         after = QUIET.snapshot()
         if proc.returncode != 0:
@@ -116,8 +121,9 @@ def main(argv=None) -> int:
     repeat = 1 if opts.quick else opts.repeat
     cold_repeat = 1 if opts.quick else max(1, min(3, repeat))
     QUIET.max_wait = opts.max_wait
-    import algebrac as ac
     import sympy as sp
+
+    import algebrac as ac
 
     print(f"# algebrac bench_compile  {datetime.date.today()}  {platform.node()}  "
           f"{os.cpu_count()} cores  python {platform.python_version()}  "
@@ -129,7 +135,7 @@ def main(argv=None) -> int:
         for kind in kinds:
             runs = []
             for r in range(cold_repeat):
-                runs.append(run_child(kind, root / f"cold-{KINDS.index(kind)}-{r}"))
+                runs.append(run_child(kind, root / f"cold-{KINDS.index(kind)}-{r}", cold=True))
                 if "miss" not in runs[-1]["how"]:
                     print(f"!! expected a cache miss for {kind!r}, got {runs[-1]['how']}")
             cold[kind] = runs
@@ -166,7 +172,9 @@ def main(argv=None) -> int:
         print("|---|---:|---:|---:|---:|---:|---:|---|")
         for kind in kinds:
             runs = warm[kind]
-            col = lambda k: [r[k] for r in runs]  # noqa: E731
+            def col(k, runs=runs):
+                return [r[k] for r in runs]
+
             ic = [r["import_sympy"] + r["import_algebrac"] + r["compile"] for r in runs]
             best = min(col("compile"))
             print(f"| {kind} | {stats(col('import_sympy'))} | {stats(col('import_algebrac'))} "

@@ -51,6 +51,9 @@ from sympy.codegen.cfunctions import log1p
 from sympy.printing.lambdarepr import NumExprPrinter
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import QUIET
+
 CEILING_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fopenmp", "-fno-math-errno",
                  "-fno-builtin-sin", "-fno-builtin-cos", "-fno-builtin-sinf", "-fno-builtin-cosf"]
 
@@ -94,10 +97,10 @@ CASES = [
     Case("piecewise", [sp.Piecewise((sp.exp(-x) * y, x > 0.5),
                                     (sp.sin(x * y), x > -0.5),
                                     (x * y**2, True))], [x, y],
-         note="3 branches"),
+         ceiling="piecewise_f64", note="3 branches"),
     Case("trans float32", [TRANS], [x, y], dtype=np.float32, ceiling="trans_f32",
          symengine_exprs=[TRANS_SE], note="float32 inputs"),
-    Case("trans bcast (n,1)x(1,m)", [TRANS], [x, y], broadcast=True,
+    Case("trans bcast (n,1)x(1,m)", [TRANS], [x, y], broadcast=True, ceiling="trans_bcast_f64",
          symengine_exprs=[TRANS_SE], note="x (n,1), y (1,m); size = n*m"),
 ]
 
@@ -132,62 +135,14 @@ def best_of(fn, repeat: int, warmup: float = 0.05) -> float:
         fn()
         while time.perf_counter() < t_end:
             fn()
-        b0, s0 = _cpu_jiffies() if QUIET.enabled else (0, 0)
+        before = QUIET.snapshot()
         for _ in range(repeat):
             t0 = time.perf_counter()
             fn()
             best = min(best, time.perf_counter() - t0)
-        b1, s1 = _cpu_jiffies() if QUIET.enabled else (0, 0)
-        if (b1 - b0) - (s1 - s0) <= 2:  # jiffies (usually 10 ms) used by other processes
+        if not QUIET.disturbed(before, QUIET.snapshot()):
             break
     return best
-
-
-def _cpu_jiffies() -> tuple[int, int]:
-    """(busy jiffies of the whole machine, jiffies of this process)."""
-    with open("/proc/stat") as f:
-        v = [int(t) for t in f.readline().split()[1:]]
-    busy = sum(v) - v[3] - v[4]  # minus idle and iowait
-    with open("/proc/self/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return busy, int(fields[11]) + int(fields[12])  # utime + stime, all threads
-
-
-class Quiet:
-    """Wait until other processes leave the CPUs alone before timing a cell.
-
-    The machine is shared; another process on one of the 2 cores makes
-    OpenMP's spin-waiting threads share the other, and a parallel loop then
-    costs a scheduler time slice (milliseconds) instead of microseconds.
-    Linux-only (reads /proc); elsewhere it never waits.
-    """
-
-    def __init__(self, max_wait: float = 60.0, window: float = 0.2):
-        self.max_wait, self.window = max_wait, window
-        self.waited = 0.0
-        self.noisy = 0
-        self.enabled = os.path.exists("/proc/stat")
-
-    def others_busy(self) -> float:
-        b0, s0 = _cpu_jiffies()
-        time.sleep(self.window)
-        b1, s1 = _cpu_jiffies()
-        hz = os.sysconf("SC_CLK_TCK")
-        return max(0, (b1 - b0) - (s1 - s0)) / hz / self.window  # cores used by others
-
-    def wait(self) -> bool:
-        if not self.enabled:
-            return True
-        start = time.perf_counter()
-        while self.others_busy() > 0.1:
-            if time.perf_counter() - start > self.max_wait:
-                self.noisy += 1
-                return False
-        self.waited += time.perf_counter() - start
-        return True
-
-
-QUIET = Quiet()
 
 
 def agree(ref: list, got: list, dtype) -> tuple[bool, str]:
@@ -217,7 +172,7 @@ class Ceiling:
             cc = "gcc"
         so = workdir / "ceiling.so"
         cmd = [cc, *CEILING_FLAGS, str(HERE / "ceiling.c"), "-o", str(so), "-lmvec", "-lm"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"building ceiling.c failed:\n{' '.join(cmd)}\n{proc.stderr}")
         self.cmd = " ".join(cmd)
@@ -226,6 +181,7 @@ class Ceiling:
         sigs = {
             "trans_f64": [P, P, P, L], "trans_f32": [P, P, P, L],
             "valgrad_f64": [P, P, P, P, P, L], "poly_f64": [P, P, L], "poly2_f64": [P, P, P, L],
+            "piecewise_f64": [P, P, P, L], "trans_bcast_f64": [P, P, P, L, L],
             "stream_copy": [P, P, L], "stream_scale": [P, P, D, L],
             "stream_add": [P, P, P, L], "stream_triad": [P, P, P, D, L],
         }
@@ -237,6 +193,9 @@ class Ceiling:
         """A zero-argument callable running ``name`` on contiguous arrays."""
         fn = getattr(self.lib, name)
         ptrs = [a.ctypes.data for a in inputs] + [o.ctypes.data for o in outputs]
+        if outputs[0].ndim == 2:  # broadcast (n, 1) x (1, m)
+            n, m = outputs[0].shape
+            return lambda: fn(*ptrs, n, m)
         n = outputs[0].size
         return lambda: fn(*ptrs, n)
 
@@ -266,11 +225,11 @@ class Ceiling:
             if med < 1e-3 or time.perf_counter() - start > limit:
                 return med
 
-    def bandwidth(self, n: int, repeat: int) -> dict:
-        """GB/s of the STREAM-like kernels (both threads) and of np.copyto (one thread)."""
+    def stream_kernels(self, n: int) -> dict:
+        """name -> (arrays read + written, callable) for the STREAM-like kernels on n doubles."""
         a, b, c = (np.full(n, v) for v in (1.0, 2.0, 0.5))
         L = self.lib
-        kernels = {
+        return {
             "copy": (2, lambda: L.stream_copy(a.ctypes.data, b.ctypes.data, n)),
             "scale": (2, lambda: L.stream_scale(a.ctypes.data, b.ctypes.data, 3.0, n)),
             "add": (3, lambda: L.stream_add(a.ctypes.data, b.ctypes.data, c.ctypes.data, n)),
@@ -278,8 +237,12 @@ class Ceiling:
                                                 3.0, n)),
             "np.copyto": (2, lambda: np.copyto(a, b)),
         }
+
+    def bandwidth(self, n: int, repeat: int, only=None) -> dict:
+        """GB/s of the STREAM-like kernels (both threads) and of np.copyto (one thread)."""
+        kernels = self.stream_kernels(n)
         return {k: streams * 8 * n / best_of(fn, max(repeat, 5)) / 1e9
-                for k, (streams, fn) in kernels.items()}
+                for k, (streams, fn) in kernels.items() if only is None or k in only}
 
 
 # --------------------------------------------------------------------------
@@ -301,7 +264,7 @@ def symengine_backend() -> tuple[str | None, str]:
 
 def make_inputs(case: Case, size: int, rng) -> list:
     if case.broadcast:
-        n = int(round(math.sqrt(size)))
+        n = round(math.sqrt(size))
         m = size // n
         xs = rng.uniform(-2, 2, (n, 1)).astype(case.dtype)
         ys = rng.uniform(-2, 2, (1, m)).astype(case.dtype)
@@ -354,7 +317,7 @@ def build_peers(case: Case, inputs: list, ref: list, se_backend: str | None,
                               lambda: [se_out[:, j].reshape(shape) for j in range(nout)])
 
     # the hand-written C loop
-    if ceiling is not None and case.ceiling and not case.broadcast:
+    if ceiling is not None and case.ceiling:
         c_out = [np.empty(shape, case.dtype) for _ in range(nout)]
         peers["C ceiling"] = (ceiling.call(case.ceiling, inputs, c_out), lambda: c_out)
     return peers
@@ -376,6 +339,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1e6,1e7",
                     help="comma-separated element counts (default 1e6,1e7)")
     ap.add_argument("--repeat", type=int, default=7, help="timed calls per cell (best is kept)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="every tool is timed once per round; the best over rounds is kept")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: sizes 1e5, repeat 2 (the numbers mean little)")
     ap.add_argument("--max-wait", type=float, default=60.0,
@@ -383,17 +348,17 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated substrings of case names")
     opts = ap.parse_args(argv)
     if opts.quick:
-        opts.sizes, opts.repeat = "1e5", 2
+        opts.sizes, opts.repeat, opts.rounds = "1e5", 2, 1
     sizes = parse_sizes(opts.sizes)
     QUIET.max_wait = opts.max_wait
-    QUIET.enabled = QUIET.enabled and opts.max_wait > 0
 
     tmp = Path(tempfile.mkdtemp(prefix="algebrac-bench-"))
     # A private compile cache, unless the caller chose one.
     os.environ.setdefault("ALGEBRAC_CACHE_DIR", str(tmp / "cache"))
     os.environ.setdefault("ALGEBRAC_PROGRESS", "0")
-    import algebrac as ac
     import numexpr as ne
+
+    import algebrac as ac
 
     ne.set_num_threads(os.cpu_count() or 1)
     se_backend, se_desc = symengine_backend()
@@ -409,7 +374,8 @@ def main(argv=None) -> int:
           f"sympy {sp.__version__}, numexpr {ne.__version__} ({ne.nthreads} threads, "
           f"vml={ne.use_vml}), {se_desc}")
     print(f"# algebrac {ac.__version__}: {ac.get_num_threads()} OpenMP threads; "
-          f"best of {opts.repeat} after a warm-up; sizes {sizes}")
+          f"best of {opts.repeat} calls after a warm-up, in each of {opts.rounds} rounds over "
+          f"the tools; sizes {sizes}")
     if ceiling:
         print(f"# ceiling: {ceiling.cmd}")
 
@@ -438,11 +404,10 @@ def main(argv=None) -> int:
             ref = list(ref) if isinstance(ref, tuple) else [ref]
             outs = [np.empty_like(r) for r in ref]
             out_arg = tuple(outs) if len(outs) > 1 else outs[0]
-            t_fresh = best_of(lambda: uf(*inputs), opts.repeat)
-            t_out = best_of(lambda: uf(*inputs, out=out_arg), opts.repeat)
             n_elem = ref[0].size
-            row = {"formula": case.name, "size": n_elem, "ac": t_fresh, "ac out=": t_out,
-                   "dtypes": {"algebrac": ref[0].dtype.name}}
+            row = {"formula": case.name, "size": n_elem, "dtypes": {"algebrac": ref[0].dtype.name}}
+            timed = {"ac": lambda uf=uf, a=inputs: uf(*a),
+                     "ac out=": lambda uf=uf, a=inputs, o=out_arg: uf(*a, out=o)}
             for name, (fn, results) in build_peers(case, inputs, ref, se_backend,
                                                    ceiling).items():
                 try:
@@ -459,22 +424,31 @@ def main(argv=None) -> int:
                     msg = f"!!! MISMATCH {case.name} @ {n_elem}: {name}: {detail}"
                     print(msg, flush=True)
                     mismatches.append(msg)
-                row[name] = best_of(fn, opts.repeat)
                 row[name + " ok"] = ok
-            rows.append(row)
-            if case.stream and bw:
+                timed[name] = fn
+            stream = None
+            if case.stream and ceiling:
+                # the STREAM kernel with as many arrays, same size, timed in the same rounds
+                nstreams, stream = ceiling.stream_kernels(n_elem)[case.stream]
+                timed["stream"] = stream
+            # Rounds: every tool once per round, best over rounds, so a slow phase of
+            # the (virtual) machine does not land on one tool only.
+            for rnd in range(opts.rounds):
+                for name, fn in timed.items():
+                    slow = rnd > 0 and row.get(name, 0) > 0.1
+                    t = best_of(fn, 2 if slow else opts.repeat)
+                    row[name] = min(row.get(name, math.inf), t)
+            if stream is not None:
+                ref_bw = nstreams * 8 * n_elem / row.pop("stream") / 1e9
                 moved = (len(inputs) + len(ref)) * ref[0].itemsize * n_elem
-                gbs = moved / t_out / 1e9
-                bwrows.append((case.name, n_elem, gbs, case.stream, gbs / bw[case.stream],
-                               gbs / max(bw.values())))
+                gbs = moved / row["ac out="] / 1e9
+                bwrows.append((case.name, n_elem, gbs, case.stream, ref_bw, gbs / ref_bw))
+            rows.append(row)
             print(f"   done {case.name} @ {n_elem}", file=sys.stderr, flush=True)
-            del inputs, ref, outs, out_arg
+            del inputs, ref, outs, out_arg, timed, stream
 
     # ---------------------------------------------------------------- report
-    if QUIET.enabled:
-        print(f"\n# waited {QUIET.waited:.0f} s in total for other processes to leave the CPUs;"
-              f" {QUIET.noisy} cell(s) timed while the machine stayed busy"
-              + (" !! numbers may be off" if QUIET.noisy else ""))
+    print("\n" + QUIET.summary())
     print("\n## Time per call (ms, best of N); (ratio) = peer / algebrac, >1 means algebrac "
           "is faster\n")
     print("lambdify is compared with `ac` (fresh output); numexpr, symengine and the C "
@@ -503,13 +477,15 @@ def main(argv=None) -> int:
               + ", ".join(f"{k} {v}" for k, v in d.items()))
     if bwrows:
         print("\n## Memory-bound formulas: algebrac out= against the machine's bandwidth\n")
-        print("| formula | size | algebrac GB/s | STREAM kernel (same streams) | fraction "
-              "| fraction of best STREAM |")
+        print("STREAM kernel: the C loop with the same number of arrays read and written, "
+              "timed at the same size in the same cell.\n")
+        print("| formula | size | algebrac out= GB/s | STREAM kernel GB/s | fraction "
+              "| fraction of best STREAM at 10^7 |")
         print("|---|---:|---:|---|---:|---:|")
-        for name, n, gbs, k, frac, frac_best in bwrows:
-            print(f"| {name} | {n:.0e} | {gbs:.1f} | {k} {bw[k]:.1f} | {100 * frac:.0f}% "
-                  f"| {100 * frac_best:.0f}% |".replace("e+0", "e"))
-        print("\n(sizes whose arrays fit in the last-level cache can exceed 100%)")
+        for name, n, gbs, k, ref_bw, frac in bwrows:
+            print(f"| {name} | {n:.0e} | {gbs:.1f} | {k} {ref_bw:.1f} | {100 * frac:.0f}% "
+                  f"| {100 * gbs / max(bw.values()):.0f}% |".replace("e+0", "e"))
+        print("\n(at 10^6 the arrays (16-24 MB) fit in the 32 MB L3 cache)")
 
     # ---------------------------------------------------------------- targets
     print("\n## Targets (issue 2) at the largest size\n")
@@ -527,7 +503,7 @@ def main(argv=None) -> int:
             ratio = r["ac out="] / r["C ceiling"]
             print(f"- {r['formula']}: algebrac/ceiling = {ratio:.2f} (target <= 1.5): "
                   f"{'MET' if ratio <= 1.5 else 'MISSED'}")
-    for name, n, gbs, k, frac, _ in bwrows:
+    for name, n, gbs, k, _, frac in bwrows:
         if n == big:
             print(f"- {name}: {100 * frac:.0f}% of STREAM {k} bandwidth (target >= 80%): "
                   f"{'MET' if frac >= 0.8 else 'MISSED'}")

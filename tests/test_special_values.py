@@ -5,11 +5,13 @@ NumPy's evaluation (``sympy.lambdify``) under ``np.errstate(all="ignore")``:
 the same NaN mask, the same infinities, the same sign on zero results, and
 finite values within a few ULP (``assert_values_match``).  Functions are
 grouped into a handful of multi-output ufuncs: the group the vectoriser turns
-into libmvec calls, the group that stays scalar (tgamma, lgamma and fmod have
-no vector variant, so they would keep the whole loop scalar), and the
-``Piecewise`` group, which also checks that untaken branches never warn.
-The grid is tiled past a few thousand elements, so large inputs take the
-threaded path too.  Also here: the flush-to-zero check after import.
+into libmvec calls (checked), the group that stays scalar (tgamma, lgamma,
+fmod and floor have no vector variant and keep the whole loop scalar; so do
+sign/Min/Max/Heaviside next to sin/cos, which gcc 12 cannot if-convert when
+sin is built with ``-fno-builtin-sin``), and the ``Piecewise`` group, which
+also checks that untaken branches never warn.  The grid is tiled past a few
+thousand elements, so large inputs take the threaded path too.  Also here:
+the flush-to-zero check after import.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from sympy.codegen import cfunctions as cf
 
 import algebrac as ac
 from algebrac import _kernels
-from algebrac.testing import DEFAULT_RTOL, assert_values_match, lambdify_reference
+from algebrac.cpu.render import has_libmvec
+from algebrac.testing import DEFAULT_RTOL, assert_values_match, lambdify_reference, simd_calls
 
 x, y = sp.symbols("x y")
 R = sp.Rational
@@ -38,14 +41,14 @@ SIMD = {
     "cbrt": cf.Cbrt(x), "pow": x**y, "cube": x**3, "inv_square": x**-2, "inv_cube": x**-3,
     "cbrt_pow": x**R(1, 3), "pow_3_2": x**R(3, 2), "rsqrt": x**R(-1, 2), "mul": x * y,
     "div": x / y, "div_square": x / y**2, "add": x + y, "sub": x - y, "neg": -x, "recip": 1 / x,
-    "abs": sp.Abs(x), "floor": sp.floor(x), "ceiling": sp.ceiling(x), "sign": sp.sign(x),
-    "min": sp.Min(x, y), "max": sp.Max(x, y), "heaviside": sp.Heaviside(x),
-    "heaviside0": sp.Heaviside(x, 0), "gauss": sp.exp(-x**2), "pi_x": sp.pi * x,
-    "e_pow": sp.E**x, "two_pow": 2**x,
+    "abs": sp.Abs(x), "gauss": sp.exp(-x**2), "pi_x": sp.pi * x, "e_pow": sp.E**x,
+    "two_pow": 2**x,
 }
 SCALAR = {
     "gamma": sp.gamma(x), "loggamma": sp.loggamma(x), "mod": sp.Mod(x, y),
-    "mod2": sp.Mod(x, 2), "mod_neg": sp.Mod(x, -R(3, 2)),
+    "mod2": sp.Mod(x, 2), "mod_neg": sp.Mod(x, -R(3, 2)), "floor": sp.floor(x),
+    "ceiling": sp.ceiling(x), "sign": sp.sign(x), "min": sp.Min(x, y), "max": sp.Max(x, y),
+    "heaviside": sp.Heaviside(x), "heaviside0": sp.Heaviside(x, 0),
 }
 BRANCHES = {
     "pw_recip": Pw((1 / x, x > 0), (0, True)),
@@ -56,6 +59,7 @@ BRANCHES = {
     "pw_acosh": Pw((sp.acosh(x), x >= 1), (sp.atanh(x), sp.Abs(x) < 1), (0, True)),
     "pw_nested": Pw((Pw((sp.log(x), x > 1), (x, True)), sp.Or(x > 0, y < 0)), (-x, True)),
     "pw_exp": Pw((sp.exp(x), x < 700), (sp.oo, True)),
+    "pw_constants": Pw((sp.nan, sp.Eq(x, 1)), (-sp.oo, x > 700), (sp.E * x, True)),
 }
 GROUPS = {"simd": SIMD, "scalar": SCALAR, "branches": BRANCHES}
 # lambdify prints Heaviside as select((x < 0, x == 0, True), (0, h0, 1)): 1 at NaN,
@@ -109,14 +113,31 @@ def test_special_values_match_numpy(group, name, dtype, backend):
                         inputs=inputs, label=f"{name} ({backend}, {np.dtype(dtype)})")
 
 
+@pytest.mark.skipif(not has_libmvec(), reason="glibc's libmvec is x86-64 Linux only")
+def test_simd_group_is_vectorised():
+    calls = simd_calls(ac.compile(list(SIMD.values()), [x, y]))
+    assert {"exp", "log", "sin", "atan2", "pow", "erfc", "expf", "sinf"} <= set(calls)
+
+
 def test_grid_covers_signed_zero_results():
     """The signed-zero check is not vacuous: many results are -0.0 and must stay so."""
-    inputs, outs, refs = _evaluate("simd", "cpu", np.float64)
+    _, outs, refs = _evaluate("simd", "cpu", np.float64)
     for name in ("sin", "tan", "atan", "sinh", "tanh", "asinh", "atanh", "expm1", "log1p",
-                 "cbrt", "sqrt", "neg", "floor", "ceiling", "mul", "div"):
+                 "cbrt", "sqrt", "neg", "mul", "div", "erf", "asin"):
         ref = refs[name]
         assert ((ref == 0) & np.signbit(ref)).any(), name
         np.testing.assert_array_equal(np.signbit(outs[name][ref == 0]), np.signbit(ref[ref == 0]))
+
+
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_fractional_powers_of_negative_numbers_are_nan(backend):
+    """x**(1/3) is numpy.power's: NaN for x < 0 (Cbrt is the real cube root)."""
+    inputs, outs, _ = _evaluate("simd", backend, np.float64)
+    neg = np.isfinite(inputs[0]) & (inputs[0] < 0)
+    for name in ("cbrt_pow", "pow_3_2", "rsqrt", "sqrt"):
+        assert np.isnan(outs[name][neg]).all(), name
+    assert (outs["cbrt"][neg] < 0).all()
+    assert not np.isnan(outs["cube"][neg]).any()
 
 
 @pytest.mark.parametrize("backend", ["cpu", "numpy"])

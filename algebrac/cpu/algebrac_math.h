@@ -11,16 +11,21 @@
 #define ALGEBRAC_MATH_H
 #include <math.h>
 
+/* A CUDA prelude defines AC_FUNC as `static __device__ inline` before including. */
+#ifndef AC_FUNC
+#define AC_FUNC static inline
+#endif
+
 #define AC_DEFINE_HELPERS(T, SUF)                                              \
-static inline T _ac_sign##SUF(T x) {                                           \
+AC_FUNC T _ac_sign##SUF(T x) {                                           \
     return isgreater(x, (T)0) ? (T)1 : (isless(x, (T)0) ? (T)-1 : (x == 0 ? (T)0 : x)); \
 }                                                                              \
-static inline T _ac_min##SUF(T a, T b) { return (isless(a, b) || a != a) ? a : b; } \
-static inline T _ac_max##SUF(T a, T b) { return (isgreater(a, b) || a != a) ? a : b; } \
-static inline T _ac_heaviside##SUF(T x, T h0) {                                \
+AC_FUNC T _ac_min##SUF(T a, T b) { return (isless(a, b) || a != a) ? a : b; } \
+AC_FUNC T _ac_max##SUF(T a, T b) { return (isgreater(a, b) || a != a) ? a : b; } \
+AC_FUNC T _ac_heaviside##SUF(T x, T h0) {                                \
     return x != x ? x : (isless(x, (T)0) ? (T)0 : (isgreater(x, (T)0) ? (T)1 : h0)); \
 }                                                                              \
-static inline T _ac_mod##SUF(T a, T b) {                                       \
+AC_FUNC T _ac_mod##SUF(T a, T b) {                                       \
     T m = fmod##SUF(a, b);                                                     \
     if (!b) return m;                                                          \
     if (m) { if (isless(b, (T)0) != isless(m, (T)0)) m += b; }                 \
@@ -31,5 +36,91 @@ static inline T _ac_mod##SUF(T a, T b) {                                       \
 AC_DEFINE_HELPERS(double, )
 AC_DEFINE_HELPERS(float, f)
 #undef AC_DEFINE_HELPERS
+
+/* Numerically stable functions: the single source of algebrac's numeric
+ * kernels (the NumPy twins in algebrac/stablemath.py mirror them, and
+ * algebrac/_kernels.pyx exposes them to Python for unit tests).
+ *
+ * Written for vectorised loops: a `c ? a : b` may be computed as a blend of
+ * both sides, so each side gets an argument clamped into its own range and
+ * the side not taken never overflows or raises a flag.  The clamps keep a NaN
+ * (so NaN inputs give NaN) with one quiet comparison each: gcc's vectoriser
+ * gives up on loops that combine several masks (as _ac_max's NaN test does).
+ * glibc's vector exp raises a spurious overflow or invalid flag for arguments
+ * below about -1e300 and at +-inf, so exponentials of a non-positive argument
+ * go through _ac_expneg, which clamps it at -750 (exp is 0 there anyway).
+ *
+ * Switch-over points (derivations in algebrac/stablemath.py, checked by
+ * tests/simplify/test_kernels.py):
+ *   log1mexp  -log(2) for every type (Maechler 2012);
+ *   log_erfc  1/2: log1p(-erf(x)) below, log(erfcx(x)) - x*x above;
+ *   erfcx     X0 = 26 (double), 9 (float): the largest integer with
+ *             exp(X0^2) finite and erfc(X0) normal; above it the asymptotic
+ *             series with N = 7 (double), 5 (float) terms, the fewest whose
+ *             first omitted term (2N-1)!!/(2 X0^2)^N is below eps/2.
+ */
+#define AC_DEFINE_STABLE(T, SUF, ERFCX_X0, ERFCX_TERMS)                        \
+AC_FUNC T _ac_atmost##SUF(T x, T c) { return isgreater(x, c) ? c : x; } \
+AC_FUNC T _ac_atleast##SUF(T x, T c) { return isless(x, c) ? c : x; }   \
+AC_FUNC T _ac_expneg##SUF(T x) { return exp##SUF(_ac_atleast##SUF(x, (T)-750)); } \
+AC_FUNC T _ac_sigmoid##SUF(T x) {                                        \
+    const T e = _ac_expneg##SUF(-fabs##SUF(x));     /* in [0, 1]: no overflow */ \
+    return (isless(x, (T)0) ? e : (T)1) / ((T)1 + e);                          \
+}                                                                              \
+AC_FUNC T _ac_softplus##SUF(T x) {                                       \
+    return (isgreater(x, (T)0) ? x : (T)0) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(x))); \
+}                                                                              \
+AC_FUNC T _ac_log_sigmoid##SUF(T x) { return -_ac_softplus##SUF(-x); }   \
+AC_FUNC T _ac_log1mexp##SUF(T x) {                                       \
+    const T c = (T)-0.693147180559945309417;                                   \
+    const T near = log##SUF(-expm1##SUF(_ac_atleast##SUF(x, c)));              \
+    const T far = log1p##SUF(-_ac_expneg##SUF(_ac_atmost##SUF(x, c)));        \
+    return isgreater(x, c) ? near : far;                                       \
+}                                                                              \
+AC_FUNC T _ac_logaddexp##SUF(T a, T b) {                                 \
+    const int same = a == b;                         /* equal infinities too */ \
+    const T d = (same ? (T)0 : a) - (same ? (T)0 : b);                         \
+    const T r = (isless(a, b) ? b : a) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(d))); \
+    return same ? a + (T)0.693147180559945309417 : r;                          \
+}                                                                              \
+AC_FUNC T _ac_logdiffexp##SUF(T a, T b) {                                \
+    const int same = a == b;                                                   \
+    return a + _ac_log1mexp##SUF((same ? (T)0 : b) - (same ? (T)0 : a));       \
+}                                                                              \
+AC_FUNC T _ac_xlogy##SUF(T x, T y) {                                     \
+    return x * log##SUF((x == 0 && y == y) ? (T)1 : y);                        \
+}                                                                              \
+AC_FUNC T _ac_xlog1py##SUF(T x, T y) {                                   \
+    return x * log1p##SUF((x == 0 && y == y) ? (T)0 : y);                      \
+}                                                                              \
+AC_FUNC T _ac_erfcx##SUF(T x) {                                          \
+    const T x0 = (T)ERFCX_X0;                                                  \
+    /* near: exp(x*x) with x*x = s + e exactly, so exp's argument is exact */  \
+    const T xn = _ac_atmost##SUF(x, x0);                                       \
+    const T xe = _ac_atleast##SUF(xn, -x0 - 1); /* below, exp(s) overflows */  \
+    const T s = xn * xn, e = fma##SUF(xe, xe, -(xe * xe));                     \
+    const T near = exp##SUF(_ac_atmost##SUF(s, (T)1000)) * erfc##SUF(xn) * ((T)1 + e); \
+    /* far: 1/(x sqrt(pi)) * sum_k (-1)^k (2k-1)!! t^k, t = 1/(2x^2) */        \
+    const T xf = _ac_atleast##SUF(x, x0);                                      \
+    const T t = (T)0.5 / xf / xf;                                              \
+    T sum = (T)1;                                                              \
+    for (int k = ERFCX_TERMS - 1; k >= 1; k--) sum = (T)1 - (T)(2 * k - 1) * t * sum; \
+    const T far = (T)0.564189583547756286948 / xf * sum;                       \
+    return isless(x, x0) ? near : far;                                         \
+}                                                                              \
+AC_FUNC T _ac_log_erfc##SUF(T x) {                                       \
+    const T c = (T)0.5;                                                        \
+    const T lo = _ac_atmost##SUF(x, c), hi = _ac_atleast##SUF(x, c);           \
+    const T near = log1p##SUF(-erf##SUF(lo));                                  \
+    const T far = log##SUF(_ac_erfcx##SUF(hi)) - hi * hi;                      \
+    return isless(x, c) ? near : far;                                          \
+}                                                                              \
+AC_FUNC T _ac_relu##SUF(T x) {                                           \
+    return isgreater(x, (T)0) ? x : (x != x ? x : (T)0);                       \
+}
+
+AC_DEFINE_STABLE(double, , 26, 7)
+AC_DEFINE_STABLE(float, f, 9, 5)
+#undef AC_DEFINE_STABLE
 
 #endif

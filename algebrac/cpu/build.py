@@ -38,6 +38,11 @@ CFLAGS = (
     # gcc fuses sin and cos of one argument into a scalar sincos call, which
     # keeps the loop off libmvec (DESIGN, speed facts).
     "-fno-builtin-sin", "-fno-builtin-cos", "-fno-builtin-sinf", "-fno-builtin-cosf",
+    # The stable helpers of algebrac_math.h clamp each branch's argument (log1p(-exp(
+    # x <= c ? x : c))); PRE and jump threading would fold the clamped path to a
+    # constant and leave the unclamped call on every vector lane, raising spurious
+    # divide/overflow flags.  Measured cost on the benchmark formulas: none.
+    "-fno-tree-pre", "-fno-thread-jumps",
     "-Wno-unused-function", "-Wno-unused-variable",
 )
 HERE = Path(__file__).parent

@@ -207,7 +207,10 @@ def _simd_declarations(printers) -> list:
         # Piecewise excluded) and raise floating-point flags for untaken branches.
         if simd and not conditional:
             args = ", ".join([t] * nargs)
-            lines += ["#pragma omp declare simd notinbranch", f"{t} {name}({args});"]
+            # const: with -fno-builtin-sin gcc no longer knows sin is pure and
+            # would refuse to if-convert helpers (min, sign, ...) in the same loop.
+            lines += ["#pragma omp declare simd notinbranch",
+                      f"{t} {name}({args}) __attribute__((const));"]
     return lines
 
 

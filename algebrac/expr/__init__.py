@@ -20,6 +20,7 @@ literally 1, so ``n`` against ``m`` means ``n == m``, checked at call time.
 """
 from __future__ import annotations
 
+from . import _sympy_fixes  # noqa: F401  (Sum must not fold Piecewise out of inner sums)
 from .elementwise import (
     abs,
     arccos,
@@ -79,6 +80,8 @@ from .manip import replace
 from .printing import latex
 from .reductions import max, mean, min, prod, sum
 from .shapes import broadcast_to, concatenate, reshape, stack, swapaxes, transpose
+from .stable import (erfcx, log1mexp, log_erfc, log_sigmoid, log_softmax, logaddexp, logdiffexp,
+                     logsumexp, softmax, xlog1py, xlogy)
 from .symbols import Dim, dim
 from .tensor import Tensor, matrix, scalar, tensor, vector
 
@@ -91,6 +94,9 @@ __all__ = [
     "arctan2", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "hypot", "floor",
     "ceil", "sign", "erf", "erfc", "gamma", "lgamma", "heaviside", "mod", "power",
     "sigmoid", "softplus", "relu",
+    # numerically stable functions (elementwise, then over an axis)
+    "log_sigmoid", "log1mexp", "logaddexp", "logdiffexp", "xlogy", "xlog1py", "erfcx", "log_erfc",
+    "logsumexp", "softmax", "log_softmax",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not",
     # reductions and contractions

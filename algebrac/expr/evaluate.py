@@ -31,7 +31,9 @@ from sympy.core.relational import (
 )
 
 from ..errors import DTypeError, ShapeError, SignatureError, UnsupportedError, VerifyError
-from .functions import ReduceMax, ReduceMin, relu, sigmoid, softplus
+from .. import stablemath as sm
+from . import functions as fn
+from .functions import LogSumExp, ReduceMax, ReduceMin
 from .symbols import InputLabel
 from .tensor import Tensor
 
@@ -41,13 +43,6 @@ __all__ = ["evaluate"]
 def _float(v):
     v = np.asarray(v)
     return v if v.dtype.kind == "f" else v.astype(np.float64)
-
-
-def _sigmoid(x):
-    # Two branches through e = exp(-|x|) <= 1: no overflow for any x.
-    x = _float(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _special(name):
@@ -66,12 +61,16 @@ _UNARY = {
     cf.log2: np.log2, cf.log10: np.log10, sp.cot: lambda x: 1.0 / np.tan(x),
     sp.sec: lambda x: 1.0 / np.cos(x), sp.csc: lambda x: 1.0 / np.sin(x),
     sp.erf: _special("erf"), sp.erfc: _special("erfc"), sp.gamma: _special("gamma"),
-    sp.loggamma: _special("gammaln"), sigmoid: _sigmoid,
-    softplus: lambda x: np.logaddexp(0.0, _float(x)), relu: lambda x: np.maximum(x, 0),
+    sp.loggamma: _special("gammaln"),
 }
-_BINARY = {sp.atan2: np.arctan2, cf.hypot: np.hypot, sp.Mod: np.mod,
+# The stable functions: the NumPy twins of the compiled kernels (algebrac.stablemath).
+_UNARY.update({f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {1}})
+_BINARY = {f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {2}}
+_BINARY.update({sp.atan2: np.arctan2, cf.hypot: np.hypot, sp.Mod: np.mod,
            sp.Heaviside: lambda x, h: np.heaviside(_float(x), _float(h)),
-           sp.KroneckerDelta: lambda a, b: np.equal(a, b).astype(np.int64)}
+           sp.KroneckerDelta: lambda a, b: np.equal(a, b).astype(np.int64)})
+# polygamma(0, x), the digamma function, is the derivative of lgamma (ac.grad needs it).
+_BINARY[sp.polygamma] = lambda k, x: _special("polygamma")(k, x)
 _RELATIONS = {Equality: np.equal, Unequality: np.not_equal, StrictLessThan: np.less,
               LessThan: np.less_equal, StrictGreaterThan: np.greater,
               GreaterThan: np.greater_equal}
@@ -107,6 +106,9 @@ class _Interpreter:
         if isinstance(e, sp.Indexed):
             return self.indexed(e, env)
         if e.is_Add:
+            shifted = self.minus_logsumexp(e, env)
+            if shifted is not None:
+                return shifted
             return functools.reduce(np.add, (self.ev(a, env) for a in e.args))
         if e.is_Mul:
             return self.mul(e, env)
@@ -116,6 +118,8 @@ class _Interpreter:
             return self.piecewise(e, env)
         if type(e) in _REDUCE:
             return self.reduce(e, env)
+        if isinstance(e, LogSumExp):
+            return self.logsumexp(e, env)
         if type(e) in _RELATIONS:
             return _RELATIONS[type(e)](self.ev(e.lhs, env), self.ev(e.rhs, env))
         if type(e) in _LOGIC:
@@ -218,6 +222,35 @@ class _Interpreter:
     def reduce(self, e, env):
         ufunc = _REDUCE[type(e)]
         return self._reduce(ufunc, e.function, list(e.limits), env, type(e).__name__)
+
+    def logsumexp(self, e, env):
+        shift, log_sum = self.logsumexp_parts(e, env)
+        return shift + log_sum
+
+    def minus_logsumexp(self, e, env):
+        """``a - LogSumExp(f)`` (log-softmax) as ``(a - m) - log(sum(exp(f - m)))``.
+
+        With ``m`` the maximum of ``f``, ``a - m`` is exact where ``a`` is near
+        ``m``; subtracting the rounded ``m + log(...)`` would cost ``ulp(m)``.
+        """
+        for term in e.args:
+            k, node = term.as_coeff_Mul()
+            if k == -1 and isinstance(node, LogSumExp):
+                shift, log_sum = self.logsumexp_parts(node, env)
+                return (self.ev(e - term, env) - shift) - log_sum
+        return None
+
+    def logsumexp_parts(self, e, env):
+        """``(m, log(sum(exp(f - m))))`` with ``m`` the maximum (0 where it is infinite)."""
+        limits = list(e.limits)
+        m = np.asarray(self._reduce(np.maximum, e.function, limits, env, "LogSumExp"),
+                       dtype=np.float64)
+        shift = np.where(np.isfinite(m), m, 0.0)
+        mark = sp.Dummy("m")
+        inner = _Env({**env.values, mark: np.broadcast_to(shift, (env.size,))}, env.size)
+        total = self._reduce(np.add, sp.exp(e.function - mark), limits, inner, "LogSumExp")
+        with np.errstate(divide="ignore"):   # log(0) = -inf: every term is -inf
+            return shift, np.log(total)
 
     def _reduce(self, ufunc, f, limits, env, what):
         """``ufunc`` over the last (outermost) limit, the inner ones recursively."""

@@ -1,32 +1,100 @@
-"""Scalar functions SymPy lacks, and the max/min reductions over an index range.
+"""Scalar functions SymPy lacks, and the max/min/logsumexp reductions over an index range.
 
-``sigmoid``, ``softplus`` and ``relu`` are ``sympy.Function`` subclasses with a
-derivative (``fdiff``), evaluation at special points (``eval``), numeric
-evaluation through their exp/Max form, LaTeX, and rewrites.  They stay
-unevaluated in formulas so later stages can give them stable kernels.
+``sigmoid``, ``softplus``, ``relu`` and the numerically stable functions
+(``log_sigmoid``, ``log1mexp``, ``logaddexp``, ``logdiffexp``, ``xlogy``,
+``xlog1py``, ``erfcx``, ``log_erfc``) are ``sympy.Function`` subclasses with a
+derivative (``fdiff``) that is itself stable, evaluation at special points
+(``eval``), numeric evaluation (``evalf``, through the mpmath definitions in
+:mod:`algebrac.stablemath`), ``sympy.lambdify`` support (stable NumPy and
+mpmath code), LaTeX, and rewrites to elementary functions.  They stay
+unevaluated in formulas; compiled code computes them with the C helpers of
+``algebrac/cpu/algebrac_math.h``.
 
 ``ReduceMax(f, (k, a, b))`` / ``ReduceMin`` are ``max_{a<=k<=b} f``: the
 ``max``/``min`` reductions of tensors, with the same limits convention as
-``sympy.Sum`` and ``sympy.Product``.
+``sympy.Sum`` and ``sympy.Product``; ``LogSumExp(f, (k, a, b))`` is
+``log(sum_k exp(f))``, computed without overflow.
 
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
 >>> sigmoid(0), softplus(0), relu(-3), sigmoid(x).diff(x)
-(1/2, log(2), 0, (1 - sigmoid(x))*sigmoid(x))
+(1/2, log(2), 0, sigmoid(-x)*sigmoid(x))
+>>> log1mexp(x).diff(x), logaddexp(x, 0).diff(x)
+(-1/expm1(-x), sigmoid(x))
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
+import mpmath
 import sympy as sp
 from mpmath.libmp import prec_to_dps
+from sympy.codegen.cfunctions import expm1 as _expm1
+from sympy.codegen.cfunctions import log1p as _log1p
 from sympy.concrete.expr_with_intlimits import ExprWithIntLimits
 
-__all__ = ["sigmoid", "softplus", "relu", "ReduceMax", "ReduceMin"]
+from .. import stablemath as sm
+
+__all__ = ["sigmoid", "softplus", "relu", "log_sigmoid", "log1mexp", "logaddexp",
+           "logdiffexp", "xlogy", "xlog1py", "erfcx", "log_erfc", "STABLE_FUNCTIONS",
+           "ReduceMax", "ReduceMin", "LogSumExp"]
 
 
-class sigmoid(sp.Function):
+class _Numeric:
+    """Mixin: ``evalf``, ``lambdify`` and LaTeX through :mod:`algebrac.stablemath`.
+
+    ``_name`` is the twin's suffix (``np_<name>``, ``mp_<name>``); ``_tex`` the
+    LaTeX head.
+    """
+
+    _name = ""
+    _tex = ""
+
+    def _eval_mpmath(self):
+        twin = getattr(sm, "mp_" + self._name)
+
+        def call(*args):
+            with mpmath.workprec(mpmath.mp.prec + 20):   # guard bits for the formula
+                return sm._real(twin(*args))
+        return call, self.args
+
+    def _eval_evalf(self, prec):
+        value = super()._eval_evalf(prec)
+        principal = getattr(self, "_principal", None)
+        if value is sp.nan and principal is not None and not any(a.has(sp.nan)
+                                                                for a in self.args):
+            # Outside the real domain floats give NaN; SymPy gives the principal
+            # (complex) value of the elementary form, as for log(1 - exp(x)).
+            return principal(*self.args).evalf(prec_to_dps(prec))
+        return value
+
+    def _numpycode(self, printer):
+        args = ", ".join(printer._print(a) for a in self.args)
+        return f"{printer._module_format('algebrac.stablemath.np_' + self._name)}({args})"
+
+    def _mpmathcode(self, printer):
+        args = ", ".join(printer._print(a) for a in self.args)
+        return f"{printer._module_format('algebrac.stablemath.mp_' + self._name)}({args})"
+
+    def _latex(self, printer, exp=None):
+        tex = r"%s\left(%s\right)" % (self._tex, ", ".join(printer._print(a) for a in self.args))
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    @classmethod
+    def _numeric_args(cls, *args):
+        """All arguments are Floats: evaluate now (as SymPy's own functions do)."""
+        if args and all(isinstance(a, sp.Float) for a in args):
+            prec = min(a._prec for a in args)
+            return cls(*[sp.Rational(a) for a in args], evaluate=False).evalf(prec_to_dps(prec))
+        return None
+
+
+class sigmoid(_Numeric, sp.Function):
     r"""The logistic function :math:`\sigma(x) = 1/(1 + e^{-x})`.
+
+    Its derivative is :math:`\sigma(x)\sigma(-x)`, which (unlike
+    :math:`\sigma(1 - \sigma)`) keeps full relative accuracy for large ``x``.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x")
@@ -37,12 +105,12 @@ class sigmoid(sp.Function):
     """
 
     nargs = 1
+    _name = "sigmoid"
 
     def fdiff(self, argindex=1):
         if argindex != 1:
             raise sp.ArgumentIndexError(self, argindex)
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
+        return sigmoid(self.args[0]) * sigmoid(-self.args[0])
 
     @classmethod
     def eval(cls, x):
@@ -52,15 +120,13 @@ class sigmoid(sp.Function):
             return sp.S.One
         if x is sp.S.NegativeInfinity:
             return sp.S.Zero
-        if isinstance(x, sp.Float):
-            return (1 / (1 + sp.exp(-x))).evalf(prec_to_dps(x._prec))
-        return None
+        return cls._numeric_args(x)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return (1 + sp.tanh(x / 2)) / 2
 
     def _eval_is_real(self):
         return self.args[0].is_real
@@ -73,7 +139,7 @@ class sigmoid(sp.Function):
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
-class softplus(sp.Function):
+class softplus(_Numeric, sp.Function):
     r"""The softplus function :math:`\log(1 + e^{x})`, whose derivative is ``sigmoid``.
 
     >>> import sympy as sp
@@ -83,6 +149,7 @@ class softplus(sp.Function):
     """
 
     nargs = 1
+    _name = "softplus"
 
     def fdiff(self, argindex=1):
         if argindex != 1:
@@ -97,17 +164,12 @@ class softplus(sp.Function):
             return sp.S.Infinity
         if x is sp.S.NegativeInfinity:
             return sp.S.Zero
-        if isinstance(x, sp.Float):
-            return sp.log(1 + sp.exp(x)).evalf(prec_to_dps(x._prec))
-        return None
+        return cls._numeric_args(x)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
-
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
 
     def _eval_is_real(self):
         return self.args[0].is_real
@@ -120,7 +182,7 @@ class softplus(sp.Function):
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
-class relu(sp.Function):
+class relu(_Numeric, sp.Function):
     r"""The rectifier :math:`\max(0, x)`; its derivative is ``Heaviside(x, 0)``.
 
     >>> import sympy as sp
@@ -130,6 +192,7 @@ class relu(sp.Function):
     """
 
     nargs = 1
+    _name = "relu"
 
     def fdiff(self, argindex=1):
         if argindex != 1:
@@ -148,9 +211,6 @@ class relu(sp.Function):
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
 
-    def _eval_evalf(self, prec):
-        return sp.Max(0, self.args[0])._eval_evalf(prec)
-
     def _eval_is_real(self):
         return self.args[0].is_real
 
@@ -160,6 +220,316 @@ class relu(sp.Function):
     def _latex(self, printer, exp=None):
         tex = r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def _unary_derivative(self, argindex, value):
+    if argindex != 1:
+        raise sp.ArgumentIndexError(self, argindex)
+    return value
+
+
+class log_sigmoid(_Numeric, sp.Function):
+    r"""``log(sigmoid(x)) = -softplus(-x)``, finite for every finite ``x``.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> log_sigmoid(x).diff(x), log_sigmoid(x).rewrite(softplus)
+    (sigmoid(-x), -softplus(-x))
+    """
+
+    nargs = 1
+    _name, _tex = "log_sigmoid", r"\log\sigma"
+
+    def fdiff(self, argindex=1):
+        return _unary_derivative(self, argindex, sigmoid(-self.args[0]))
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return -sp.log(2)
+        if x is sp.S.Infinity:
+            return sp.S.Zero
+        if x is sp.S.NegativeInfinity:
+            return sp.S.NegativeInfinity
+        return cls._numeric_args(x)
+
+    def _eval_rewrite_as_softplus(self, x, **kwargs):
+        return -softplus(-x)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return -sp.log(1 + sp.exp(-x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_negative(self):
+        return True if self.args[0].is_real else None
+
+
+class log1mexp(_Numeric, sp.Function):
+    r"""``log(1 - exp(x))`` for ``x <= 0`` (NaN above), accurate near 0 and for very negative ``x``.
+
+    The derivative ``-1/expm1(-x)`` is accurate everywhere too.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> log1mexp(0), log1mexp(-sp.oo), log1mexp(x).rewrite(sp.exp)
+    (-oo, 0, log(1 - exp(x)))
+    """
+
+    nargs = 1
+    _name, _tex = "log1mexp", r"\operatorname{log1mexp}"
+
+    def fdiff(self, argindex=1):
+        return _unary_derivative(self, argindex, -1 / _expm1(-self.args[0]))
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.NegativeInfinity
+        if x is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return cls._numeric_args(x)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sp.log(1 - sp.exp(x))
+
+    def _eval_rewrite_as_log1p(self, x, **kwargs):
+        return _log1p(-sp.exp(x))
+
+    _principal = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return True if self.args[0].is_negative else None
+
+
+class logaddexp(_Numeric, sp.Function):
+    r"""``log(exp(a) + exp(b)) = max(a, b) + log1p(exp(-|a - b|))``, without overflow.
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b")
+    >>> logaddexp(a, b).diff(a), logaddexp(a, a), logaddexp(a, -sp.oo)
+    (sigmoid(a - b), a + log(2), a)
+    """
+
+    nargs = 2
+    _name, _tex = "logaddexp", r"\operatorname{logaddexp}"
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return sigmoid(a - b)
+        if argindex == 2:
+            return sigmoid(b - a)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return a + sp.log(2)
+        if a is sp.S.NegativeInfinity:
+            return b
+        if b is sp.S.NegativeInfinity:
+            return a
+        return cls._numeric_args(a, b)
+
+    def _eval_rewrite_as_exp(self, a, b, **kwargs):
+        return sp.log(sp.exp(a) + sp.exp(b))
+
+    def _eval_is_real(self):
+        return True if all(v.is_real for v in self.args) else None
+
+
+class logdiffexp(_Numeric, sp.Function):
+    r"""``log(exp(a) - exp(b)) = a + log1mexp(b - a)`` for ``a >= b`` (NaN for ``a < b``).
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b")
+    >>> logdiffexp(a, b).diff(b), logdiffexp(a, -sp.oo), logdiffexp(2, 2)
+    (-1/expm1(a - b), a, -oo)
+    """
+
+    nargs = 2
+    _name, _tex = "logdiffexp", r"\operatorname{logdiffexp}"
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return -1 / _expm1(b - a)
+        if argindex == 2:
+            return -1 / _expm1(a - b)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b and a.is_finite:
+            return sp.S.NegativeInfinity
+        if b is sp.S.NegativeInfinity:
+            return a
+        return cls._numeric_args(a, b)
+
+    def _eval_rewrite_as_exp(self, a, b, **kwargs):
+        return sp.log(sp.exp(a) - sp.exp(b))
+
+    def _eval_rewrite_as_log1mexp(self, a, b, **kwargs):
+        return a + log1mexp(b - a)
+
+    _principal = _eval_rewrite_as_exp
+
+
+class xlogy(_Numeric, sp.Function):
+    r"""``x*log(y)``, and 0 where ``x = 0`` (also at ``y = 0``), as ``scipy.special.xlogy``.
+
+    ``x log x`` extends continuously to 0 at ``x = 0``, where the product form
+    computes ``0*(-inf) = NaN``.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> xlogy(x, y).diff(y), xlogy(0, y), xlogy(x, 1)
+    (x/y, 0, 0)
+    """
+
+    nargs = 2
+    _name, _tex = "xlogy", r"\operatorname{xlogy}"
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return sp.log(y)
+        if argindex == 2:
+            return x / y
+        raise sp.ArgumentIndexError(self, argindex)
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero or y == 1:
+            return sp.S.Zero
+        return cls._numeric_args(x, y)
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return sp.Piecewise((0, sp.Eq(x, 0)), (x * sp.log(y), True))
+
+    def _principal(self, x, y):
+        return x * sp.log(y)
+
+
+class xlog1py(_Numeric, sp.Function):
+    r"""``x*log1p(y)``, and 0 where ``x = 0`` (also at ``y = -1``), as ``scipy.special.xlog1py``.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> xlog1py(x, y).diff(x), xlog1py(x, 0)
+    (log1p(y), 0)
+    """
+
+    nargs = 2
+    _name, _tex = "xlog1py", r"\operatorname{xlog1py}"
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return _log1p(y)
+        if argindex == 2:
+            return x / (1 + y)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero or y.is_zero:
+            return sp.S.Zero
+        return cls._numeric_args(x, y)
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return sp.Piecewise((0, sp.Eq(x, 0)), (x * sp.log(1 + y), True))
+
+    def _principal(self, x, y):
+        return x * sp.log(1 + y)
+
+
+class erfcx(_Numeric, sp.Function):
+    r"""The scaled complementary error function ``exp(x**2)*erfc(x)``: about ``1/(x sqrt(pi))``
+    for large ``x``, where ``erfc`` underflows.
+
+    Its derivative ``2 x erfcx(x) - 2/sqrt(pi)`` cancels for large ``x``
+    (relative error about ``x**2`` eps); ``log_erfc`` is the usual consumer.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> erfcx(0), erfcx(sp.oo), erfcx(x).rewrite(sp.erfc)
+    (1, 0, exp(x**2)*erfc(x))
+    """
+
+    nargs = 1
+    _name, _tex = "erfcx", r"\operatorname{erfcx}"
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return _unary_derivative(self, argindex, 2 * x * erfcx(x) - 2 / sp.sqrt(sp.pi))
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.One
+        if x is sp.S.Infinity:
+            return sp.S.Zero
+        if x is sp.S.NegativeInfinity:
+            return sp.S.Infinity
+        return cls._numeric_args(x)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sp.exp(x**2) * sp.erfc(x)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_erfc
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+
+class log_erfc(_Numeric, sp.Function):
+    r"""``log(erfc(x))``, finite where ``erfc`` underflows (``x > 26.5`` in float64).
+
+    Its derivative ``-2/(sqrt(pi) erfcx(x))`` is stable as well.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> log_erfc(x).diff(x), log_erfc(0), log_erfc(-sp.oo)
+    (-2/(sqrt(pi)*erfcx(x)), 0, log(2))
+    """
+
+    nargs = 1
+    _name, _tex = "log_erfc", r"\log\operatorname{erfc}"
+
+    def fdiff(self, argindex=1):
+        return _unary_derivative(self, argindex, -2 / (sp.sqrt(sp.pi) * erfcx(self.args[0])))
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.Zero
+        if x is sp.S.Infinity:
+            return sp.S.NegativeInfinity
+        if x is sp.S.NegativeInfinity:
+            return sp.log(2)
+        return cls._numeric_args(x)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sp.log(sp.erfc(x))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_erfc
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_negative(self):
+        return True if self.args[0].is_positive else None
+
+
+# Every scalar function with a C helper ``_ac_<name>`` in algebrac_math.h.
+STABLE_FUNCTIONS = (sigmoid, softplus, relu, log_sigmoid, log1mexp, logaddexp, logdiffexp,
+                    xlogy, xlog1py, erfcx, log_erfc)
 
 
 class _RangeReduction(ExprWithIntLimits):
@@ -222,3 +592,37 @@ class ReduceMin(_RangeReduction):
 
     _combine = sp.Min
     _tex = r"\min"
+
+
+class LogSumExp(_RangeReduction):
+    """``LogSumExp(f, (k, a, b))`` is ``log(sum_{a<=k<=b} exp(f))``, computed without overflow.
+
+    The tensor functions ``logsumexp``, ``softmax`` and ``log_softmax`` are
+    built on it.  Its derivative is the softmax-weighted sum of ``f``'s
+    derivatives, ``Sum(exp(f - LogSumExp(f)) * f')``: every weight is at most 1.
+
+    >>> import sympy as sp
+    >>> k = sp.Symbol("k", integer=True)
+    >>> x = sp.IndexedBase("x")
+    >>> LogSumExp(x[k], (k, 0, 1)).doit()
+    logaddexp(x[0], x[1])
+    >>> LogSumExp(2 * sp.Symbol("t") * x[k], (k, 0, 3)).diff(sp.Symbol("t"))
+    Sum(2*exp(2*t*x[k] - LogSumExp(2*t*x[k], (k, 0, 3)))*x[k], (k, 0, 3))
+    """
+
+    _combine = staticmethod(lambda *terms: functools.reduce(logaddexp, terms))
+    _tex = r"\operatorname{logsumexp}"
+
+    def _eval_derivative(self, s):
+        if any(lo.has(s) or hi.has(s) for _, lo, hi in self.limits):
+            return None
+        df = self.function.diff(s)
+        if df == 0:
+            return sp.S.Zero
+        return sp.Sum(sp.exp(self.function - self) * df, *self.limits)
+
+    def _latex(self, printer, exp=None):
+        big = getattr(printer, "_big_operator", None)
+        if big is not None:     # algebrac's index-notation printer
+            return big(self._tex, self, exp)
+        return super()._latex(printer, exp)

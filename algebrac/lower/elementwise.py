@@ -30,7 +30,7 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..mathfuncs import REWRITES, row_for
-from ..simplify import cse, specialize
+from ..simplify import cse, specialize, stabilize as stabilize_formula
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
 __all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
@@ -94,8 +94,8 @@ def as_formula(e) -> sp.Basic:
         ) from err
 
 
-def prepare(exprs, args) -> ElementwiseProgram:
-    """Validate, rename, specialise and CSE scalar formulas over ``args``."""
+def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
+    """Validate, rename, (stabilize,) specialise and CSE scalar formulas over ``args``."""
     args = list(args)
     for a in args:
         if not isinstance(a, sp.Symbol):
@@ -126,6 +126,8 @@ def prepare(exprs, args) -> ElementwiseProgram:
                 "add it to args or substitute a value with .subs()"
             )
         _check_supported(e, where)
+    if stabilize:   # before renaming: the rules treat the (user's) symbols as real
+        exprs = [stabilize_formula(e) for e in exprs]
     mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
     renames = dict(zip(args, mangled))
     exprs = [specialize(e.xreplace(renames)) for e in exprs]

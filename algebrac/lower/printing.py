@@ -33,7 +33,7 @@ from sympy.printing.c import C99CodePrinter
 
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
-from ..mathfuncs import row_for
+from ..mathfuncs import FUNCTIONS, row_for
 from .ir import Accumulate, Assign, Let, Loop, ReduceOp
 
 __all__ = ["CFamilyPrinter", "SAFE_NAME"]
@@ -155,11 +155,15 @@ class CFamilyPrinter(C99CodePrinter):
         return super()._print_Mul(expr)
 
     def _call(self, c64: str, c32: str, *args, simd: bool = False) -> str:
+        name = self._use(c64, c32, len(args), simd)
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def _use(self, c64: str, c32: str, nargs: int, simd: bool) -> str:
         name = c32 if self.dtype is DType.FLOAT32 else c64
         before = self.used_functions.get(name, (simd, 0, "", False))
-        self.used_functions[name] = (simd, len(args), self.dtype.c_name,
+        self.used_functions[name] = (simd, nargs, self.dtype.c_name,
                                      before[3] or self._conditional > 0)
-        return f"{name}({', '.join(self._print(a) for a in args)})"
+        return name
 
     def _print_Function(self, expr):
         row = row_for(type(expr))
@@ -170,6 +174,8 @@ class CFamilyPrinter(C99CodePrinter):
             return self._print(expr.func(expr.func(*args[:-1]), args[-1], evaluate=False))
         if row.nargs == 2 and len(args) == 1:  # Heaviside(x) without H0
             args.append(sp.S.Half)
+        for dep in map(FUNCTIONS.get, row.calls):  # inlined by an _ac_ helper
+            self._use(dep.c64, dep.c32, dep.nargs, dep.simd)
         return self._call(row.c64, row.c32, *args, simd=row.simd)
 
     _print_Min = _print_Max = _print_Abs = _print_sign = _print_Function

@@ -52,7 +52,7 @@ def test_derivative_matches_finite_differences(f, point):
 
 def test_derivative_forms_and_rewrites():
     s = sigmoid(x)
-    assert s.diff(x) == s * (1 - s)
+    assert s.diff(x) == s * sigmoid(-x)   # stable: no 1 - sigmoid(x) cancellation
     assert softplus(x).diff(x) == sigmoid(x)
     assert relu(x).diff(x) == sp.Heaviside(x, 0)
     assert sigmoid(x).rewrite(sp.exp) == 1 / (1 + sp.exp(-x))

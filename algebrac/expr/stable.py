@@ -1,0 +1,122 @@
+"""Numerically stable functions with NumPy-style names, for SymPy scalars and Tensors.
+
+Elementwise: ``log_sigmoid``, ``log1mexp``, ``logaddexp``, ``logdiffexp``,
+``xlogy``, ``xlog1py``, ``erfcx``, ``log_erfc`` (``sigmoid``, ``softplus`` and
+``relu`` live in :mod:`algebrac.expr.elementwise`).  Like every elementwise
+function they return the plain SymPy expression when no argument is a Tensor.
+
+Over an axis: ``logsumexp``, ``softmax`` and ``log_softmax``, built on the
+:class:`~algebrac.expr.functions.LogSumExp` reduction, so that neither value
+nor gradient overflows: ``softmax(x)`` is ``exp(x - logsumexp(x))`` (every
+exponent is <= 0) and ``log_softmax(x)`` is ``x - logsumexp(x)``.  ``ac.evaluate``
+computes ``x - logsumexp(x)`` as ``(x - max) - log(sum(exp(x - max)))``, so
+inputs near the maximum lose no digits to the rounding of ``logsumexp``.
+
+>>> import numpy as np, algebrac as ac
+>>> x = ac.vector("x", 3)
+>>> ac.logsumexp(x).body
+LogSumExp(x[k_0], (k_0, 0, 2))
+>>> ac.evaluate(ac.softmax(x), {x: np.array([1000.0, 1000.0, -np.inf])}).tolist()
+[0.5, 0.5, 0.0]
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..dtypes import DType
+from . import functions as fn
+from .elementwise import FLOAT, apply, exp, subtract
+from .reductions import _reduce
+from .tensor import Op, Tensor, as_number, operand
+
+__all__ = ["log_sigmoid", "log1mexp", "logaddexp", "logdiffexp", "xlogy", "xlog1py", "erfcx",
+           "log_erfc", "logsumexp", "softmax", "log_softmax"]
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)`` elementwise."""
+    return apply("log_sigmoid", fn.log_sigmoid, (x,), FLOAT)
+
+
+def log1mexp(x):
+    """``log(1 - exp(x))`` elementwise, for ``x <= 0``."""
+    return apply("log1mexp", fn.log1mexp, (x,), FLOAT)
+
+
+def logaddexp(a, b):
+    """``log(exp(a) + exp(b))`` elementwise, without overflow (``numpy.logaddexp``).
+
+    >>> import sympy as sp, algebrac as ac
+    >>> ac.logaddexp(sp.Symbol("a"), 0)
+    logaddexp(a, 0)
+    """
+    return apply("logaddexp", fn.logaddexp, (a, b), FLOAT)
+
+
+def logdiffexp(a, b):
+    """``log(exp(a) - exp(b))`` elementwise, for ``a >= b``."""
+    return apply("logdiffexp", fn.logdiffexp, (a, b), FLOAT)
+
+
+def xlogy(x, y):
+    """``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``)."""
+    return apply("xlogy", fn.xlogy, (x, y), FLOAT)
+
+
+def xlog1py(x, y):
+    """``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``)."""
+    return apply("xlog1py", fn.xlog1py, (x, y), FLOAT)
+
+
+def erfcx(x):
+    """The scaled complementary error function ``exp(x**2)*erfc(x)`` elementwise."""
+    return apply("erfcx", fn.erfcx, (x,), FLOAT)
+
+
+def log_erfc(x):
+    """``log(erfc(x))`` elementwise, finite where ``erfc`` underflows."""
+    return apply("log_erfc", fn.log_erfc, (x,), FLOAT)
+
+
+def _float(dtype: DType) -> DType:
+    return dtype if dtype.is_float else DType.FLOAT64
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x), axis))`` without overflow (``scipy.special.logsumexp``).
+
+    Over zero elements it is ``-inf``, the logarithm of an empty sum.
+
+    >>> import algebrac as ac
+    >>> X = ac.matrix("X", (ac.dim("n"), 4))
+    >>> ac.logsumexp(X, axis=1).shape
+    (n,)
+    """
+    def build(body, limits, count, dtype):
+        if count == 0:
+            return sp.S.NegativeInfinity, _float(dtype)
+        return fn.LogSumExp(as_number(body), *limits), _float(dtype)
+    return _reduce("logsumexp", x, axis, keepdims, build, _float)
+
+
+def _normalize(name: str, x, axis, log: bool) -> Tensor:
+    t, _ = operand(x)
+    shifted = subtract(t, logsumexp(t, axis=axis, keepdims=True))
+    out = shifted if log else exp(shifted)
+    return Tensor(shape=out.shape, dtype=out.dtype, body=out.body, constraints=out.constraints,
+                  origin=Op(name, (x,), {"axis": axis}))
+
+
+def softmax(x, axis=-1) -> Tensor:
+    """``exp(x) / sum(exp(x), axis)``, computed as ``exp(x - logsumexp(x, axis))``.
+
+    >>> import algebrac as ac
+    >>> ac.softmax(ac.vector("z", 3)).body
+    exp(z[i_0] - LogSumExp(z[k_0], (k_0, 0, 2)))
+    """
+    return _normalize("softmax", x, axis, log=False)
+
+
+def log_softmax(x, axis=-1) -> Tensor:
+    """``log(softmax(x, axis)) = x - logsumexp(x, axis)``: finite where softmax underflows."""
+    return _normalize("log_softmax", x, axis, log=True)
