@@ -11,10 +11,16 @@ Peers, installed from PyPI and timed side by side in one run:
 * ``symengine.Lambdify(args, exprs, backend="llvm", cse=True)`` (the default
   backend when SymEngine was built without LLVM; the output says which);
 * a hand-written C loop (``benchmarks/ceiling.c``, compiled here with gcc and
-  loaded with ctypes) for the formulas that have one.
+  loaded with ctypes) for the formulas that have one.  For the broadcast case
+  the C loop is a smarter algorithm than any elementwise loop (x-only terms
+  once per row, cos(y) once per column, threads over rows): a bound, not a
+  like-for-like peer.
 
-Each cell is the best of ``--repeat`` timed calls after one warm-up call, in
-milliseconds; ``(3.2x)`` after a peer's time is ``peer_time / algebrac_time``
+Each cell is the best of ``--repeat`` timed calls after a warm-up, in
+milliseconds, taken over ``--rounds`` rounds that time every tool once each
+(so a slow phase of the virtual machine does not land on one tool only).
+Before each timing the script waits until other processes leave the CPUs
+alone (see ``_common.py``).  ``(3.2x)`` after a peer's time is ``peer_time / algebrac_time``
 (above 1 means algebrac is faster).  Peers that accept ``out=`` (numexpr,
 SymEngine, the C loop) are compared with algebrac's ``out=`` time, lambdify
 (which cannot write into a given array) with algebrac's fresh-output time.
@@ -379,6 +385,12 @@ def main(argv=None) -> int:
     if ceiling:
         print(f"# ceiling: {ceiling.cmd}")
 
+    print("\n## Formulas\n")
+    for case in CASES:
+        body = "; ".join(str(e) for e in case.exprs)
+        print(f"- {case.name}: `{body}` ({case.note}"
+              + (f"; SymEngine gets `{'; '.join(map(str, case.symengine_exprs))}`"
+                 if case.symengine_exprs else "") + ")")
     bw = {}
     if ceiling:
         med = ceiling.settle()

@@ -89,13 +89,13 @@ void piecewise_f64(const double *restrict x, const double *restrict y, double *r
         #pragma omp simd
         for (long j = 0; j < m; j++) {
             const double a = xa[j], b = ya[j];
-            e[j] = exp(a > 0.5 ? -a : 0.0);
-            s[j] = sin(a > 0.5 ? 0.0 : (a > -0.5 ? a * b : 0.0));
+            e[j] = exp(isgreater(a, 0.5) ? -a : 0.0);
+            s[j] = sin(isgreater(a, 0.5) ? 0.0 : (isgreater(a, -0.5) ? a * b : 0.0));
         }
         #pragma omp simd
         for (long j = 0; j < m; j++) {
             const double a = xa[j], b = ya[j];
-            out[i0 + j] = a > 0.5 ? b * e[j] : (a > -0.5 ? s[j] : a * b * b);
+            out[i0 + j] = isgreater(a, 0.5) ? b * e[j] : (isgreater(a, -0.5) ? s[j] : a * b * b);
         }
     }
 }

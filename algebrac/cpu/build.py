@@ -226,7 +226,7 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
     pyx.write_text(source.text)
     with _progress(name) as bar:
         if bar is not None:
-            bar.set_postfix_str("cython")
+            bar.set_postfix_str("cython", refresh=False)
         log = io.StringIO()
         with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
             options = CompilationOptions(default_options, output_file=str(c_file),
@@ -243,7 +243,7 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
                                command=["cython", str(pyx)], output=log.getvalue())
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(cc)
+            bar.set_postfix_str(cc, refresh=False)
         cmd = [cc, "-shared", *CFLAGS, f"-I{sysconfig.get_paths()['include']}",
                f"-I{np.get_include()}", f"-I{HERE}", str(c_file), "-o", str(so)]
         cmd += [f"-l{lib}" for lib in source.libraries]
