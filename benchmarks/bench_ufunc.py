@@ -231,9 +231,12 @@ class Ceiling:
             if med < 1e-3 or time.perf_counter() - start > limit:
                 return med
 
-    def stream_kernels(self, n: int) -> dict:
-        """name -> (arrays read + written, callable) for the STREAM-like kernels on n doubles."""
-        a, b, c = (np.full(n, v) for v in (1.0, 2.0, 0.5))
+    def stream_kernels(self, n: int, arrays=None) -> dict:
+        """name -> (arrays read + written, callable) for the STREAM-like kernels on n doubles.
+
+        ``arrays``: (a, b, c), contiguous float64 of size n (a is written), else new ones.
+        """
+        a, b, c = arrays or [np.full(n, v) for v in (1.0, 2.0, 0.5)]
         L = self.lib
         return {
             "copy": (2, lambda: L.stream_copy(a.ctypes.data, b.ctypes.data, n)),
@@ -278,9 +281,15 @@ def make_inputs(case: Case, size: int, rng) -> list:
     return [rng.uniform(-2, 2, size).astype(case.dtype) for _ in case.args]
 
 
-def build_peers(case: Case, inputs: list, ref: list, se_backend: str | None,
+def build_peers(case: Case, inputs: list, ref: list, outs: list, se_backend: str | None,
                 ceiling: Ceiling | None) -> dict:
-    """name -> (callable, results-getter, out_dtypes) for every available peer."""
+    """name -> (callable, results-getter) for every available peer.
+
+    numexpr and the C loop write into ``outs``, the arrays algebrac's ``out=``
+    call writes into: on this VM the bandwidth an allocation gets varies up to
+    2x with where the host placed its pages, so memory-bound comparisons use
+    the same memory.
+    """
     peers = {}
     shape = ref[0].shape
     nout = len(case.exprs)
@@ -298,7 +307,8 @@ def build_peers(case: Case, inputs: list, ref: list, se_backend: str | None,
         strings = [NumExprStr()(e) for e in case.exprs]
         local = {str(s): v for s, v in zip(case.args, inputs)}
         probe = [ne.evaluate(s, local_dict=local) for s in strings]
-        ne_out = [np.empty(shape, p.dtype) for p in probe]
+        ne_out = [o if o.dtype == p.dtype else np.empty(shape, p.dtype)
+                  for o, p in zip(outs, probe)]
 
         def run_ne():
             for s, o in zip(strings, ne_out):
@@ -324,7 +334,7 @@ def build_peers(case: Case, inputs: list, ref: list, se_backend: str | None,
 
     # the hand-written C loop
     if ceiling is not None and case.ceiling:
-        c_out = [np.empty(shape, case.dtype) for _ in range(nout)]
+        c_out = outs
         peers["C ceiling"] = (ceiling.call(case.ceiling, inputs, c_out), lambda: c_out)
     return peers
 
@@ -345,12 +355,13 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1e6,1e7",
                     help="comma-separated element counts (default 1e6,1e7)")
     ap.add_argument("--repeat", type=int, default=7, help="timed calls per cell (best is kept)")
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=5,
                     help="every tool is timed once per round; the best over rounds is kept")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: sizes 1e5, repeat 2 (the numbers mean little)")
     ap.add_argument("--max-wait", type=float, default=60.0,
                     help="seconds to wait per cell for other processes to go idle (0: never)")
+    ap.add_argument("--verbose", action="store_true", help="print every timing to stderr")
     ap.add_argument("--only", default="", help="comma-separated substrings of case names")
     opts = ap.parse_args(argv)
     if opts.quick:
@@ -420,7 +431,7 @@ def main(argv=None) -> int:
             row = {"formula": case.name, "size": n_elem, "dtypes": {"algebrac": ref[0].dtype.name}}
             timed = {"ac": lambda uf=uf, a=inputs: uf(*a),
                      "ac out=": lambda uf=uf, a=inputs, o=out_arg: uf(*a, out=o)}
-            for name, (fn, results) in build_peers(case, inputs, ref, se_backend,
+            for name, (fn, results) in build_peers(case, inputs, ref, outs, se_backend,
                                                    ceiling).items():
                 try:
                     fn()
@@ -441,7 +452,9 @@ def main(argv=None) -> int:
             stream = None
             if case.stream and ceiling:
                 # the STREAM kernel with as many arrays, same size, timed in the same rounds
-                nstreams, stream = ceiling.stream_kernels(n_elem)[case.stream]
+                # on algebrac's own arrays: a = its output, b, c = its inputs
+                arrays = [outs[0], inputs[0], inputs[-1]]
+                nstreams, stream = ceiling.stream_kernels(n_elem, arrays)[case.stream]
                 timed["stream"] = stream
             # Rounds: every tool once per round, best over rounds, so a slow phase of
             # the (virtual) machine does not land on one tool only.
@@ -450,6 +463,9 @@ def main(argv=None) -> int:
                     slow = rnd > 0 and row.get(name, 0) > 0.1
                     t = best_of(fn, 2 if slow else opts.repeat)
                     row[name] = min(row.get(name, math.inf), t)
+                    if opts.verbose:
+                        print(f"   {case.name} @ {n_elem} round {rnd}: {name} {1e3 * t:.2f} ms",
+                              file=sys.stderr, flush=True)
             if stream is not None:
                 ref_bw = nstreams * 8 * n_elem / row.pop("stream") / 1e9
                 moved = (len(inputs) + len(ref)) * ref[0].itemsize * n_elem
@@ -490,9 +506,9 @@ def main(argv=None) -> int:
     if bwrows:
         print("\n## Memory-bound formulas: algebrac out= against the machine's bandwidth\n")
         print("STREAM kernel: the C loop with the same number of arrays read and written, "
-              "timed at the same size in the same cell.\n")
+              "run on algebrac's own input and output arrays, timed in the same rounds.\n")
         print("| formula | size | algebrac out= GB/s | STREAM kernel GB/s | fraction "
-              "| fraction of best STREAM at 10^7 |")
+              "| vs best STREAM of the start-of-run table |")
         print("|---|---:|---:|---|---:|---:|")
         for name, n, gbs, k, ref_bw, frac in bwrows:
             print(f"| {name} | {n:.0e} | {gbs:.1f} | {k} {ref_bw:.1f} | {100 * frac:.0f}% "

@@ -3,8 +3,9 @@
 The hot loops are plain C inside a ``cdef extern from *`` block, because
 Cython's ``prange`` emits no ``simd`` and its loops over libm calls stayed
 scalar (DESIGN, speed facts).  Each kernel dtype becomes one ufunc inner loop
-with two paths: unit strides (the common case, and the one NumPy uses for
-contiguous arrays) and arbitrary byte strides (views, broadcast scalars).
+with three paths: unit strides (contiguous arrays), inputs of stride 0 or 1
+element (broadcasting a row against a column), and arbitrary byte strides
+(views).
 Both run in an OpenMP parallel region with an ``if`` clause, so small calls
 stay on one thread, and an ``omp for simd`` loop; worker threads hand their
 floating-point flags to the caller so NumPy's warnings work at every size.
@@ -80,14 +81,17 @@ def has_libmvec() -> bool:
 class CPrinter(CFamilyPrinter):
     """C for the CPU: OpenMP pragmas and ufunc-style (pointer, stride) array access."""
 
-    _default_settings = dict(CFamilyPrinter._default_settings, strided=False, cutoff=32768)
+    _default_settings = dict(CFamilyPrinter._default_settings, mode="unit", cutoff=32768)
 
     def _print_Indexed(self, expr):
         name = expr.base.name
         (index,) = expr.indices
         i = self._print_index(index)
-        if self._settings["strided"]:
+        mode = self._settings["mode"]
+        if mode == "strided":
             return f"(*({self.dtype.c_name} *)({name} + {i}*{_stride(name)}))"
+        if mode == "broadcast" and name.startswith("_ac_in"):
+            return f"{name}[{i}*{_stride(name)}]"
         return f"{name}[{i}]"
 
     def _print_Relational(self, expr):
@@ -142,7 +146,8 @@ def _buffers(kernel: Kernel):
 
 def render_loop(kernel: Kernel, *, strided: bool = True, cutoff: int = 32768,
                 printer_out: list | None = None) -> str:
-    """The ufunc inner loop for one kernel (unit-stride path, plus the strided path)."""
+    """The ufunc inner loop for one kernel: the unit-stride path, plus (``strided``)
+    the broadcast and arbitrary-stride paths."""
     t = kernel.params[0].dtype.c_name
     bufs = _buffers(kernel)
     lines = [
@@ -153,17 +158,26 @@ def render_loop(kernel: Kernel, *, strided: bool = True, cutoff: int = 32768,
         "    (void)data;",
     ]
     unit = " && ".join(f"steps[{k}] == sizeof({t})" for k in range(len(bufs)))
-    paths = [(False, f"if ({unit})")] + ([(True, "else")] if strided else [])
-    for is_strided, header in paths:
-        p = CPrinter({"dtype": kernel.params[0].dtype, "strided": is_strided, "cutoff": cutoff})
+    # Broadcasting (a row against a column) gives inputs of stride 0 or one
+    # element: still a typed-pointer loop the vectoriser handles.
+    bcast = " && ".join(
+        f"(steps[{k}] == sizeof({t}) || steps[{k}] == 0)" if b.role is Role.IN
+        else f"steps[{k}] == sizeof({t})" for k, b in enumerate(bufs))
+    paths = [("unit", f"if ({unit})")]
+    if strided:
+        paths += [("broadcast", f"else if ({bcast})"), ("strided", "else")]
+    for mode, header in paths:
+        p = CPrinter({"dtype": kernel.params[0].dtype, "mode": mode, "cutoff": cutoff})
         decls = []
         for k, b in enumerate(bufs):
             const = "const " if b.role is Role.IN else ""
-            if is_strided:
+            if mode == "strided":
                 decls.append(f"char *{b.name} = args[{k}];")
                 decls.append(f"const npy_intp {_stride(b.name)} = steps[{k}];")
             else:
                 decls.append(f"{const}{t} *{b.name} = ({const}{t} *)args[{k}];")
+                if mode == "broadcast" and b.role is Role.IN:
+                    decls.append(f"const npy_intp {_stride(b.name)} = steps[{k}] != 0;")
         body = [" " * 8 + d for d in decls]
         for stmt in kernel.body:
             body.extend(p.statement(stmt, 2))
@@ -223,7 +237,9 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
     printers: list = []
     loops = []
     for k in kernels:
-        cutoff = max(2048, min(1 << 17, 400000 // _cost(k)))
+        # Threads pay off above ~20 us of work per call (NumPy calls once per row
+        # when broadcasting, so rows of a few thousand elements must thread too).
+        cutoff = max(2048, min(1 << 17, 100000 // _cost(k)))
         loops.append(render_loop(k, strided=True, cutoff=cutoff, printer_out=printers))
     simd = _simd_declarations(printers) if has_libmvec() else []
     nk = len(kernels)
