@@ -14,9 +14,11 @@ benchmark report; it changes nothing in algebrac.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -34,7 +36,10 @@ def main(argv=None) -> int:
     ap.add_argument("--args", default="x,y")
     ap.add_argument("--source", action="store_true", help="print the generated .pyx")
     opts = ap.parse_args(argv)
-    os.environ.setdefault("ALGEBRAC_CACHE_DIR", tempfile.mkdtemp(prefix="algebrac-inspect-"))
+    if "ALGEBRAC_CACHE_DIR" not in os.environ:  # a private cache, removed on exit
+        cache = tempfile.mkdtemp(prefix="algebrac-inspect-")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        os.environ["ALGEBRAC_CACHE_DIR"] = cache
     os.environ.setdefault("ALGEBRAC_PROGRESS", "0")
     import algebrac as ac
     from algebrac.cpu import build
