@@ -16,6 +16,7 @@ scalar promotion and ``__array_ufunc__`` dispatch are NumPy's own.  The
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 import warnings
 
@@ -122,8 +123,8 @@ class Ufunc:
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
                  stabilize: bool = True):
-        program: ElementwiseProgram = prepare(exprs, args, stabilize=stabilize)
         self.exprs, self.args, self._single = exprs, args, single
+        self._stabilize = bool(stabilize)
         self.nin, self.nout = len(args), len(exprs)
         if self.nin + self.nout > MAX_UFUNC_ARGS:
             raise SignatureError(
@@ -132,32 +133,59 @@ class Ufunc:
                 "into several compile() calls."
             )
         self.backend = _resolve_backend(backend)
-        target = "cpu" if self.backend == "cpu" else "numpy"
-        self._kernels = {
-            dt: passes.run(lower_elementwise(program, dt), target)
-            for dt in (DType.FLOAT32, DType.FLOAT64)
-        }
-        self.kernel = Listing(pformat(self._kernels[DType.FLOAT64]))
         self.ufunc = None
-        self.source = None
+        self._cache: dict = {}
         if self.backend == "cpu":
             self._build()
+        else:
+            self._kernels  # noqa: B018 (validate the formula now, not at first call)
 
-    def _build(self) -> None:
-        from .cpu.build import load
+    # Stages are computed on first use: a warm cache hit needs none of them.
+    @functools.cached_property
+    def _program(self) -> ElementwiseProgram:
+        return prepare(self.exprs, self.args, stabilize=self._stabilize)
+
+    @functools.cached_property
+    def _kernels(self) -> dict:
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        return {dt: passes.run(lower_elementwise(self._program, dt), target)
+                for dt in (DType.FLOAT32, DType.FLOAT64)}
+
+    @functools.cached_property
+    def kernel(self) -> Listing:
+        """The loop IR (float64 variant), pretty-printed."""
+        return Listing(pformat(self._kernels[DType.FLOAT64]))
+
+    @functools.cached_property
+    def source(self) -> Listing | None:
+        """The generated Cython module (``None`` on the numpy backend)."""
+        if self.backend != "cpu":
+            return None
+        return Listing(self._render().text)
+
+    def _render(self):
         from .cpu.render import render_ufunc_module
 
-        source = render_ufunc_module(
+        return render_ufunc_module(
             [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout
         )
+
+    def _build(self) -> None:
+        from .cpu import build
+
         try:
-            module = load(source)
+            fkey = build.formula_key(
+                "ufunc", sp.srepr(self.exprs), sp.srepr(self.args), str(self._single),
+                str(self._stabilize))
+            module = build.load_indexed(fkey)
+            if module is None:
+                module = build.load(self._render(), fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":
                 raise
+            self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self.source = Listing(source.text)
         self.ufunc = module.ufunc
 
     # -- calling ---------------------------------------------------------

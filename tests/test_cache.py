@@ -654,3 +654,28 @@ def test_progress_bar_on_cold_compiles_unless_silenced(private_cache, monkeypatc
     err = capfd.readouterr().err
     assert hows(err) == ["cache miss, built"]  # a cold compile, and yet
     assert "algebrac: compiling" not in err
+
+
+def test_formula_index_skips_the_front_end(private_cache):
+    """A warm hit (fresh memos, as in a new process) loads the module without lowering."""
+    from algebrac import ufunc as ufunc_mod
+    from algebrac.cpu import build
+
+    x, y = sp.symbols("x y")
+    exprs = [sp.exp(x) * sp.cos(y) + sp.Rational(3, 17), sp.log(1 + x**2)]
+    cold = ac.compile(exprs, [x, y])
+    text = str(cold.source)
+    ufunc_mod._memo.clear()
+    build._memo.clear()
+    warm = ac.compile(exprs, [x, y])
+    assert warm is not cold and "_program" not in warm.__dict__
+    np.testing.assert_array_equal(warm(0.5, 0.25)[0], cold(0.5, 0.25)[0])
+    assert str(warm.source) == text  # rendered on demand, identical
+    # A damaged index record is ignored: the formula compiles through the full path.
+    for record in (private_cache / "index").rglob("*.json"):
+        record.write_text("{not json")
+    ufunc_mod._memo.clear()
+    build._memo.clear()
+    again = ac.compile(exprs, [x, y])
+    assert "_program" in again.__dict__
+    np.testing.assert_array_equal(again(0.5, 0.25)[1], cold(0.5, 0.25)[1])

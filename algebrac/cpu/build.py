@@ -117,8 +117,67 @@ def _key(source: Source) -> str:
     return h.hexdigest()
 
 
-def load(source: Source):
-    """The imported module for ``source``, built at most once per cache."""
+@functools.lru_cache(maxsize=None)
+def _package_digest() -> str:
+    # Any edit to algebrac's code may change what a formula compiles to.
+    h = hashlib.sha256()
+    for path in sorted(HERE.parent.rglob("*")):
+        if path.suffix in (".py", ".h", ".pyx") and path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def formula_key(*parts: str) -> str:
+    """A disk-index key for a formula: its text parts, algebrac's code and the toolchain."""
+    h = hashlib.sha256()
+    for part in (*parts, _package_digest(), toolchain_id()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def load_indexed(fkey: str):
+    """The module a formula key was recorded for, or ``None`` (never builds)."""
+    if config.nocache():
+        return None
+    try:
+        key = cache.index_lookup(fkey)
+        if key is None:
+            return None
+        with _memo_lock:
+            module = _memo.get(key)
+        if module is not None:
+            return module
+        name = f"_ac_{key[:16]}"
+        entry = cache.entry_dir(key)
+        if not cache.is_valid(entry, key, name + _EXT):
+            return None
+    except (CacheError, OSError):
+        return None
+    start = time.perf_counter()
+    module = _import(name, entry / (name + _EXT))
+    config.log(1, f"{name}: cache hit in {time.perf_counter() - start:.3f}s")
+    with _memo_lock:
+        return _memo.setdefault(key, module)
+
+
+def load(source: Source, fkey: str | None = None):
+    """The imported module for ``source``, built at most once per cache.
+
+    With ``fkey`` (see :func:`formula_key`) the formula is recorded in the
+    cache's index so the next process can skip straight to the module.
+    """
+    module = _load_source(source)
+    if fkey is not None and not config.nocache():
+        try:
+            cache.index_store(fkey, _key(source))
+        except (CacheError, OSError):
+            pass  # the index is an optimisation; the entry itself is in place
+    return module
+
+
+def _load_source(source: Source):
     key = _key(source)
     with _memo_lock:
         module = _memo.get(key)

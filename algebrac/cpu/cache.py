@@ -7,6 +7,10 @@ key hashes the generated source and every build input (see
 compiler, the flags or the host CPU gives a new entry; nothing needs a manual
 version bump.
 
+A second, small tier maps a *formula key* (a hash of the SymPy input, the
+options and algebrac's own source) to an entry key, so a warm hit in a fresh
+process skips simplification, lowering and rendering (``index/``).
+
 Safety: the root is created ``0700``; an entry is loaded only if it is owned
 by the current user, not writable by anyone else, and its extension's hash
 matches the ``meta.json`` written when it was built.  Entries are built in a
@@ -114,6 +118,35 @@ def publish(build_dir: Path, key: str, artifact: str, extra: dict) -> Path:
         shutil.rmtree(final, ignore_errors=True)
     os.rename(build_dir, final)
     return final
+
+
+def _index_path(formula_key: str) -> Path:
+    return root() / "index" / formula_key[:2] / f"{formula_key}.json"
+
+
+def index_lookup(formula_key: str) -> str | None:
+    """The entry key recorded for a formula key, if this user recorded one."""
+    path = _index_path(formula_key)
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (
+                stat.S_IWGRP | stat.S_IWOTH):
+            return None
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    key = record.get("entry") if isinstance(record, dict) else None
+    return key if isinstance(key, str) and len(key) == 64 else None
+
+
+def index_store(formula_key: str, key: str) -> None:
+    """Record (atomically) that ``formula_key`` compiles to the entry ``key``."""
+    path = _index_path(formula_key)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"entry": key}, f)
+    os.replace(tmp, path)
 
 
 def clear() -> None:
