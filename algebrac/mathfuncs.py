@@ -105,6 +105,8 @@ _ROWS = [
     FuncRow(sp.erfc, 1, _special("erfc"), "erfc", "erfcf", True),
     FuncRow(sp.gamma, 1, _special("gamma"), "tgamma", "tgammaf"),
     FuncRow(sp.loggamma, 1, _np_lgamma, "lgamma", "lgammaf"),
+    # Order 0 only (digamma, the derivative of loggamma); lowering rejects others.
+    FuncRow(sp.polygamma, 2, _special("polygamma"), "_ac_polygamma", "_ac_polygammaf"),
     FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf"),
     FuncRow(sp.floor, 1, np.floor, "floor", "floorf"),
     FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf"),

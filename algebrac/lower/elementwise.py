@@ -68,6 +68,11 @@ def _check_supported(expr, where: str) -> None:
             continue
         elif isinstance(node, _STRUCTURAL + _LOGIC + _RELATIONAL):
             continue
+        elif isinstance(node, sp.polygamma) and node.args[0] != 0:
+            raise UnsupportedError(
+                f"{where} contains {node}: algebrac computes polygamma of order 0 "
+                "(digamma) only"
+            )
         elif row_for(type(node)) or type(node) in REWRITES:  # Min/Max are not Functions
             continue
         if node.is_number and node.is_extended_real is False:
