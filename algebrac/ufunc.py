@@ -90,6 +90,8 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
             _memo.move_to_end(key)
             return hit
     uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
+    if uf.backend != backend:
+        return uf  # a fallback: once a compiler appears, compile for real next time
     with _memo_lock:
         _memo[key] = uf
         while len(_memo) > _MEMO_SIZE:

@@ -127,6 +127,17 @@ def test_no_compiler_falls_back_to_numpy_with_one_warning(no_compiler, rng):
     assert uf1(xv.astype(np.float32), np.float32(0.5)).dtype == np.float32
 
 
+def test_fallback_is_not_remembered_once_a_compiler_appears(no_compiler, monkeypatch):
+    f = sp.cos(x) * y + 0.7272
+    with pytest.warns(ac.BackendFallbackWarning):
+        slow = ac.compile(f, [x, y])
+    assert slow.backend == "numpy"
+    monkeypatch.delenv("ALGEBRAC_CC")
+    fast = ac.compile(f, [x, y])
+    assert fast.backend == "cpu" and isinstance(fast.ufunc, np.ufunc)
+    assert ac.compile(f, [x, y]) is fast
+
+
 def test_no_compiler_on_path(monkeypatch, private_cache, tmp_path, rng):
     """``cc`` missing from PATH (not just a bad ALGEBRAC_CC) is detected the same way."""
     monkeypatch.delenv("ALGEBRAC_CC", raising=False)
