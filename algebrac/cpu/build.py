@@ -168,17 +168,17 @@ def load(source: Source, fkey: str | None = None):
     With ``fkey`` (see :func:`formula_key`) the formula is recorded in the
     cache's index so the next process can skip straight to the module.
     """
-    module = _load_source(source)
+    key = _key(source)
+    module = _load_source(source, key)
     if fkey is not None and not config.nocache():
         try:
-            cache.index_store(fkey, _key(source))
+            cache.index_store(fkey, key)
         except (CacheError, OSError):
             pass  # the index is an optimisation; the entry itself is in place
     return module
 
 
-def _load_source(source: Source):
-    key = _key(source)
+def _load_source(source: Source, key: str):
     with _memo_lock:
         module = _memo.get(key)
         key_lock = _key_locks.setdefault(key, threading.Lock())

@@ -131,11 +131,12 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
                 "add it to args or substitute a value with .subs()"
             )
         _check_supported(e, where)
-    if stabilize:   # before renaming: the rules treat the (user's) symbols as real
-        exprs = [stabilize_formula(e) for e in exprs]
+    # Before renaming, so domain-aware rules see the user's assumptions; the
+    # stabilize pipeline ends with the specialize phase itself.
+    exprs = [stabilize_formula(e) if stabilize else specialize(e) for e in exprs]
     mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
     renames = dict(zip(args, mangled))
-    exprs = [specialize(e.xreplace(renames)) for e in exprs]
+    exprs = [e.xreplace(renames) for e in exprs]
     lets, reduced = cse(exprs)
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
 
