@@ -5,6 +5,8 @@
 ``ALGEBRAC_DEBUG``      ``1`` one line per compile (cache hit/miss, time); ``3`` the IR; ``4`` the source
 ``ALGEBRAC_PROGRESS``   ``0`` silences the progress bar shown during slow compiles
 ``ALGEBRAC_CC``         the C compiler (default: ``$CC`` or ``cc``)
+``ALGEBRAC_SYMBOLIC_TIMEOUT``  seconds for the rewrites of one compile (default 20; ``0``: no limit);
+                       what is not rewritten by then is compiled as written
 
 Values are read at call time, so tests and notebooks can change them with
 ``os.environ`` (or ``monkeypatch.setenv``) without reloading algebrac.
@@ -15,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["cache_dir", "nocache", "debug", "progress", "c_compiler", "log"]
+__all__ = ["cache_dir", "nocache", "debug", "progress", "c_compiler", "log", "symbolic_budget"]
 
 
 def _flag(name: str, default: str = "0") -> bool:
@@ -53,6 +55,15 @@ def progress() -> bool:
 def c_compiler() -> str:
     """The C compiler command: ``$ALGEBRAC_CC``, else ``$CC``, else ``cc``."""
     return os.environ.get("ALGEBRAC_CC") or os.environ.get("CC") or "cc"
+
+
+def symbolic_budget() -> float | None:
+    """Seconds the rewrites of one compile may take (``ALGEBRAC_SYMBOLIC_TIMEOUT``; None: no limit)."""
+    try:
+        value = float(os.environ.get("ALGEBRAC_SYMBOLIC_TIMEOUT", "20"))
+    except ValueError:
+        value = 20.0
+    return value if value > 0 else None
 
 
 def log(level: int, message: str) -> None:

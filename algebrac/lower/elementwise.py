@@ -30,10 +30,16 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..mathfuncs import REWRITES, row_for
-from ..simplify import cse, specialize, stabilize as stabilize_formula
+from ..config import log, symbolic_budget
+from ..simplify import cse, specialize
+from ..simplify.budget import Deadline, SymbolicTimeout, hard_limit
+from ..simplify.guard import nonreal
+from ..simplify.stabilize import _realify, _stabilize_expr, rename
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
 __all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
+
+GRACE = 5.0  # seconds a single SymPy call may overrun the soft deadline before it is stopped
 
 INDEX = sp.Symbol("_ac_i", integer=True, nonnegative=True)
 SIZE = sp.Symbol("_ac_n", integer=True, nonnegative=True)
@@ -131,14 +137,52 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
                 "add it to args or substitute a value with .subs()"
             )
         _check_supported(e, where)
-    # Before renaming, so domain-aware rules see the user's assumptions; the
-    # stabilize pipeline ends with the specialize phase itself.
-    exprs = [stabilize_formula(e) if stabilize else specialize(e) for e in exprs]
-    mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
-    renames = dict(zip(args, mangled))
-    exprs = [e.xreplace(renames) for e in exprs]
-    lets, reduced = cse(exprs)
+    return _symbolic(exprs, args, stabilize)
+
+
+def _symbolic(exprs, args, stabilize):
+    """The rewrites and CSE, within the time budget, each falling back to the formula as written.
+
+    Each output is stabilized (or only specialized) on its own.  A rewrite
+    that fails, leaves the real numbers or runs past the budget leaves that
+    output (or, past the soft deadline, the parts not yet reached) as
+    written; a CSE that fails or runs long is skipped.  Renaming never
+    re-evaluates a node (:func:`~algebrac.simplify.stabilize.rename`), and the
+    mangled symbols keep the assumptions the rules saw.
+    """
+    budget = symbolic_budget()
+    deadline = Deadline(budget)
+    if stabilize:  # treat unknown-domain symbols as the reals floats stand for
+        forward, _ = _realify(sp.Tuple(*args))
+        exprs = [rename(e, forward) for e in exprs]
+        args = [forward.get(a, a) for a in args]
+    exprs = [_rewritten(e, k, stabilize, deadline) for k, e in enumerate(exprs)]
+    mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
+    exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
+    try:
+        with hard_limit(None if budget is None else deadline.left() + GRACE):
+            lets, reduced = cse(exprs)
+    except (Exception, SymbolicTimeout) as err:  # noqa: BLE001 (CSE is an optimisation)
+        log(1, f"common subexpressions skipped ({type(err).__name__}: {err})")
+        lets, reduced = [], exprs
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
+
+
+def _rewritten(e, k, stabilize, deadline):
+    """Output ``k`` stabilized or specialized; as written (specialized only) if that fails."""
+    try:
+        with hard_limit(None if deadline.at is None else deadline.left() + GRACE):
+            out = (_stabilize_expr(e, None, False, deadline=deadline) if stabilize
+                   else specialize(e, deadline=deadline))
+        if nonreal(out) <= nonreal(e):
+            _check_supported(out, f"output {k}")
+            return out
+        reason = f"it brought in {sorted(map(str, nonreal(out) - nonreal(e)))}"
+    except (Exception, SymbolicTimeout) as err:  # noqa: BLE001 (never worse than as written)
+        reason = f"{type(err).__name__}: {str(err)[:200]}"
+    log(1, f"output {k} compiled as written: the rewrite failed ({reason})")
+    with sp.evaluate(False):  # only the table forms the printers need; nothing re-evaluated
+        return specialize(e)
 
 
 def _bool_or(dtype: DType, value) -> DType:

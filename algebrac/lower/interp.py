@@ -108,6 +108,8 @@ def _pow(base, exp):
         n = abs(int(exp))
         if n == 0:
             return np.ones_like(base) if isinstance(base, np.ndarray) else 1.0
+        if exp < 0:  # (1/b)**n, as the C printer: nothing overflows before the result
+            base = 1.0 / base
         result, square, first = None, base, True
         while n:
             if n & 1:
@@ -116,7 +118,7 @@ def _pow(base, exp):
             n >>= 1
             if n:
                 square = square * square
-        return 1.0 / result if exp < 0 else result
+        return result
     if exp == sp.S.Half:
         return np.sqrt(base)
     if exp == -sp.S.Half:
@@ -139,13 +141,19 @@ def _eval(expr, env, bufs, dtype):
     if isinstance(expr, sp.Add):
         return _fold(np.add, [ev(a) for a in expr.args])
     if isinstance(expr, sp.Mul):
-        # a/b divides, as compiled C does: a*(1/b) rounds twice and overflows for tiny b.
+        # a/b divides, as compiled C does: a*(1/b) rounds twice and overflows for tiny b;
+        # a*b**-n divides n times, as the C printer does (b**n may overflow first).
         den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
         num = [ev(f) for f in expr.args if not any(f is d for d in den)] or [1.0]
-        if not den:
-            return _fold(np.multiply, num)
-        return np.divide(_fold(np.multiply, num),
-                         _fold(np.multiply, [_pow(ev(d.base), -d.exp) for d in den]))
+        value = _fold(np.multiply, num)
+        for d in den:
+            base, n = ev(d.base), -d.exp
+            if n.is_Integer and n <= 16:
+                for _ in range(int(n)):
+                    value = np.divide(value, base)
+            else:
+                value = np.divide(value, _pow(base, n))
+        return value
     if isinstance(expr, sp.Pow):
         if expr.exp.is_number:
             return _pow(ev(expr.base), expr.exp)

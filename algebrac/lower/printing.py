@@ -40,6 +40,7 @@ __all__ = ["CFamilyPrinter", "SAFE_NAME"]
 
 SAFE_NAME = re.compile(r"^_ac_[A-Za-z0-9_]+$")
 MAX_POW_UNROLL = 16
+PREC_POW = sp.printing.precedence.PRECEDENCE["Pow"]
 
 
 def float_literal(value: float, dtype: DType) -> str:
@@ -131,11 +132,13 @@ class CFamilyPrinter(C99CodePrinter):
     def _print_Pow(self, expr):
         base, exp = expr.base, expr.exp
         if exp.is_Integer and 0 < abs(int(exp)) <= MAX_POW_UNROLL:
-            b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"])
-            product = "*".join([b] * abs(int(exp)))
             if exp > 0:
-                return product
-            return f"({self._print_Integer(sp.S.One)}/{product if exp == -1 else f'({product})'})"
+                b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Mul"])
+                return "*".join([b] * int(exp))
+            # b**-n as (1/b)**n: no intermediate overflows or underflows before the
+            # result does (1/(b*b*b) is -0.0 at b = -6.9e104, where b**-3 is a subnormal).
+            r = f"({self._print_Integer(sp.S.One)}/{self.parenthesize(base, PREC_POW)})"
+            return r if exp == -1 else "(" + "*".join([r] * -int(exp)) + ")"
         if exp == sp.S.Half:
             return self._call("sqrt", "sqrtf", base)
         if exp == -sp.S.Half:
@@ -145,14 +148,24 @@ class CFamilyPrinter(C99CodePrinter):
         return self._call("pow", "powf", base, exp, simd=True)
 
     def _print_Mul(self, expr):
-        # SymPy prints a lone denominator unparenthesized ("a/" + b), but
-        # _print_Pow unrolls y**2 into "y*y": a/y**2 must print as a/(y*y).
+        # Division stays division: a*b**-n prints as a/b/.../b, never a*(1/b)**n (1/b
+        # overflows for tiny b) nor a/(b*...*b) (the product overflows before the
+        # quotient does).  Each step moves toward the result, so none overflows early.
+        c, _ = expr.as_coeff_Mul()
+        if c.is_negative:
+            return "-" + self.parenthesize(-expr, PREC_POW)
         den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
-        if len(den) == 1 and den[0].exp.is_Integer and -MAX_POW_UNROLL <= den[0].exp <= -2:
-            num = expr / den[0]
-            num_text = self.parenthesize(num, sp.printing.precedence.PRECEDENCE["Mul"])
-            return f"{num_text}/({self._print(1 / den[0])})"
-        return super()._print_Mul(expr)
+        if not den:
+            return super()._print_Mul(expr)
+        num = sp.Mul(*[f for f in expr.args if not any(f is d for d in den)])
+        text = self.parenthesize(num, sp.printing.precedence.PRECEDENCE["Mul"])
+        for d in den:
+            n = -d.exp
+            if n.is_Integer and n <= MAX_POW_UNROLL:
+                text += f"/{self.parenthesize(d.base, PREC_POW)}" * int(n)
+            else:
+                text += f"/{self._print(d.base ** n)}"
+        return text
 
     def _call(self, c64: str, c32: str, *args, simd: bool = False) -> str:
         name = self._use(c64, c32, len(args), simd)

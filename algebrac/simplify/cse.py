@@ -15,12 +15,43 @@ were, and the C compiler still shares them within one branch.
 [(_ac_t0, exp(x*y))]
 >>> outs
 [_ac_t0 + 1, _ac_t0*y]
+
+Division stays division: ``x/y`` and ``1/y`` share no reciprocal (``x*(1/y)``
+is ``-inf`` at ``x = 1.5e-99, y = -2.5e-320``, where ``x/y`` is ``-6e220``).
+
+>>> cse([x / y, 1 / y, x / y**2])[1]
+[x/y, 1/y, x/y**2]
 """
 from __future__ import annotations
 
 import sympy as sp
 
 __all__ = ["cse"]
+
+
+class _Div(sp.Function):
+    """``a/b`` held as one opaque node while ``sympy.cse`` runs (it would share ``1/b``)."""
+
+    nargs = 2
+
+
+def _negative_power(f) -> bool:
+    return f.is_Pow and f.exp.is_Rational and f.exp.is_negative
+
+
+def _hide_division(expr):
+    """Every quotient ``a*b**-n`` of ``expr`` as ``_Div(a, b**n)``."""
+    def as_div(m):
+        den = [f for f in m.args if _negative_power(f)]
+        num = [f for f in m.args if not _negative_power(f)]
+        return _Div(sp.Mul(*num), sp.Mul(*[1 / d for d in den]))
+
+    return expr.replace(lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
+                        as_div)
+
+
+def _show_division(expr):
+    return expr.replace(lambda n: isinstance(n, _Div), lambda n: n.args[0] / n.args[1])
 
 
 def cse(exprs, prefix: str = "_ac_t"):
@@ -30,8 +61,10 @@ def cse(exprs, prefix: str = "_ac_t"):
     dependency order; every temporary is evaluated unconditionally, so it is
     safe to compute once per element before the outputs.
     """
-    exprs = [sp.sympify(e) for e in exprs]
+    exprs = [_hide_division(sp.sympify(e)) for e in exprs]
     lets, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), order="canonical")
+    lets = [(sym, _show_division(v)) for sym, v in lets]
+    reduced = [_show_division(e) for e in reduced]
     definitions = dict(lets)
     needed: set = set()
 

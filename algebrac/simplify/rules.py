@@ -32,6 +32,7 @@ from typing import Callable
 import sympy as sp
 
 from ..errors import AlgebracError
+from .guard import admissible, constraints, nonreal
 
 __all__ = ["Rule", "Phase", "Step", "Trace", "rewrite", "RewriteLoopError"]
 
@@ -48,6 +49,7 @@ class Rule:
     func: Callable
     tracks: tuple
     phase: str
+    limit: bool = False
 
     @property
     def identity(self) -> str:
@@ -66,11 +68,15 @@ class Phase:
     rules: list = field(default_factory=list)
     _by_head: dict = field(default_factory=dict)
 
-    def rule(self, tracks: tuple) -> Callable:
-        """Decorator: register a rule for nodes whose class is (a subclass of) ``tracks``."""
+    def rule(self, tracks: tuple, limit: bool = False) -> Callable:
+        """Decorator: register a rule for nodes whose class is (a subclass of) ``tracks``.
+
+        ``limit=True`` files a rule that gives a limit where the formula as
+        written is NaN (``x*log(x)`` at 0); it runs only on request.
+        """
 
         def register(func):
-            r = Rule(func.__name__, func, tuple(tracks), self.name)
+            r = Rule(func.__name__, func, tuple(tracks), self.name, limit)
             self.rules.append(r)
             self._by_head.clear()
             return func
@@ -140,13 +146,45 @@ def _latex(e) -> str:
         return sp.latex(getattr(e, "body", e))
 
 
-def _apply(node, phase: Phase, trace, fired):
+class _Walk:
+    """One rewrite's state: the rules in force, the trace, and the guards' memo."""
+
+    def __init__(self, trace, limits: bool, deadline):
+        self.trace, self.limits, self.deadline = trace, limits, deadline
+        self.guard_memo: dict = {}
+
+    def expired(self) -> bool:
+        return self.deadline is not None and self.deadline.expired()
+
+
+def _try_rule(r: Rule, node, walk: _Walk, args_constraints):
+    """``r(node)``, or ``None`` when the rule fails or its result is not admissible."""
+    if r.limit and not walk.limits:
+        return None
+    try:
+        new = r(node)
+    except Exception:  # noqa: BLE001 (a failing match is a non-match: keep the node as written)
+        return None
+    if new is None or new == node:
+        return None
+    try:
+        ok = admissible(node, new, args_constraints, walk.guard_memo)
+    except Exception:  # noqa: BLE001
+        ok = False
+    return new if ok else None
+
+
+def _apply(node, phase: Phase, walk: _Walk, fired):
     for _ in range(MAX_ROUNDS):
-        for r in phase.for_head(type(node)):
-            new = r(node)
-            if new is not None and new != node:
-                if trace is not None:
-                    trace.append(Step(r, node, new))
+        rules = phase.for_head(type(node))
+        if not rules or walk.expired():
+            return node
+        inputs = frozenset().union(*(constraints(a, walk.guard_memo) for a in node.args))
+        for r in rules:
+            new = _try_rule(r, node, walk, inputs)
+            if new is not None:
+                if walk.trace is not None:
+                    walk.trace.append(Step(r, node, new))
                 fired[r.name] += 1
                 node = new
                 break
@@ -155,27 +193,61 @@ def _apply(node, phase: Phase, trace, fired):
     return node
 
 
-def _walk(expr, phase: Phase, trace, fired, memo):
+def _rebuild(expr, args, walk: _Walk):
+    """``expr`` with new ``args``, re-evaluated by SymPy; ``expr`` itself if that fails.
+
+    SymPy's evaluation knows the reals, not floats: it may fold a NaN away or
+    take a complex branch (see :mod:`algebrac.simplify.guard`), and comparing
+    a non-real value (``Min``, ``Piecewise`` conditions) raises.  Then the node
+    stays as written, with its original arguments.
+    """
+    try:
+        node = expr.func(*args)
+    except Exception:  # noqa: BLE001 (SymPy raises TypeError/ValueError/... on these)
+        return expr
+    try:
+        try:
+            unevaluated = expr.func(*args, evaluate=False)
+        except TypeError:  # a class without evaluate=False: nothing non-real may appear
+            return node if nonreal(node) <= frozenset().union(*map(nonreal, args)) else expr
+        ok = node == unevaluated or admissible(unevaluated, node, None, walk.guard_memo)
+    except Exception:  # noqa: BLE001
+        ok = False
+    return node if ok else expr
+
+
+def _walk(expr, phase: Phase, walk: _Walk, fired, memo):
     hit = memo.get(expr)
     if hit is not None:
         return hit
+    if walk.expired():  # out of time: the rest stays as written
+        return expr
     if expr.args and not isinstance(expr, (sp.Symbol, sp.Indexed)):
-        args = tuple(_walk(a, phase, trace, fired, memo) for a in expr.args)
-        node = expr.func(*args) if args != expr.args else expr
+        args = tuple(_walk(a, phase, walk, fired, memo) for a in expr.args)
+        node = _rebuild(expr, args, walk) if args != expr.args else expr
     else:
         node = expr
-    out = _apply(node, phase, trace, fired)
+    out = _apply(node, phase, walk, fired)
     memo[expr] = out
     return out
 
 
-def rewrite(expr, phases, trace: Trace | None = None):
-    """Apply each phase's rules bottom-up until a fixed point, phase by phase."""
+def rewrite(expr, phases, trace: Trace | None = None, *, limits: bool = False,
+            deadline=None):
+    """Apply each phase's rules bottom-up until a fixed point, phase by phase.
+
+    ``limits`` enables the rules filed with ``limit=True`` (a limit instead of
+    the IEEE value at a point, e.g. ``x*log(x) = 0`` at 0).  ``deadline`` (a
+    :class:`~algebrac.simplify.budget.Deadline`) stops rewriting when it
+    expires: what is not rewritten by then stays as written.
+    """
+    walk = _Walk(trace, limits, deadline)
     for phase in phases:
         for _ in range(MAX_ROUNDS):
             fired: collections.Counter = collections.Counter()
-            new = _walk(expr, phase, trace, fired, {})
-            if new == expr:
+            new = _walk(expr, phase, walk, fired, {})
+            if new == expr or walk.expired():
+                expr = new
                 break
             expr = new
         else:

@@ -25,7 +25,9 @@ Rules hold for every *real* value of their symbols, with NaN where the naive
 form is NaN (outside its real domain): compiled code computes over floats.
 ``stabilize`` therefore treats free symbols of unknown domain as real.
 
->>> import sympy as sp
+>>> import functools
+
+import sympy as sp
 >>> x, y = sp.symbols("x y")
 >>> stabilize(sp.log(1 + sp.exp(x)) - sp.log(sp.exp(x) + sp.exp(y)))
 -logaddexp(x, y) + softplus(x)
@@ -36,13 +38,15 @@ log_of_sigmoid_to_softplus: log(sigmoid(-x))  ->  -softplus(x)
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .rules import RewriteLoopError, Step, Trace, rewrite
 from .specialize import SPECIALIZE
 from .stable_rules import CANONICALIZE, STABILIZE
 
-__all__ = ["CANONICALIZE", "STABILIZE", "SPECIALIZE", "PHASES", "stabilize", "all_rules"]
+__all__ = ["CANONICALIZE", "STABILIZE", "SPECIALIZE", "PHASES", "stabilize", "all_rules", "rename"]
 
 PHASES = (CANONICALIZE, STABILIZE, SPECIALIZE)
 MAX_PASSES = 6   # rounds of the three phases (a rule may expose another phase's pattern)
@@ -71,26 +75,52 @@ def _realify(expr):
     return forward, back
 
 
-def _stabilize_expr(expr, trace: Trace | None, assume_real: bool):
+def rename(expr, mapping: dict):
+    """``expr`` with symbols replaced by ``mapping``, without re-evaluating any node.
+
+    ``xreplace`` rebuilds every node above a replaced symbol through its
+    constructor; with new assumptions SymPy may then fold or expand it
+    (``log(-2*exp(x))`` becomes complex for real ``x``) or run for minutes.
+    """
+    if not mapping:
+        return expr
+    with sp.evaluate(False):
+        return expr.xreplace(mapping)
+
+
+def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool = False,
+                    deadline=None, restore: bool = True):
     expr = sp.sympify(expr, strict=True)
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
-    out = expr.xreplace(forward) if forward else expr
+    out = rename(expr, forward)
     for _ in range(MAX_PASSES):
         before = out
-        out = rewrite(out, PHASES, work)
-        if out == before:
+        out = rewrite(out, PHASES, work, limits=limits, deadline=deadline)
+        if out == before or (deadline is not None and deadline.expired()):
             break
     else:
         raise RewriteLoopError(f"the rule phases did not reach a fixed point in {MAX_PASSES} "
                                "passes. This is a bug in algebrac's rule set.")
     if trace is not None:
-        trace.extend(Step(s.rule, s.before.xreplace(back), s.after.xreplace(back)) for s in work)
-    return out.xreplace(back) if back else out
+        trace.extend(Step(s.rule, rename(s.before, back), rename(s.after, back)) for s in work)
+    return rename(out, back) if restore else out
+
+
+def _one(expr, run):
+    """``run`` on a SymPy expression, or on a Tensor's body."""
+    from ..expr.tensor import Tensor
+
+    if isinstance(expr, Tensor):
+        from dataclasses import replace
+
+        body = run(expr.body)
+        return expr if body == expr.body else replace(expr, body=body, origin=None)
+    return run(expr)
 
 
 def stabilize(expr, *, explain: bool = False, trace: Trace | None = None,
-              assume_real: bool = True):
+              assume_real: bool = True, limits: bool = False, timeout: float | None = None):
     """Rewrite ``expr`` into a numerically stable, mathematically equal form.
 
     Parameters
@@ -103,6 +133,13 @@ def stabilize(expr, *, explain: bool = False, trace: Trace | None = None,
     trace : a ``Trace`` to append the steps to.
     assume_real : treat free symbols of unknown domain as real numbers, as
         compiled code does (floats); symbols keep their names.
+    limits : also apply the rules that replace a NaN of the formula as
+        written by its limit: ``x*log(x) -> xlogy(x, x)`` (0 at ``x = 0``)
+        and ``(1 + y)*log1p(y) -> xlog1py(1 + y, y)`` (0 at ``y = -1``).
+        Off by default: the default result is NaN wherever the formula as
+        written is NaN for finite inputs (see "Conventions" in the README).
+    timeout : seconds after which rewriting stops; the parts not reached stay
+        as written (``None``: no limit).
 
     Where the naive formula is already accurate the result is too: every rule
     is at least as accurate as the form it replaces.
@@ -111,22 +148,17 @@ def stabilize(expr, *, explain: bool = False, trace: Trace | None = None,
     >>> x = sp.Symbol("x")
     >>> ac.stabilize(sp.log(1 + x**2) + sp.exp(x) - 1)
     expm1(x) + log1p(x**2)
-    >>> ac.stabilize(x * sp.log(x))
-    xlogy(x, x)
+    >>> ac.stabilize(x * sp.log(x)), ac.stabilize(x * sp.log(x), limits=True)
+    (x*log(x), xlogy(x, x))
     """
+    from .budget import Deadline
+
     record = Trace() if explain and trace is None else trace
-    if isinstance(expr, (list, tuple)):
-        out = type(expr)(stabilize(e, trace=record, assume_real=assume_real) for e in expr)
-    else:
-        from ..expr.tensor import Tensor
-
-        if isinstance(expr, Tensor):
-            from dataclasses import replace
-
-            body = _stabilize_expr(expr.body, record, assume_real)
-            out = expr if body == expr.body else replace(expr, body=body, origin=None)
-        else:
-            out = _stabilize_expr(expr, record, assume_real)
+    deadline = Deadline(timeout) if timeout is not None else None
+    run = functools.partial(_stabilize_expr, trace=record, assume_real=assume_real,
+                            limits=limits, deadline=deadline)
+    out = type(expr)(_one(e, run) for e in expr) if isinstance(expr, (list, tuple)) \
+        else _one(expr, run)
     if explain:
         record.expr = out
         return record

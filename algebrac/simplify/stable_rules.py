@@ -424,7 +424,7 @@ def exp_over_sum_of_exps_to_softmax(node):
     return None
 
 
-@STABILIZE.rule(tracks=(sp.Mul,))
+@STABILIZE.rule(tracks=(sp.Mul,), limit=True)
 def x_times_log_x_to_xlogy(node):
     """x*log(x) = xlogy(x, x): 0 at x = 0 (its limit), where the product is 0*(-inf) = NaN."""
     for f in node.args:
@@ -436,7 +436,7 @@ def x_times_log_x_to_xlogy(node):
     return None
 
 
-@STABILIZE.rule(tracks=(sp.Mul,))
+@STABILIZE.rule(tracks=(sp.Mul,), limit=True)
 def x_times_log1p_to_xlog1py(node):
     """(1 + y)*log1p(y) = xlog1py(1 + y, y): 0 at y = -1, where the product is NaN."""
     for f in node.args:

@@ -20,7 +20,10 @@ def c(expr, dtype=DType.FLOAT64):
 
 @pytest.mark.parametrize("expr, f64, f32", [
     (x**3, "_ac_x0*_ac_x0*_ac_x0", "_ac_x0*_ac_x0*_ac_x0"),
-    (x**-2, "(1.0/(_ac_x0*_ac_x0))", "(1.0F/(_ac_x0*_ac_x0))"),
+    # Negative powers never overflow before the result does: (1/x)**2, y/x/x.
+    (x**-2, "((1.0/_ac_x0)*(1.0/_ac_x0))", "((1.0F/_ac_x0)*(1.0F/_ac_x0))"),
+    (y / x**2, "_ac_x1/_ac_x0/_ac_x0", "_ac_x1/_ac_x0/_ac_x0"),
+    (-y / (x * (x + 1)), "-(_ac_x1/_ac_x0/(_ac_x0 + 1.0))", "-(_ac_x1/_ac_x0/(_ac_x0 + 1.0F))"),
     (1 / x, "(1.0/_ac_x0)", "(1.0F/_ac_x0)"),
     (sp.sqrt(x), "sqrt(_ac_x0)", "sqrtf(_ac_x0)"),
     (1 / sp.sqrt(x), "(1.0/sqrt(_ac_x0))", "(1.0F/sqrtf(_ac_x0))"),

@@ -161,7 +161,7 @@ def _rhs(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rule_fires_within_stabilize(name):
     case = CASES[name]
-    trace = ac.stabilize(case.lhs, explain=True)
+    trace = ac.stabilize(case.lhs, explain=True, limits=RULES[name].limit)
     assert name in [s.rule.name for s in trace], str(trace)
 
 
