@@ -172,6 +172,8 @@ def _eval(expr, env, bufs, dtype):
         return _fold(np.logical_xor, [ev(a) for a in expr.args])
     if isinstance(expr, sp.Not):
         return np.logical_not(ev(expr.args[0]))
+    if isinstance(expr, sp.ITE):  # SymPy builds these in Piecewise conditions
+        return np.where(ev(expr.args[0]), ev(expr.args[1]), ev(expr.args[2]))
     row = row_for(type(expr))  # functions, and Min/Max (which are not sp.Function)
     if row is not None:
         args = [ev(a) for a in expr.args]

@@ -79,7 +79,7 @@ def constraints(expr, memo: dict | None = None) -> frozenset:
 
 def nonreal(expr) -> frozenset:
     """The non-real atoms of ``expr``: ``I``, ``zoo``, ``nan`` and complex numbers."""
-    return frozenset(a for a in expr.atoms(sp.Number, sp.NumberSymbol, type(sp.I))
+    return frozenset(a for a in expr.atoms(sp.Number, sp.NumberSymbol, type(sp.I), type(sp.zoo))
                      if a.is_extended_real is not True)
 
 

@@ -1,0 +1,186 @@
+"""Issue 15: rewrites (stabilize, SymPy's re-evaluation, CSE, printing) never make a result wrong.
+
+Every reproducer from the issue, compiled together in one ufunc per backend,
+against the value of the formula as written (IEEE through ``lambdify`` with
+``stabilize=False`` semantics, or its exact value), plus the documented
+conventions for +-0, +-inf and NaN inputs, the opt-in limit rules, the
+fallbacks (a failing or slow rewrite leaves the formula as written) and
+floating-point flags.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, hypot, log1p
+
+import algebrac as ac
+from algebrac.lower import elementwise
+from algebrac.simplify import stable_rules
+from algebrac.simplify.guard import admissible
+
+x, y, z = sp.symbols("x y z")
+yp, zp = sp.symbols("yp zp", positive=True)
+ARGS = [x, y, z, yp, zp]
+NAN, INF = np.nan, np.inf
+
+# (formula, point {symbol: value}, the value of the formula as written there)
+CASES = [
+    # a complex intermediate is never dropped to its real part
+    (sp.sqrt(sp.cos(x) - 1), {x: 1.0}, NAN),
+    (sp.sqrt(log1p(-1 / (1 + sp.exp(-x)))), {x: 1.0}, NAN),
+    (1 / sp.sqrt(2 * sp.cos(x) - 2), {x: 1.0}, NAN),
+    # NaN-aware folding
+    (sp.sign(sp.Max(sp.sqrt(z), 1 - 1 / (1 + sp.exp(-y)))), {y: 0.0, z: -1.5}, NAN),
+    # negative powers do not overflow before the result does
+    (y**-3, {y: -6.9e104}, np.power(-6.9e104, -3.0)),
+    (sp.floor(y**-3), {y: -6.9e104}, -1.0),
+    (x / y**2, {x: 1e300, y: 1e200}, 1e-100),
+    # each of these raised (zoo, "not comparable", "non-real") or hung
+    (1 / sp.Min(0, log1p(expm1(yp))), {yp: 1.0}, INF),
+    (sp.gamma(sp.acosh(sp.ceiling(sp.exp(z) / (sp.exp(x) + sp.exp(z))))), {x: 1.0, z: 2.0}, INF),
+    (sp.Min(sp.log(sp.cos(x) - 1), 0), {x: 1.0}, NAN),
+    (sp.Max(0, sp.sqrt(log1p(-1 / (1 + sp.exp(-y))))), {y: 1.0}, NAN),
+    (sp.Min(sp.Piecewise((y, x < x)), 1), {x: 1.0, y: 2.0}, NAN),
+    (sp.Piecewise((1, y > sp.log(-2 * sp.exp(x))), (0, True)), {x: 1.0, y: 2.0}, 0.0),
+    (sp.loggamma(sp.sinh(sp.exp(sp.Float(1e8)) * sp.exp(zp) - 1)), {zp: 1.0}, INF),
+    # limits are opt-in: the default is the IEEE value of the formula as written
+    (x * sp.log(x), {x: 0.0}, NAN),
+    ((1 + x) * log1p(x), {x: -1.0}, NAN),
+    (sp.asin((sp.sign(z) + 1) * log1p(sp.sign(z))), {z: -1.0}, NAN),
+    # stabilization still works where it is exact
+    (sp.log(1 + sp.exp(x)), {x: 800.0}, 800.0),
+    (sp.exp(x) - 1, {x: 1e-20}, 1e-20),
+]
+
+
+def _rows():
+    """One input row per case: its point, 1.0 elsewhere."""
+    cols = {s: np.ones(len(CASES)) for s in ARGS}
+    for k, (_, point, _) in enumerate(CASES):
+        for s, v in point.items():
+            cols[s][k] = v
+    return [cols[s] for s in ARGS]
+
+
+@pytest.fixture(scope="module", params=["cpu", "numpy"])
+def results(request):
+    start = time.monotonic()
+    uf = ac.compile([e for e, _, _ in CASES], ARGS, backend=request.param)
+    elapsed = time.monotonic() - start
+    with np.errstate(all="ignore"):
+        outs = uf(*_rows())
+    return uf, outs, elapsed
+
+
+@pytest.mark.parametrize("k", range(len(CASES)), ids=[str(e)[:40] for e, _, _ in CASES])
+def test_reproducer(results, k):
+    _, outs, _ = results
+    want, got = CASES[k][2], outs[k][k]
+    if np.isnan(want):
+        assert np.isnan(got), f"{CASES[k][0]}: got {got}, want NaN"
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-15, err_msg=str(CASES[k][0]))
+
+
+def test_reproducers_compile_quickly(results):
+    # The loggamma(sinh(1.5e43429448*exp(z) - 1)) case hung for minutes.
+    assert results[2] < 60
+
+
+def test_division_stays_division_through_cse():
+    # CSE used to share 1/y, so x/y became x*(1/y) = -inf.
+    uf = ac.compile([x / y, 1 / y], [x, y])
+    with np.errstate(all="ignore"):
+        q, r = uf(1.5e-99, -2.5e-320)
+    assert q == pytest.approx(1.5e-99 / -2.5e-320, rel=1e-15) and r == -INF
+
+
+def test_negative_power_raises_numpys_flag():
+    # (1/z)**4 overflows (as NumPy's pow does); 1/(z*z*z*z) divided by zero.
+    uf = ac.compile(z**-4, [z])
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        uf(np.array([7.6e-260]))
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        np.power(np.array([7.6e-260]), -4.0)
+
+
+def test_limits_are_opt_in():
+    assert ac.stabilize(x * sp.log(x)) == x * sp.log(x)
+    limited = ac.stabilize([x * sp.log(x), (1 + x) * log1p(x)], limits=True)
+    assert [type(e).__name__ for e in limited] == ["xlogy", "xlog1py"]
+    with np.errstate(all="ignore"):
+        a, b = ac.compile(limited, [x], backend="numpy")(np.array([0.0, -1.0]))
+    assert a[0] == 0.0 and np.isnan(a[1]) and b.tolist() == [0.0, 0.0]
+
+
+# -- conventions for +-0, +-inf and NaN inputs (README, "What rewrites assume") ----------
+
+def test_conventions_for_special_inputs():
+    exprs = [sp.cos(x) - 1, sp.Piecewise((1, x >= x), (2, True)), sp.sqrt(x**2 + y**2),
+             sp.log(sp.exp(x)), sp.atan2(sp.cos(x) - 1, -1)]
+    cols = [np.array([0.0, NAN, NAN, INF, 0.0]), np.array([0.0, 0.0, INF, 0.0, 0.0])]
+    stable = ac.compile(exprs, [x, y], backend="numpy")
+    plain = ac.compile(exprs, [x, y], backend="numpy", stabilize=False)
+    with np.errstate(all="ignore"):
+        s, p = stable(*cols), plain(*cols)
+    # The sign of a zero result may flip: cos(0) - 1 = -2*sin(0)**2 = -0.0, so atan2 takes
+    # the other side of its branch cut; as written both are +0.0 and +pi.
+    assert np.signbit(s[0][0]) and not np.signbit(p[0][0])
+    assert s[4][4] == -np.pi and p[4][4] == np.pi
+    # A NaN input may meet identities of the real numbers: x >= x is true.
+    assert s[1][1] == 1.0 and p[1][1] == 2.0
+    # hypot(NaN, inf) is inf (C99), where sqrt(NaN**2 + inf**2) is NaN.
+    assert s[2][2] == INF and np.isnan(p[2][2])
+    # Infinite inputs: log(exp(inf)) = inf either way.
+    assert s[3][3] == INF and p[3][3] == INF
+
+
+# -- fallbacks ------------------------------------------------------------------------------
+
+def _with_rule(monkeypatch, name, func, tracks=None):
+    """STABILIZE with rule ``name`` replaced by ``func`` (or ``func`` added under ``tracks``)."""
+    phase = stable_rules.STABILIZE
+    make = type(phase.rules[0])
+    rules = [make(r.name, func, r.tracks, r.phase) if r.name == name else r for r in phase.rules]
+    if tracks is not None:
+        rules.append(make(name, func, tracks, phase.name))
+    monkeypatch.setattr(phase, "rules", rules)
+    monkeypatch.setattr(phase, "_by_head", {})
+
+
+def test_a_failing_rule_leaves_the_node_as_written(monkeypatch):
+    def broken(node):
+        raise ValueError("boom")
+
+    _with_rule(monkeypatch, "log_of_one_plus_to_log1p", broken)
+    assert ac.stabilize(sp.log(1 + x) + sp.exp(x) - 1) == sp.log(1 + x) + expm1(x)
+
+
+def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
+    def stuck(node):
+        while True:
+            time.sleep(0.001)
+
+    _with_rule(monkeypatch, "stuck", stuck, tracks=(sp.cos,))
+    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "0.5")
+    monkeypatch.setattr(elementwise, "GRACE", 0.5)
+    start = time.monotonic()
+    prog = elementwise.prepare([sp.cos(x) + sp.log(1 + y), sp.exp(y) - 1], [x, y],
+                               stabilize=True)
+    assert time.monotonic() - start < 5
+    x0, x1 = prog.inputs
+    # The stuck output is as written; the other was rewritten before the deadline or not.
+    assert prog.outputs[0].xreplace(dict(prog.lets)) == sp.cos(x0) + sp.log(1 + x1)
+    assert prog.outputs[1].xreplace(dict(prog.lets)) in (expm1(x1), sp.exp(x1) - 1)
+
+
+def test_guard_refuses_what_leaves_the_reals_or_drops_a_nan():
+    r = sp.Symbol("r", real=True)
+    assert not admissible(sp.sqrt(sp.cos(r) - 1), sp.sqrt(2) * sp.I * sp.Abs(sp.sin(r / 2)))
+    assert not admissible(sp.sign(sp.Max(sp.sqrt(r), 1), evaluate=False), sp.S.One)
+    assert not admissible(1 / sp.Min(0, r), sp.zoo)
+    assert admissible(sp.sqrt(r**2 + 1), hypot(r, 1))
+    assert admissible(log1p(-sp.exp(r)), sp.log(1 - sp.exp(r)))

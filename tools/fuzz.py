@@ -1,0 +1,279 @@
+"""Differential fuzzing of the rewrites: random formulas, compiled stabilized, against IEEE and mpmath.
+
+Each formula is a random tree (depth 2-5) over x, y, z: the elementary
+functions, ``Piecewise``, ``Min``/``Max``, ``sign``, ``floor``, ``erf``,
+``gamma``, the ``sympy.codegen`` functions and the patterns the stability
+rules look for (``log(1 + t)``, ``exp(t) - 1``, ``1/(1 + exp(-t))``,
+``cos(t) - 1``, ``t*log(t)``, ...).  Formulas are compiled in batches (one
+multi-output ufunc each, ``stabilize=True``) and evaluated at points from
+ordinary values to 1e+-300, subnormals, +-0, +-inf and NaN.  Every point of
+every formula is compared with
+
+* ``ieee``: the formula as written, evaluated by NumPy (``sympy.lambdify``);
+* ``exact``: the formula as written at 400 digits by mpmath, rounded once; NaN
+  where the formula is undefined over the reals (a complex intermediate, a
+  pole).
+
+A formula's class is the worst of its points' (finite inputs only; non-finite
+inputs follow the documented conventions and are not judged):
+
+``wrong``      NaN where exact and ieee are numbers, a number where both are NaN
+               (``nan-lost``), or further from exact than ieee by more than
+               rounding (``worse``);
+``improved``   right where ieee is not (overflow, cancellation);
+``ok``         as right as ieee;
+``algebrac-error`` / ``other-error``  compiling raised (the first is a
+               deliberate, documented refusal, the second a bug);
+``skipped``    SymPy itself could not build the formula or mpmath not evaluate it
+               (not algebrac's doing).
+
+Seeded (formula ``i`` of seed ``s`` is always the same) and resumable: results
+are appended to a JSON-lines file, formulas already there are skipped.
+
+    python tools/fuzz.py --count 10000 --seed 0 --out fuzz.jsonl
+    python tools/fuzz.py --report --out fuzz.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import random
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, hypot, log1p
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import algebrac as ac  # noqa: E402
+from algebrac.errors import AlgebracError  # noqa: E402
+from algebrac.simplify.budget import SymbolicTimeout, hard_limit  # noqa: E402
+from algebrac.testing import MPMATH_MODULES, REFERENCE_MODULES  # noqa: E402
+
+X, Y, Z = SYMBOLS = sp.symbols("x y z")
+R = sp.Rational
+
+UNARY = [
+    sp.exp, sp.log, sp.sqrt, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.sinh,
+    sp.cosh, sp.tanh, sp.asinh, sp.acosh, sp.atanh, log1p, expm1, sp.Abs, sp.sign, sp.floor,
+    sp.ceiling, sp.erf, sp.erfc, sp.gamma, sp.loggamma,
+    lambda t: -t, lambda t: t**2, lambda t: t**3, lambda t: 1 / t, lambda t: t**-3,
+    # patterns the stability rules rewrite
+    lambda t: sp.log(1 + t), lambda t: sp.exp(t) - 1, lambda t: 1 / (1 + sp.exp(-t)),
+    lambda t: sp.cos(t) - 1, lambda t: t * sp.log(t), lambda t: (1 + t) * log1p(t),
+    lambda t: sp.log(1 + sp.exp(t)), lambda t: sp.sqrt(t**2 + 1), lambda t: 1 - sp.exp(t),
+    lambda t: sp.log(1 - sp.exp(-sp.Abs(t))), lambda t: 1 - sp.erf(t),
+]
+BINARY = [
+    sp.Add, lambda a, b: a - b, sp.Mul, lambda a, b: a / b, sp.Min, sp.Max, sp.atan2, hypot,
+    lambda a, b: sp.log(sp.exp(a) + sp.exp(b)), lambda a, b: sp.exp(a) / (sp.exp(a) + sp.exp(b)),
+    lambda a, b: sp.sqrt(a**2 + b**2), lambda a, b: a * sp.log(b),
+]
+RELATIONS = [sp.Gt, sp.Lt, sp.Ge, sp.Le]
+CONSTANTS = [sp.Integer(0), sp.Integer(1), sp.Integer(2), sp.Integer(-1), R(1, 2), R(-3, 2),
+             sp.Float(1e-8), sp.Float(1e8), sp.pi]
+
+# Enough digits that 1 + 5e-324 - 1 is not 0: inputs span 1e-324..1e300.
+DPS = 400
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -1.5, 2.0, 1e-300, -1e-300, 1e300, -1e300, 5e-324,
+           -2.5e-320, 1e-8, -1e-8, 1e8, 700.0, -745.0, 6.9e104, -6.9e104, 7.6e-260,
+           np.inf, -np.inf, np.nan]
+
+
+def random_formula(rng: random.Random, depth: int | None = None) -> sp.Expr:
+    """A random formula of the given depth (2-5 when not given) over x, y, z."""
+    depth = rng.randint(2, 5) if depth is None else depth
+    if depth <= 0 or rng.random() < 0.15:
+        return rng.choice(SYMBOLS) if rng.random() < 0.75 else rng.choice(CONSTANTS)
+    kind = rng.random()
+    if kind < 0.55:
+        return rng.choice(UNARY)(random_formula(rng, depth - 1))
+    if kind < 0.9:
+        return rng.choice(BINARY)(random_formula(rng, depth - 1), random_formula(rng, depth - 1))
+    cond = rng.choice(RELATIONS)(random_formula(rng, depth - 2), rng.choice(CONSTANTS[:6]))
+    return sp.Piecewise((random_formula(rng, depth - 1), cond),
+                        (random_formula(rng, depth - 1), True))
+
+
+def formula(seed: int, i: int):
+    """Formula ``i`` of ``seed``, or ``None`` when SymPy cannot build it in 5 s or it is not real."""
+    rng = random.Random(seed * 1_000_003 + i)
+    try:
+        with hard_limit(5.0):
+            e = random_formula(rng)
+            ok = isinstance(e, sp.Expr) and not e.has(sp.zoo, sp.nan, sp.I, sp.oo, -sp.oo) \
+                and bool(e.free_symbols)
+    except (Exception, SymbolicTimeout):  # noqa: BLE001 (SymPy's own failure: not ours)
+        return None
+    return e if ok else None
+
+
+def points(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` points (rows of x, y, z): special values and random magnitudes 1e-300..1e300."""
+    rng = np.random.default_rng(seed)
+    special = np.array(SPECIAL)
+    cols = []
+    for _ in range(3):
+        k = n // 2
+        mags = 10.0 ** rng.uniform(-300, 300, n - k) * rng.choice([-1, 1], n - k)
+        ordinary = rng.uniform(-4, 4, n - k)
+        mixed = np.where(rng.random(n - k) < 0.6, ordinary, mags)
+        cols.append(np.concatenate([rng.choice(special, k), mixed]))
+    return np.stack(cols, axis=1)
+
+
+def _mp(f, row, dps):
+    with mpmath.workdps(dps):
+        try:
+            v = f(*[mpmath.mpf(float(a)) for a in row])
+            if isinstance(v, mpmath.mpc):
+                v = v.real if v.imag == 0 else mpmath.nan
+            return float(v)
+        except (Exception, OverflowError):  # noqa: BLE001 (undefined: a pole, a complex compare)
+            return math.nan
+
+
+def _exact(expr, args, pts) -> np.ndarray:
+    """mpmath, NaN where undefined over the reals (or mpmath gives up).
+
+    At 30 and 60 digits; where they disagree, or the value is 0 or not finite
+    (``log(1 + 7.6e-260)`` is 0 at 60 digits), again at ``DPS`` digits.
+    """
+    f = sp.lambdify(args, expr, modules=MPMATH_MODULES)
+    out = np.full(len(pts), np.nan)
+    for k, row in enumerate(pts):
+        if not np.isfinite(row).all():
+            continue
+        a, b = _mp(f, row, 30), _mp(f, row, 60)
+        if a == b and a != 0 and math.isfinite(a):
+            out[k] = b
+        elif (math.isnan(a) and math.isnan(b)) or (b != 0 and math.isfinite(b)
+                                                  and abs(a - b) <= 1e-20 * abs(b)):
+            out[k] = b
+        else:
+            out[k] = _mp(f, row, DPS)
+    return out
+
+
+def _ieee(expr, args, pts) -> np.ndarray:
+    f = sp.lambdify(args, expr, modules=REFERENCE_MODULES)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v = f(*[pts[:, k] for k in range(len(args))])
+    return np.broadcast_to(np.asarray(v, dtype=np.float64), (len(pts),))
+
+
+def _relerr(a, exact):
+    with np.errstate(all="ignore"):
+        both_inf = np.isinf(a) & np.isinf(exact) & (np.sign(a) == np.sign(exact))
+        err = np.abs(a - exact) / np.maximum(np.abs(exact), 2.2e-308)
+    return np.where(both_inf | (a == exact), 0.0, err)
+
+
+def classify(got, ieee, exact, pts) -> tuple:
+    """``(class, detail)`` of one formula's values (see the module docstring)."""
+    finite = np.isfinite(pts).all(axis=1)
+    got, ieee, exact = got[finite], ieee[finite], exact[finite]
+    g_nan, i_nan, e_nan = np.isnan(got), np.isnan(ieee), np.isnan(exact)
+    spurious = g_nan & ~i_nan & ~e_nan
+    lost = ~g_nan & i_nan & e_nan
+    eg, ei = _relerr(got, exact), _relerr(ieee, exact)
+    judged = ~e_nan & ~g_nan
+    with np.errstate(all="ignore"):
+        worse = judged & (eg > 1e-6) & (eg > 10 * np.where(i_nan, np.inf, ei) + 1e-6)
+    # Not judged: an infinite exact value (mpmath's -inf of log(0)) and an exact 0, which
+    # 400 digits do not resolve when the formula has 1 + exp(-1e300) in it.
+    worse &= ~np.isinf(exact) & (exact != 0)
+    for name, mask in (("nan-spurious", spurious), ("nan-lost", lost), ("worse", worse)):
+        if mask.any():
+            k = int(np.flatnonzero(mask)[0])
+            row = pts[finite][k].tolist()
+            return "wrong", f"{name} at {row}: got {got[k]!r}, ieee {ieee[k]!r}, exact {exact[k]!r}"
+    better = (~e_nan & (i_nan | (ei > 1e-6)) & (eg <= 1e-6)).any()
+    return ("improved" if better else "ok"), ""
+
+
+def run_batch(exprs: list, pts, backend="cpu") -> list:
+    """Classify each formula of ``exprs`` (compiled together; one by one if that fails)."""
+    results, start = [], time.time()
+    try:
+        with np.errstate(all="ignore"):
+            outs = ac.compile(list(exprs), list(SYMBOLS), backend=backend)(*pts.T)
+    except Exception:  # noqa: BLE001 (find the culprit)
+        if len(exprs) > 1:  # bisect to the culprit: a few compiles, not one per formula
+            half = len(exprs) // 2
+            return run_batch(exprs[:half], pts, backend) + run_batch(exprs[half:], pts, backend)
+        outs = None
+        err = sys.exc_info()[1]
+        kind = "algebrac-error" if isinstance(err, AlgebracError) else "other-error"
+        return [(kind, f"{type(err).__name__}: {str(err)[:300]}")]
+    if time.time() - start > 60:
+        print(f"  compiling {len(exprs)} formulas took {time.time() - start:.0f} s", flush=True)
+    for e, got in zip(exprs, outs):
+        start = time.time()
+        try:
+            with hard_limit(30.0):
+                exact = _exact(e, list(SYMBOLS), pts)
+            ieee = _ieee(e, list(SYMBOLS), pts)
+        except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
+            results.append(("skipped", f"reference failed: {type(err).__name__}"))
+            continue
+        if time.time() - start > 10:
+            print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
+        results.append(classify(np.asarray(got, dtype=np.float64), ieee, exact, pts))
+    return results
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--points", type=int, default=48)
+    p.add_argument("--backend", default="cpu")
+    p.add_argument("--out", default="fuzz.jsonl")
+    p.add_argument("--report", action="store_true", help="only summarise --out")
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    done = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["seed"], r["i"])] = r
+    if not a.report:
+        pts = points(a.points, a.seed)
+        todo = [i for i in range(a.count) if (a.seed, i) not in done]
+        start = time.time()
+        with out.open("a") as fh:
+            for b in range(0, len(todo), a.batch):
+                ids = todo[b:b + a.batch]
+                built = {i: formula(a.seed, i) for i in ids}
+                live = [i for i in ids if built[i] is not None]
+                results = dict(zip(live, run_batch([built[i] for i in live], pts, a.backend)))
+                for i in ids:
+                    cls, detail = results.get(i, ("skipped", "SymPy could not build it"))
+                    r = {"seed": a.seed, "i": i, "class": cls, "detail": detail,
+                         "formula": str(built[i])[:400]}
+                    done[(a.seed, i)] = r
+                    fh.write(json.dumps(r) + "\n")
+                fh.flush()
+                print(f"{b + len(ids)}/{len(todo)} formulas, {time.time() - start:.0f} s: "
+                      f"{dict(collections.Counter(r['class'] for r in done.values()))}",
+                      flush=True)
+    counts = collections.Counter(r["class"] for r in done.values())
+    print(f"{sum(counts.values())} formulas:", ", ".join(f"{k} {v}" for k, v in counts.most_common()))
+    for r in done.values():
+        if r["class"] in ("wrong", "other-error"):
+            print(f"  [{r['class']}] #{r['i']} {r['formula'][:160]}\n      {r['detail'][:300]}")
+    return 0 if counts["wrong"] == 0 and counts["other-error"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
