@@ -104,7 +104,11 @@ def random_formula(rng: random.Random, depth: int | None = None) -> sp.Expr:
 
 def formula(seed: int, i: int):
     """Formula ``i`` of ``seed``, or ``None`` when SymPy cannot build it in 5 s or it is not real."""
-    rng = random.Random(seed * 1_000_003 + i)
+    return build(random.Random(seed * 1_000_003 + i))
+
+
+def build(rng: random.Random):
+    """A random formula drawn with ``rng``, or ``None`` (as :func:`formula`)."""
     try:
         with hard_limit(5.0):
             e = random_formula(rng)
@@ -115,14 +119,20 @@ def formula(seed: int, i: int):
     return e if ok else None
 
 
-def points(n: int, seed: int = 0) -> np.ndarray:
-    """``n`` points (rows of x, y, z): special values and random magnitudes 1e-300..1e300."""
+def points(n: int, seed: int = 0, extreme: bool = True) -> np.ndarray:
+    """``n`` points (rows of x, y, z): special values and random magnitudes 1e-300..1e300.
+
+    ``extreme=False`` keeps magnitudes within 1e-10..1e10 (and zeros), where
+    mpmath needs far fewer digits to be exact.
+    """
     rng = np.random.default_rng(seed)
-    special = np.array(SPECIAL)
+    special = np.array(SPECIAL if extreme else
+                       [v for v in SPECIAL if v == 0 or 1e-10 <= abs(v) <= 1e10])
     cols = []
     for _ in range(3):
         k = n // 2
-        mags = 10.0 ** rng.uniform(-300, 300, n - k) * rng.choice([-1, 1], n - k)
+        top = 300 if extreme else 10
+        mags = 10.0 ** rng.uniform(-top, top, n - k) * rng.choice([-1, 1], n - k)
         ordinary = rng.uniform(-4, 4, n - k)
         mixed = np.where(rng.random(n - k) < 0.6, ordinary, mags)
         cols.append(np.concatenate([rng.choice(special, k), mixed]))
@@ -130,21 +140,28 @@ def points(n: int, seed: int = 0) -> np.ndarray:
 
 
 def _mp(f, row, dps):
+    """The formula at ``dps`` digits: NaN outside the reals, inf at a pole or an
+    indeterminate form (``inf/inf`` after ``loggamma(0)``), which are not judged."""
     with mpmath.workdps(dps):
         try:
             v = f(*[mpmath.mpf(float(a)) for a in row])
-            if isinstance(v, mpmath.mpc):
-                v = v.real if v.imag == 0 else mpmath.nan
-            return float(v)
-        except (Exception, OverflowError):  # noqa: BLE001 (undefined: a pole, a complex compare)
-            return math.nan
+        except ZeroDivisionError:
+            return math.inf
+        except Exception as err:  # noqa: BLE001 (a complex comparison: outside the reals)
+            return math.inf if "pole" in str(err) else math.nan
+        if isinstance(v, mpmath.mpc):
+            if v.imag != 0:
+                return math.nan
+            v = v.real
+        return math.inf if mpmath.isnan(v) else float(v)
 
 
 def _exact(expr, args, pts) -> np.ndarray:
     """mpmath, NaN where undefined over the reals (or mpmath gives up).
 
-    At 30 and 60 digits; where they disagree, or the value is 0 or not finite
-    (``log(1 + 7.6e-260)`` is 0 at 60 digits), again at ``DPS`` digits.
+    At 30 and 60 digits; where they disagree, or the value is 0, NaN or
+    infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
+    is NaN), again at ``DPS`` digits.
     """
     f = sp.lambdify(args, expr, modules=MPMATH_MODULES)
     out = np.full(len(pts), np.nan)
@@ -154,8 +171,7 @@ def _exact(expr, args, pts) -> np.ndarray:
         a, b = _mp(f, row, 30), _mp(f, row, 60)
         if a == b and a != 0 and math.isfinite(a):
             out[k] = b
-        elif (math.isnan(a) and math.isnan(b)) or (b != 0 and math.isfinite(b)
-                                                  and abs(a - b) <= 1e-20 * abs(b)):
+        elif b != 0 and math.isfinite(b) and abs(a - b) <= 1e-20 * abs(b):
             out[k] = b
         else:
             out[k] = _mp(f, row, DPS)
