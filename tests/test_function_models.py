@@ -234,3 +234,21 @@ def test_logistic_layouts_and_saturated_logits(backend):
     # no rows: the loss is an empty sum, the gradient zero
     loss, grad = fn(np.zeros((0, 4)), w, np.zeros(0))
     assert loss == 0.0 and np.array_equal(grad, np.zeros(4))
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="cpu renderer: a literal core dimension takes a slot in the gufunc's "
+                          "dims[], so the sizes after it are read from the wrong slot")
+def test_pairwise_with_a_literal_coordinate_count():
+    """``(n, 3)`` and ``(m, 3)`` inputs: signature ``(d1,3),(d0,3)->(d1,d0)``.
+
+    NumPy numbers the core dimensions in order of first appearance, the literal 3
+    included (d1 -> 0, 3 -> 1, d0 -> 2); the kernel reads d0 from ``dims[1]`` (= 3),
+    so only the first 3 columns are computed (m >= 3 here keeps every access in bounds).
+    """
+    A, B = ac.matrix("A", (n, 3)), ac.matrix("B", (m, 3))
+    fn = ac.function([A, B], ac.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=2))
+    rng = np.random.default_rng(5)
+    Av, Bv = rng.normal(size=(6, 3)), rng.normal(size=(7, 3))
+    assert_close(fn(Av, Bv), np.sum((Av[:, None, :] - Bv[None, :, :]) ** 2, axis=2), 1e-12,
+                 "pairwise distances with a literal 3")
