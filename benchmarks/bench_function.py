@@ -512,7 +512,7 @@ def table(rows: list, tools: list) -> None:
         cells = []
         for tool in tools:
             if tool in r.failed:
-                cells.append("failed")
+                cells.append("not run" if r.failed[tool].startswith("not run") else "failed")
             elif tool not in r.times:
                 cells.append("-")
             elif tool == "algebrac" or base is None:
