@@ -56,17 +56,20 @@ def _axis(lo: float, hi: float, n: int, dtype: np.dtype) -> tuple[np.ndarray, bo
         a, b = sorted((abs(lo), abs(hi)))
         logspaced = math.log10(b / a) >= _DECADES
         sign = 1.0 if lo > 0 else -1.0
-        logs = sign * np.geomspace(a, b, n // 2) if logspaced else np.empty(0)
+        with np.errstate(over="ignore"):   # geomspace may round past the largest float
+            logs = sign * np.geomspace(a, b, n // 2) if logspaced else np.empty(0)
     else:
         # A range through zero spans every decade down to it: log-space the
         # magnitudes from eps times each end (where cancellation shows) to the end.
         logspaced = True
         sides = [s for s in (lo, hi) if s != 0.0]
         per = max(n // (2 * len(sides)), 1)
-        logs = np.concatenate([np.sign(s) * np.geomspace(abs(s) * info.eps, abs(s), per)
-                               for s in sides])
-    lin = np.linspace(lo, hi, n - len(logs))
-    values = np.concatenate([lin, logs, edges]).astype(dtype)
+        with np.errstate(over="ignore"):
+            logs = np.concatenate([np.sign(s) * np.geomspace(abs(s) * info.eps, abs(s), per)
+                                   for s in sides])
+    t = np.linspace(0.0, 1.0, n - len(logs))
+    lin = lo * (1 - t) + hi * t            # hi - lo may overflow; this cannot
+    values = np.clip(np.concatenate([lin, logs, edges]), lo, hi).astype(dtype)
     return np.unique(values), logspaced
 
 
@@ -226,6 +229,7 @@ class PrecisionReport:
     outputs: tuple
     inputs: tuple            # the sample columns (resolved points only), one per argument
     errors: tuple            # per output: (algebrac ULP errors, lambdify ULP errors)
+    exact: tuple             # per output: the correctly rounded exact values
     logspaced: tuple         # per argument: whether its samples are log-spaced
     unresolved: int
 
@@ -378,12 +382,14 @@ def precision(uf, domain: dict, *, dtype=np.float64, n: int = 1000, names=None,
     nout = len(uf.exprs)
     if names is None:
         names = ["f"] if nout == 1 else [f"f{k}" for k in range(nout)]
-    outputs, errors = [], []
+    outputs, errors, exacts = [], [], []
     for k in range(nout):
         a = np.broadcast_to(np.asarray(ours[k], dtype), ok.shape)[ok]
         b = np.broadcast_to(np.asarray(theirs[k], dtype), ok.shape)[ok]
         outputs.append((str(names[k]), _stats(a, exact[k][ok], arg_names, cols),
                         _stats(b, exact[k][ok], arg_names, cols)))
         errors.append((ulp_distance(a, exact[k][ok]), ulp_distance(b, exact[k][ok])))
+        exacts.append(exact[k][ok])
     return PrecisionReport(dtype, arg_names, {str(a): dom[a] for a in args}, tuple(outputs),
-                           tuple(cols), tuple(errors), tuple(logs), int((~ok).sum()))
+                           tuple(cols), tuple(errors), tuple(exacts), tuple(logs),
+                           int((~ok).sum()))
