@@ -1,8 +1,8 @@
-"""A real KaTeX (pinned in tools/katex) for checking that every display renders.
+"""Real KaTeX and MathJax (pinned in tools/texcheck) for checking that every display renders.
 
-``.ci/run`` installs it; on a machine where it is missing the first test that
-needs it installs it with ``npm ci`` (Node.js and npm are part of the project's
-machines, so a missing npm is a failure, not a skip).
+``.ci/run`` installs them; on a machine where they are missing the first test
+that needs them installs them with ``npm ci`` (Node.js and npm are part of the
+project's machines, so a missing npm is a failure, not a skip).
 """
 from __future__ import annotations
 
@@ -13,27 +13,29 @@ import subprocess
 
 import pytest
 
-KATEX_DIR = pathlib.Path(__file__).resolve().parents[2] / "tools" / "katex"
+TEXCHECK = pathlib.Path(__file__).resolve().parents[2] / "tools" / "texcheck"
 
 
 def _install() -> None:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        pytest.fail("the KaTeX tests need Node.js and npm on PATH (see tools/katex/package.json)")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=KATEX_DIR, check=True,
-                   capture_output=True, timeout=300)
+        pytest.fail("the LaTeX rendering tests need Node.js and npm on PATH "
+                    "(see tools/texcheck/package.json)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=TEXCHECK, check=True,
+                   capture_output=True, timeout=600)
 
 
 @pytest.fixture(scope="session")
-def katex_errors():
-    """``katex_errors(list_of_tex) -> list``: ``None`` for each string KaTeX renders, else its error."""
-    if not (KATEX_DIR / "node_modules" / "katex" / "package.json").exists():
+def tex_errors():
+    """``tex_errors(list_of_tex) -> list``: per string ``{"katex": err, "mathjax": err}``,
+    each ``None`` when that engine renders it."""
+    modules = TEXCHECK / "node_modules"
+    if not all((modules / p / "package.json").exists() for p in ("katex", "mathjax-full")):
         _install()
 
     def check(texs: list) -> list:
-        done = subprocess.run(["node", str(KATEX_DIR / "check.js")], input=json.dumps(texs),
+        done = subprocess.run(["node", str(TEXCHECK / "check.js")], input=json.dumps(texs),
                               capture_output=True, text=True, check=True, timeout=120)
         return json.loads(done.stdout)
 
     return check
-

@@ -1,4 +1,4 @@
-"""Golden LaTeX for each Jupyter display form, and every golden rendered by a real KaTeX."""
+"""Golden LaTeX for each Jupyter display form, every golden rendered by real KaTeX and MathJax."""
 from __future__ import annotations
 
 import time
@@ -88,11 +88,12 @@ def test_golden(build):
     assert build() == GOLDEN[build]
 
 
-def test_every_golden_renders_in_katex(katex_errors):
+def test_every_golden_renders_in_katex_and_mathjax(tex_errors):
     texs = list(GOLDEN.values())
-    assert katex_errors(texs) == [None] * len(texs)
-    # The checker is real: broken LaTeX is reported.
-    assert katex_errors([r"\frac{1", r"\notacommand x"])[0] is not None
+    assert tex_errors(texs) == [{"katex": None, "mathjax": None}] * len(texs)
+    # The checkers are real: broken LaTeX is reported by both.
+    for result in tex_errors([r"\frac{1", r"\notacommand x"]):
+        assert result["katex"] and result["mathjax"]
 
 
 def test_ten_thousand_line_program_displays_folded_and_fast():
