@@ -74,7 +74,9 @@ class Buffer:
 
     @property
     def base(self) -> sp.IndexedBase:
-        return sp.IndexedBase(self.name, shape=self.shape)
+        # A 0-d buffer is read as buf[0]; SymPy wants no shape for that.
+        return sp.IndexedBase(self.name, shape=self.shape) if self.shape else sp.IndexedBase(
+            self.name)
 
     def __getitem__(self, index) -> sp.Indexed:
         index = index if isinstance(index, tuple) else (index,)
@@ -218,6 +220,9 @@ def verify(kernel: Kernel) -> Kernel:
             elif isinstance(s, Let):
                 check_expr(s.value, f"let {s.symbol}")
                 bound.add(s.symbol)
+            elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
+                check_expr(s.value, f"assignment to {s.target}")
+                bound.add(s.target)
             elif isinstance(s, (Assign, Accumulate)):
                 check_expr(s.value, f"assignment to {s.target}")
                 check_expr(s.target, f"target {s.target}")
