@@ -43,12 +43,15 @@ class Equation:
 
     ``lhs`` is a SymPy ``Symbol``, an ``Indexed`` (a tensor element in index
     notation; its indices are the line's free indices) or a LaTeX string
-    (``r"\frac{\partial f}{\partial x}"``).  ``output`` marks a program result.
+    (``r"\frac{\partial f}{\partial x}"``); a string's free ``indices`` are
+    given separately and their display names replace ``@`` in it
+    (``r"\frac{\partial f}{\partial w_{@}}"``).  ``output`` marks a program result.
     """
 
     lhs: Lhs
     rhs: sp.Basic
     output: bool = False
+    indices: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,14 @@ class Program:
 
 
 def _line(eq: Equation, names: dict, taken: frozenset) -> str:
-    free = eq.lhs.indices if isinstance(eq.lhs, sp.Indexed) else ()
+    free = eq.lhs.indices if isinstance(eq.lhs, sp.Indexed) else tuple(eq.indices)
     rhs = sp.sympify(eq.rhs)
     index = index_names(rhs, free, taken=taken) if (free or rhs.has(sp.Sum, sp.Indexed)) else {}
     printer = IndexLatexPrinter({**names, **index})
-    lhs = eq.lhs if isinstance(eq.lhs, str) else printer.doprint(eq.lhs)
+    if isinstance(eq.lhs, str):
+        lhs = eq.lhs.replace("@", " ".join(index[i] for i in free))
+    else:
+        lhs = printer.doprint(eq.lhs)
     return f"{lhs} &= {printer.doprint(rhs)}"
 
 

@@ -8,6 +8,8 @@ import sympy as sp
 
 import algebrac as ac
 from algebrac.expr import functions as af
+from algebrac.function import function   # (not ac.function: pytest's doctest import of the
+                                         # module algebrac/function.py can shadow it)
 from algebrac.lower.elementwise import ElementwiseProgram
 from algebrac.report import Equation, Program, program_latex
 
@@ -45,6 +47,22 @@ def tensor_program():
     return program_latex(Program(eqs, {z.label: "z"}))
 
 
+def logistic_function():
+    n, m = ac.dim("n"), ac.dim("m")
+    X, w, t = ac.matrix("X", (n, m)), ac.vector("w", m), ac.vector("t", n)
+    p = ac.sigmoid(X @ w)
+    loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
+    return _math(function([X, w, t], [loss, ac.grad(loss, w)], backend="numpy")._repr_latex_())
+
+
+def function_with_scalar_and_max():
+    n, m = ac.dim("n"), ac.dim("m")
+    X, w, lam = ac.matrix("X", (n, m)), ac.vector("w", m), sp.Symbol("lambda")
+    fn = function([X, w, lam], [lam * ac.sum(w**2) + ac.sum(ac.exp(X @ w)), ac.max(X, axis=1)],
+                  backend="numpy")
+    return fn.latex()
+
+
 def stabilize_trace():
     return _math(ac.stabilize(sp.log(1 - 1 / (1 + sp.exp(-x))), explain=True)._repr_latex_())
 
@@ -69,6 +87,15 @@ GOLDEN = {
         r"\begin{aligned} z_{i} &= \sum_{k} X_{i k} w_{k} \\ "
         r"L &= \sum_{k} \left(\operatorname{softplus}\left(z_{k}\right) - z_{k} t_{k}\right) \\ "
         r"g_{i} &= \sum_{k} \left(\sigma\left(z_{k}\right) - t_{k}\right) X_{k i} \end{aligned}"),
+    logistic_function: (
+        r"\begin{aligned} u_{i} &= \sum_{k} X_{i k} w_{k} \\ v &= \sum_{k} \left(- \left(1 - "
+        r"t_{k}\right) \operatorname{softplus}\left(u_{k}\right) - \operatorname{softplus}"
+        r"\left(- u_{k}\right) t_{k}\right) \\ f &= - v \\ \frac{\partial f}{\partial w_{i}} "
+        r"&= \sum_{k} \left(\sigma\left(u_{k}\right) - t_{k}\right) X_{k i} \end{aligned}"),
+    function_with_scalar_and_max: (
+        r"\begin{aligned} u &= \sum_{k} w_{k}^{2} \\ v_{i} &= \sum_{k} X_{i k} w_{k} \\ "
+        r"p &= \sum_{k} e^{v_{k}} \\ f &= \lambda u + p \\ g_{i} &= \max_{k} X_{i k} "
+        r"\end{aligned}"),
     stabilize_trace: (
         r"\begin{array}{lll} \textbf{rule} & \textbf{before} & \textbf{after} \\ \hline "
         r"\texttt{reciprocal\_one\_plus\_exp\_to\_sigmoid} & \frac{1}{1 + e^{- x}} & "
@@ -118,5 +145,13 @@ def test_names_must_match_outputs():
         r"\begin{aligned} a &= x \\ \beta &= y \end{aligned}"
     with pytest.raises(ac.SignatureError, match="one name per output"):
         uf.latex(names=["a"])
+    v = ac.vector("v", ac.dim("n"))
+    fn = function([v], [ac.sum(v), ac.exp(v)], backend="numpy")
+    assert fn.latex(names=["s", "e"]) == \
+        r"\begin{aligned} s &= \sum_{k} v_{k} \\ e_{i} &= e^{v_{i}} \end{aligned}"
+    assert function([v], [ac.exp(v).rename("y")], backend="numpy").latex() == \
+        r"\begin{aligned} y_{i} &= e^{v_{i}} \end{aligned}"
+    with pytest.raises(ac.SignatureError, match="one name per output"):
+        fn.latex(names=["s"])
     with pytest.raises(ac.SignatureError, match="max_lines"):
         program_latex(Program(()), max_lines=1)
