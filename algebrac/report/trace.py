@@ -11,6 +11,8 @@ inside HTML.  Long traces fold like long programs.
 """
 from __future__ import annotations
 
+import sympy as sp
+
 from .program import MAX_LINES, fold
 
 __all__ = ["trace_latex"]
@@ -23,11 +25,22 @@ def _tex(e) -> str:
     return latex(e)
 
 
+def _step_tex(before, after) -> tuple:
+    """Both sides of a step, with the tensor indices named alike (``i``, ``k``) on both."""
+    from ..expr.printing import IndexLatexPrinter, index_names
+    from ..expr.symbols import is_index_symbol
+
+    both = sp.Tuple(before, after)
+    free = sorted((s for s in both.free_symbols if is_index_symbol(s)), key=sp.default_sort_key)
+    printer = IndexLatexPrinter(index_names(both, tuple(free)) if both.has(sp.Indexed) else {})
+    return printer.doprint(before), printer.doprint(after)
+
+
 def trace_latex(trace, *, max_lines: int = MAX_LINES) -> str:
     """The steps of ``trace`` as rows ``rule | before | after``, then the result if known."""
     def row(step) -> str:
         name = step.rule.name.replace("_", r"\_")
-        return rf"\texttt{{{name}}} & {_tex(step.before)} & {_tex(step.after)}"
+        return rf"\texttt{{{name}}} & %s & %s" % _step_tex(step.before, step.after)
 
     rows = fold(list(trace), max_lines, row,
                 lambda hidden: r"\vdots & \text{%s steps not shown} &" % hidden)

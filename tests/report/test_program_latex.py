@@ -67,6 +67,11 @@ def stabilize_trace():
     return _math(ac.stabilize(sp.log(1 - 1 / (1 + sp.exp(-x))), explain=True)._repr_latex_())
 
 
+def tensor_trace():
+    z = ac.vector("Z", ac.dim("n"))
+    return _math(ac.stabilize(ac.log(ac.exp(z) / ac.sum(ac.exp(z))), explain=True)._repr_latex_())
+
+
 def folded():
     return program_latex(Program(tuple(Equation(sp.Symbol(f"t{k}"), x**k) for k in range(1, 1001))),
                          max_lines=4)
@@ -104,6 +109,13 @@ GOLDEN = {
         r"\texttt{log\_of\_sigmoid\_to\_softplus} & \log{\left(\sigma\left(- x\right) \right)} & "
         r"- \operatorname{softplus}\left(x\right) \\ \hline \textbf{result} & & "
         r"- \operatorname{softplus}\left(x\right) \end{array}"),
+    tensor_trace: (
+        r"\begin{array}{lll} \textbf{rule} & \textbf{before} & \textbf{after} \\ \hline "
+        r"\texttt{log\_of\_product\_split} & \log{\left(\frac{e^{Z_{i}}}{\sum_{k} e^{Z_{k}}} "
+        r"\right)} & - \log{\left(\sum_{k} e^{Z_{k}} \right)} + Z_{i} \\ "
+        r"\texttt{log\_of\_sum\_of\_exps\_to\_logsumexp} & \log{\left(\sum_{k} e^{Z_{k}} "
+        r"\right)} & \operatorname{logsumexp}_{k} Z_{k} \\ \hline \textbf{result} & & "
+        r"Z_{i} - \operatorname{logsumexp}_{k} Z_{k} \end{array}"),
     folded: (
         r"\begin{aligned} t_{1} &= x \\ t_{2} &= x^{2} \\ \vdots\; & \quad "
         r"\text{996 lines not shown} \\ t_{999} &= x^{999} \\ t_{1000} &= x^{1000} \end{aligned}"),
