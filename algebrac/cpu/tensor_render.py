@@ -121,6 +121,15 @@ class TensorPrinter(CPrinter):
         contiguous = buf.role is Role.TEMP
         return f"{name}[{self._offset(buf, expr.indices, contiguous)}]"
 
+    def _print_Relational(self, expr):
+        # Comparisons of loop indices and sizes (where, slicing, concatenation) are
+        # integer arithmetic; C's isgreater & co. take only floating arguments.
+        syms = expr.free_symbols
+        if syms and all(s.name.startswith(("_ac_j", "_ac_d", "_ac_o")) for s in syms) and all(
+                a.is_integer for a in (expr.lhs, expr.rhs)):
+            return f"({self._print_index(expr.lhs)} {expr.rel_op} {self._print_index(expr.rhs)})"
+        return super()._print_Relational(expr)
+
     # -- statements --------------------------------------------------------------
     def _stmt_Assign(self, stmt: Assign, depth):
         if isinstance(stmt.target, sp.Symbol) and stmt.target.name not in self.declared \
@@ -191,14 +200,24 @@ class TensorPrinter(CPrinter):
             else:
                 lines.append(f"{p2}{t} _ac_pv{k} = {ident[op]};")
                 self.redirect[name] = (f"_ac_pv{k}", False)
-        simd = "" if any(isinstance(s, Loop) for s in loop.body) or any(
-            v.has(sp.Piecewise) for v in _values(loop.body)) else " simd"
+        simd = not any(isinstance(t, Loop) for t in loop.body) and not any(
+            v.has(sp.Piecewise) for v in _values(loop.body))
+        if any(buf is None and op.value not in "+*" for _, op, buf, _, _ in parts):
+            simd = False   # NaN-propagating max/min have no OpenMP simd reduction
         clauses = "".join(f" reduction({op.value}:_ac_pv{k})" for name, op, buf, _, k in parts
-                          if buf is None and simd and op.value in "+*")
-        if simd and any(buf is None and op.value not in "+*" for _, op, buf, _, _ in parts):
-            simd, clauses = "", ""
-        lines += self.block(self._for(loop), loop.body, depth + 2,
-                            f"#pragma omp for{simd} schedule(static) nowait{clauses}")
+                          if buf is None)
+        # Each thread takes one contiguous block (static schedule computed here, so the
+        # block's loop can carry a simd reduction into the thread's private partial).
+        n = self._print_index(loop.extent)
+        lines += [f"{p2}const npy_intp _ac_n = {n}, _ac_nth = omp_get_num_threads();",
+                  f"{p2}const npy_intp _ac_chunk = _ac_n / _ac_nth, _ac_rem = _ac_n % _ac_nth;",
+                  f"{p2}const npy_intp _ac_lo = _ac_tid * _ac_chunk + "
+                  "(_ac_tid < _ac_rem ? _ac_tid : _ac_rem);",
+                  f"{p2}const npy_intp _ac_hi = _ac_lo + _ac_chunk + (_ac_tid < _ac_rem);"]
+        i = self._print(loop.index)
+        header = f"for (npy_intp {i} = _ac_lo; {i} < _ac_hi; {i}++)"
+        lines += self.block(header, loop.body, depth + 2,
+                            f"#pragma omp simd{clauses}" if simd else "")
         self.redirect = saved
         for name, op, buf, size_c, k in parts:
             if buf is None:
@@ -295,20 +314,39 @@ class TensorPrinter(CPrinter):
                     f"{p1}}}"]
                 ops.append(f"_ac_{tag}_copy")
         c = g.c
-        if c.role is Role.TEMP:
-            cols = self._print_index(c.shape[1])
-            lines += [f"{p1}int _ac_ldc = (int)(({cols}) > 0 ? ({cols}) : 1);",
-                      f"{p1}{t} *_ac_c = {c.name};"]
-        else:
-            raise UnsupportedError("gemm into an output buffer is not scheduled (bug)")
+        rows, cols = (self._print_index(d) for d in c.shape)
+        lines += [f"{p1}int _ac_ldc = (int)(({cols}) > 0 ? ({cols}) : 1);",
+                  f"{p1}{t} *_ac_c = {c.name};",
+                  f"{p1}{t} *_ac_c_copy = NULL;"]
+        copy_back = []
+        if c.role is not Role.TEMP:   # an output: write in place when its rows are unit-stride
+            s0, s1 = _stride(c.name, 0), _stride(c.name, 1)
+            lines += [
+                f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ _ac_ldc = (int){s0}; }}",
+                f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
+                f"{p1}    _ac_c_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                f"* (size_t)({cols}));",
+                f"{p1}    if (!_ac_c_copy) return -1;",
+                f"{p1}    _ac_c = _ac_c_copy;",
+                f"{p1}}}"]
+            copy_back = [
+                f"{p1}if (_ac_c_copy) {{",
+                f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
+                f"{p1}        for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
+                f"{p1}            {c.name}[_ac_r*{s0} + _ac_q*{s1}] = "
+                f"_ac_c_copy[_ac_r*({cols}) + _ac_q];",
+                f"{p1}}}"]
+            ops.append("_ac_c_copy")
         ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
         lines += [f"{p1}char _ac_ta = {ta}, _ac_tb = {tb};",
                   f"{p1}if (_ac_M > 0 && _ac_N > 0) {{",
                   f"{p1}    if (_ac_K > 0) {blas}(&_ac_tb, &_ac_ta, &_ac_N, &_ac_M, &_ac_K, "
                   "&_ac_alpha, _ac_b, &_ac_ldb, _ac_a, &_ac_lda, &_ac_beta, _ac_c, &_ac_ldc);",
-                  f"{p1}    else for (npy_intp _ac_e = 0; _ac_e < (npy_intp)_ac_M * _ac_N; "
-                  "_ac_e++) _ac_c[_ac_e] = 0;",
+                  f"{p1}    else for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
+                  f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++) "
+                  "_ac_c[_ac_r*_ac_ldc + _ac_q] = 0;",
                   f"{p1}}}"]
+        lines += copy_back
         lines += [f"{p1}free({x});" for x in ops]
         lines.append(f"{pad}}}")
         return lines
