@@ -106,28 +106,32 @@ def _round(v, dtype) -> float:
 
 
 def _evaluate(funcs, point, prec: int, dtype) -> list:
-    """Every form's outputs at ``point``, computed at ``prec`` bits and rounded to ``dtype``."""
+    """Every form's outputs at ``point``, computed at ``prec`` bits and rounded to ``dtype``.
+
+    An output that mpmath cannot evaluate there (a pole, a domain error) is NaN.
+    """
     with mpmath.workprec(prec):
         args = [mpmath.mpf(v) for v in point]
         rows = []
-        for f in funcs:
-            try:
-                rows.append([_round(v, dtype) for v in f(*args)])
-            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-                rows.append(None)
+        for form in funcs:
+            row = []
+            for f in form:
+                try:
+                    row.append(_round(f(*args), dtype))
+                except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                    row.append(math.nan)
+            rows.append(row)
         return rows
 
 
 def _same(a: list, b: list) -> bool:
-    if a is None or b is None:
-        return a is b
     return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
 
 
 def _exact(exprs, stable, args, cols, dtype) -> tuple[np.ndarray, np.ndarray]:
     """``(values, resolved)``: correctly rounded exact outputs (nout, npoints) and a mask."""
     forms = [list(exprs)] + ([list(stable)] if list(stable) != list(exprs) else [])
-    funcs = [sp.lambdify(args, f, modules=MPMATH_MODULES) for f in forms]
+    funcs = [[sp.lambdify(args, e, modules=MPMATH_MODULES) for e in f] for f in forms]
     start = 2 * np.finfo(dtype).nmant + 40
     npts = len(cols[0]) if cols else 1
     out = np.full((len(exprs), npts), np.nan)
@@ -139,9 +143,8 @@ def _exact(exprs, stable, args, cols, dtype) -> tuple[np.ndarray, np.ndarray]:
             prec *= 2
             cur = _evaluate(funcs, point, prec, dtype)
             if all(_same(r, cur[0]) for r in prev + cur):
-                if cur[0] is not None:
-                    out[:, j] = cur[0]
-                resolved[j] = True       # (None everywhere: undefined, left NaN)
+                out[:, j] = cur[0]
+                resolved[j] = True
                 break
             prev = cur
     return out.astype(dtype), resolved
@@ -359,7 +362,13 @@ def precision(uf, domain: dict, *, dtype=np.float64, n: int = 1000, names=None,
     distance to the correctly rounded exact value), the input with the largest
     error and the points where the result is not finite but the exact value
     is; beside it the same for ``sympy.lambdify`` of the formula as written.
+    Where the exact value is undefined (outside the real domain, or a pole,
+    where mpmath raises) it is NaN: a NaN result there is 0 ULP off, any
+    other result ``inf``.
     """
+    if not (hasattr(uf, "exprs") and hasattr(uf, "args")):
+        raise SignatureError(f"precision() measures formulas compiled with ac.compile, got "
+                             f"{type(uf).__name__}")
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise DTypeError(f"precision() measures float32 or float64, got {dtype}")

@@ -130,7 +130,10 @@ def _derivative_labels(exprs, args, base: str) -> dict:
     labels = {}
     printer = IndexLatexPrinter()
     for a in args:
-        forms = {sp.diff(exprs[0], a), grad(exprs[0], a)}
+        try:
+            forms = {sp.diff(exprs[0], a), grad(exprs[0], a)}
+        except Exception:  # noqa: BLE001 (a display label is never worth an error)
+            continue
         for k in range(1, len(exprs)):
             if k not in labels and exprs[k] in forms:
                 labels[k] = r"\frac{\partial %s}{\partial %s}" % (base, printer.doprint(a))

@@ -46,7 +46,10 @@ def _derivative_labels(outputs, inputs, base: str) -> dict:
     for t in inputs:
         if not (isinstance(t, Tensor) and t.dtype.is_float):
             continue
-        g = grad(outputs[0], t)
+        try:
+            g = grad(outputs[0], t)
+        except Exception:  # noqa: BLE001 (a display label is never worth an error)
+            continue
         for k in range(1, len(outputs)):
             if k not in labels and outputs[k].shape == g.shape and outputs[k].body == g.body:
                 wrt = printer.doprint(t.label) + ("_{@}" if t.ndim else "")

@@ -68,6 +68,11 @@ def test_exact_values_are_settled_through_absorption():
     with mpmath.workdps(60):
         want = [float(mpmath.log1p(mpmath.exp(v))) for v in (-700, mpmath.mpf(1e-30), 30)]
     assert ok.all() and exact[0].tolist() == want
+    # A pole of one output (mpmath raises) is NaN there and leaves the others alone.
+    fs = [sp.gamma(x), x + 1]
+    exact, ok = P._exact(fs, fs, [x], [np.array([0.0, 2.0])], np.dtype(np.float64))
+    assert ok.all() and np.isnan(exact[0, 0]) and exact[:, 1].tolist() == [1.0, 3.0]
+    assert exact[1, 0] == 1.0
 
 
 def test_sampling_spans_decades_and_keeps_edges():
@@ -95,6 +100,8 @@ def test_domain_and_dtype_errors(uf):
         ac.precision(uf, {x: (1, 0), y: (0, 1)})
     with pytest.raises(ac.SignatureError, match="pair"):
         ac.precision(uf, {x: 3, y: (0, 1)})
+    with pytest.raises(ac.SignatureError, match="ac.compile"):
+        ac.precision(lambda v: v, {x: (0, 1)})
     with pytest.raises(ac.DTypeError, match="float32 or float64"):
         ac.precision(uf, {x: (0, 1), y: (0, 1)}, dtype=np.int32)
 
