@@ -167,3 +167,24 @@ def test_names_must_match_outputs():
         fn.latex(names=["s"])
     with pytest.raises(ac.SignatureError, match="max_lines"):
         program_latex(Program(()), max_lines=1)
+
+
+def test_every_compilable_function_renders(tex_errors):
+    from algebrac.mathfuncs import FUNCTIONS, REWRITES
+
+    a, b, c = sp.symbols("a b c")
+    texs = {}
+    for cls, row in FUNCTIONS.items():
+        args = (0, a) if cls is sp.polygamma else (a, b, c)[:row.nargs]
+        texs[cls.__name__] = program_latex(Program((Equation("f", cls(*args)),)))
+    for cls in REWRITES:
+        for args in ((a,), (a, b)):
+            try:
+                texs[cls.__name__] = program_latex(Program((Equation("f", cls(*args)),)))
+                break
+            except TypeError:
+                continue
+    assert len(texs) >= len(FUNCTIONS)
+    bad = {name: err for name, err in zip(texs, tex_errors(list(texs.values())))
+           if err != {"katex": None, "mathjax": None}}
+    assert not bad
