@@ -65,8 +65,9 @@ def _axis(lo: float, hi: float, n: int, dtype: np.dtype) -> tuple[np.ndarray, bo
         sides = [s for s in (lo, hi) if s != 0.0]
         per = max(n // (2 * len(sides)), 1)
         with np.errstate(over="ignore"):
-            logs = np.concatenate([np.sign(s) * np.geomspace(abs(s) * info.eps, abs(s), per)
-                                   for s in sides])
+            logs = np.concatenate([np.sign(s) * np.geomspace(
+                max(abs(s) * info.eps, float(info.smallest_subnormal)), abs(s), per)
+                for s in sides])
     t = np.linspace(0.0, 1.0, n - len(logs))
     lin = lo * (1 - t) + hi * t            # hi - lo may overflow; this cannot
     values = np.clip(np.concatenate([lin, logs, edges]), lo, hi).astype(dtype)

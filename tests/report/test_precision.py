@@ -84,6 +84,8 @@ def test_sampling_spans_decades_and_keeps_edges():
     assert np.min(np.abs(vals[vals != 0])) < 1e-5  # down to eps * |end| near zero
     vals, logs = P._axis(1, 2, 50, np.dtype(np.float64))
     assert not logs and np.allclose(np.diff(vals), 1 / 49)
+    vals, _ = P._axis(-1e-310, 1e-310, 20, np.dtype(np.float64))     # subnormal ends
+    assert vals[0] == -1e-310 and vals[-1] == 1e-310 and 0.0 in vals
     big = np.finfo(np.float64).max
     for lo, hi in ((0, np.inf), (-np.inf, np.inf)):
         with np.errstate(all="raise"):
