@@ -370,6 +370,8 @@ def precision(uf, domain: dict, *, dtype=np.float64, n: int = 1000, names=None,
     if not (hasattr(uf, "exprs") and hasattr(uf, "args")):
         raise SignatureError(f"precision() measures formulas compiled with ac.compile, got "
                              f"{type(uf).__name__}")
+    if not uf.args:
+        raise SignatureError("precision() needs a formula with at least one argument to sample")
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise DTypeError(f"precision() measures float32 or float64, got {dtype}")

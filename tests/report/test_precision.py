@@ -102,6 +102,8 @@ def test_domain_and_dtype_errors(uf):
         ac.precision(uf, {x: (1, 0), y: (0, 1)})
     with pytest.raises(ac.SignatureError, match="pair"):
         ac.precision(uf, {x: 3, y: (0, 1)})
+    with pytest.raises(ac.SignatureError, match="at least one argument"):
+        ac.precision(ac.compile(sp.Integer(2), [], backend="numpy"), {})
     with pytest.raises(ac.SignatureError, match="ac.compile"):
         ac.precision(lambda v: v, {x: (0, 1)})
     with pytest.raises(ac.DTypeError, match="float32 or float64"):
