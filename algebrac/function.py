@@ -29,7 +29,7 @@ from .expr.evaluate import _bind_dims, _fmt
 from .expr.functions import LogSumExp, ReduceMax, ReduceMin
 from .expr.tensor import Tensor
 from .lower import interp, passes
-from .lower.ir import pformat
+from .lower.ir import Call, Role, pformat
 from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
     prepare_tensors
 from .ufunc import Listing, _resolve_backend
@@ -144,8 +144,36 @@ class Function:
 
     @functools.cached_property
     def kernel(self) -> Listing:
-        """The loop IR after every pass (float64 variant), pretty-printed."""
-        return Listing(pformat(self._kernels[DType.FLOAT64]))
+        """The loop IR after every pass (float64 variant), pretty-printed.
+
+        Notes at the end say where the compiled code copies an operand (a ``gemm``
+        operand whose rows are not unit-stride is copied to a contiguous scratch).
+        """
+        k = self._kernels[DType.FLOAT64]
+        notes = []
+        for s in k.body:
+            if isinstance(s, Call):
+                for b in (s.args[0].a, s.args[0].b, s.args[0].c):
+                    if b.role is not Role.TEMP:
+                        notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
+                                     "its rows are not unit-stride")
+        return Listing("\n".join([pformat(k), *notes]))
+
+    def kernel_stages(self) -> dict:
+        """The loop IR after each named pass (float64 variant): ``{pass name: listing}``.
+
+        >>> import algebrac as ac
+        >>> x = ac.vector("x", ac.dim("n"))
+        >>> list(ac.function([x], ac.sum(x), backend="numpy").kernel_stages())[:3]
+        ['lowered', 'use_blas', 'fuse_loops']
+        """
+        kernel = lower_tensors(self._program, DType.FLOAT64)
+        stages = {"lowered": Listing(pformat(kernel))}
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        for p in passes.PIPELINES[target]:
+            kernel = p(kernel)
+            stages[p.__name__] = Listing(pformat(kernel))
+        return stages
 
     @functools.cached_property
     def source(self) -> Listing | None:

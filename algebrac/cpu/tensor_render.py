@@ -380,7 +380,8 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     for k, b in enumerate(ops):
         ct = buf_ctype(b.dtype)
         const = "const " if b.role is Role.IN else ""
-        lines.append(f"    {const}{ct} *{b.name} = ({const}{ct} *)_ac_args[{k}];")
+        # restrict: NumPy hands a gufunc non-overlapping operands (it copies overlaps).
+        lines.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
         for a in range(len(b.shape)):
             lines.append(f"    const npy_intp {_stride(b.name, a)} = _ac_steps[{step}] / "
                          f"(npy_intp)sizeof({ct});")
@@ -388,7 +389,7 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     temps = [b for b in kernel.params if isinstance(b, Buffer) and b.role is Role.TEMP]
     for b in temps:
         size = p._print_index(sp.Mul(*b.shape)) if b.shape else "1"
-        lines.append(f"    {t} *{b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
+        lines.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
                      f"? ({size}) : 1));")
     if temps:
         lines.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
@@ -406,6 +407,13 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
 
     ``kernels``: one tensor kernel per loop dtype (float32 first), same signature.
     """
+    from ..errors import VerifyError
+    from ..lower.ir import Stage
+
+    for k in kernels:
+        if k.stage is not Stage.READY:
+            raise VerifyError(f"render_tensor_module: kernel {k.name} is {k.stage.name}, "
+                              "not READY (run algebrac.lower.passes.run first)")
     printers: list = []
     bodies = [render_kernel(k, printers) for k in kernels]
     sig, _, _ = gufunc_signature(kernels[0])

@@ -62,8 +62,21 @@ _UNARY = {
     cf.log2: np.log2, cf.log10: np.log10, sp.cot: lambda x: 1.0 / np.tan(x),
     sp.sec: lambda x: 1.0 / np.cos(x), sp.csc: lambda x: 1.0 / np.sin(x),
     sp.erf: _special("erf"), sp.erfc: _special("erfc"), sp.gamma: _special("gamma"),
-    sp.loggamma: _special("gammaln"),
+    sp.loggamma: lambda x: _loggamma(x),
 }
+
+
+def _loggamma(x):
+    """C99's lgamma at the edges: SciPy's gammaln gives inf below ~1e-308 (exact:
+    -log x, finite) and -inf at -inf (C99 and the limit of log|Gamma|: +inf)."""
+    import scipy.special
+
+    x = _float(x)
+    with np.errstate(divide="ignore"):
+        out = np.asarray(scipy.special.gammaln(x))
+        tiny = (np.abs(x) < 1e-300) & (x != 0)
+        out = np.where(tiny, -np.log(np.abs(np.where(tiny, x, 1.0))), out)
+    return np.where(np.isneginf(x), np.inf, out)[()]
 # The stable functions: the NumPy twins of the compiled kernels (algebrac.stablemath).
 _UNARY.update({f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {1}})
 _BINARY = {f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {2}}

@@ -27,8 +27,8 @@ parallelize.
 >>> print(pformat(lower_tensors(prog, DType.FLOAT64)))
 kernel _ac_tensor_d(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[]):
   _ac_out0[0] = 0
-  for _ac_j0 in 0.._ac_d0 (serial):
-    _ac_out0[0] += _ac_in0[_ac_j0]**2
+  for _ac_j1 in 0.._ac_d0 (serial):
+    _ac_out0[0] += _ac_in0[_ac_j1]**2
 """
 from __future__ import annotations
 

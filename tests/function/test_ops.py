@@ -166,3 +166,28 @@ def test_inspection():
         assert isinstance(fn.gufunc, np.ufunc) and fn.gufunc.signature == "(d0)->()"
         np.testing.assert_allclose(fn.gufunc(np.ones((2, 3))), [3.0, 3.0])
     assert "Function" in repr(fn)
+
+
+def test_evaluate_and_compiled_agree_on_loggamma_edges():
+    # ac.evaluate stays an independent oracle (SciPy underneath); at the edges it
+    # follows C99 lgamma and mpmath: -log(x) for subnormal x, +inf at -inf.
+    import mpmath
+
+    s = sp.Symbol("s")
+    v = np.array([1e-310, -1e-310, -np.inf, np.inf, 1e-300, -2.5, 7.0])
+    with np.errstate(divide="ignore"):
+        ev = ac.evaluate(sp.loggamma(s), {s: v})
+        cpu = ac.compile(sp.loggamma(s), [s])(v)
+        ref = ac.compile(sp.loggamma(s), [s], backend="numpy")(v)
+    exact = [float(mpmath.log(abs(mpmath.gamma(mpmath.mpf(t))))) if np.isfinite(t) else np.inf
+             for t in v]
+    for got in (ev, cpu, ref):
+        np.testing.assert_allclose(got, exact, rtol=1e-14)
+
+
+def test_kernel_stages_and_copy_notes():
+    fn = ac.function([A, B], A @ B, backend="numpy")
+    stages = fn.kernel_stages()
+    assert list(stages)[0] == "lowered" and list(stages)[-1] == "finish"
+    assert "gemm" not in stages["lowered"] and "gemm" in stages["use_blas"]
+    assert "copied to a contiguous matrix" in fn.kernel
