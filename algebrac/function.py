@@ -29,7 +29,7 @@ from .expr.evaluate import _bind_dims, _fmt
 from .expr.functions import LogSumExp, ReduceMax, ReduceMin
 from .expr.tensor import Tensor
 from .lower import interp, passes
-from .lower.ir import pformat
+from .lower.ir import Call, Role, pformat
 from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
     prepare_tensors
 from .ufunc import Listing, _resolve_backend
@@ -144,8 +144,36 @@ class Function:
 
     @functools.cached_property
     def kernel(self) -> Listing:
-        """The loop IR after every pass (float64 variant), pretty-printed."""
-        return Listing(pformat(self._kernels[DType.FLOAT64]))
+        """The loop IR after every pass (float64 variant), pretty-printed.
+
+        Notes at the end say where the compiled code copies an operand (a ``gemm``
+        operand whose rows are not unit-stride is copied to a contiguous scratch).
+        """
+        k = self._kernels[DType.FLOAT64]
+        notes = []
+        for s in k.body:
+            if isinstance(s, Call):
+                for b in (s.args[0].a, s.args[0].b, s.args[0].c):
+                    if b.role is not Role.TEMP:
+                        notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
+                                     "its rows are not unit-stride")
+        return Listing("\n".join([pformat(k), *notes]))
+
+    def kernel_stages(self) -> dict:
+        """The loop IR after each named pass (float64 variant): ``{pass name: listing}``.
+
+        >>> import algebrac as ac
+        >>> x = ac.vector("x", ac.dim("n"))
+        >>> list(ac.function([x], ac.sum(x), backend="numpy").kernel_stages())[:3]
+        ['lowered', 'use_blas', 'fuse_loops']
+        """
+        kernel = lower_tensors(self._program, DType.FLOAT64)
+        stages = {"lowered": Listing(pformat(kernel))}
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        for p in passes.PIPELINES[target]:
+            kernel = p(kernel)
+            stages[p.__name__] = Listing(pformat(kernel))
+        return stages
 
     @functools.cached_property
     def source(self) -> Listing | None:
@@ -286,12 +314,21 @@ class Function:
         outs = ", ".join(o.name or str(o.shape) for o in self.outputs)
         return f"<algebrac.Function ({ins}) -> ({outs}), backend={self.backend!r}>"
 
+    def latex(self, names=None, max_lines: int | None = None) -> str:
+        r"""The compiled program as LaTeX: shared reductions as named intermediates, then the
+        outputs, in index notation with reductions as sums (see :mod:`algebrac.report`).
+
+        ``names``: one LaTeX name (or symbol) per output; by default a named tensor's
+        name, a gradient of the scalar first output as ``\partial f/\partial w_{i}``,
+        else ``f``, ``g``, ``h``.  A program longer than ``max_lines`` (default 40) folds.
+        """
+        from .report.program import MAX_LINES, program_latex
+        from .report.tensor_program import tensor_program
+
+        return program_latex(tensor_program(self, names), max_lines=max_lines or MAX_LINES)
+
     def _repr_latex_(self) -> str:
-        ins = ", ".join(sp.latex(getattr(t, "body", t)) if not isinstance(t, Tensor)
-                        else (t.name or "") for t in self.inputs)
-        parts = [o._repr_latex_().strip("$") if hasattr(o, "_repr_latex_") else sp.latex(o.body)
-                 for o in self.outputs]
-        return rf"$\left({ins}\right) \mapsto \left({', '.join(parts)}\right)$"
+        return r"$\displaystyle " + self.latex() + "$"
 
 
 def _name(t) -> str:

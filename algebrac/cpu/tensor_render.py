@@ -121,6 +121,15 @@ class TensorPrinter(CPrinter):
         contiguous = buf.role is Role.TEMP
         return f"{name}[{self._offset(buf, expr.indices, contiguous)}]"
 
+    def _print_Relational(self, expr):
+        # Comparisons of loop indices and sizes (where, slicing, concatenation) are
+        # integer arithmetic; C's isgreater & co. take only floating arguments.
+        syms = expr.free_symbols
+        if syms and all(s.name.startswith(("_ac_j", "_ac_d", "_ac_o")) for s in syms) and all(
+                a.is_integer for a in (expr.lhs, expr.rhs)):
+            return f"({self._print_index(expr.lhs)} {expr.rel_op} {self._print_index(expr.rhs)})"
+        return super()._print_Relational(expr)
+
     # -- statements --------------------------------------------------------------
     def _stmt_Assign(self, stmt: Assign, depth):
         if isinstance(stmt.target, sp.Symbol) and stmt.target.name not in self.declared \
@@ -191,14 +200,24 @@ class TensorPrinter(CPrinter):
             else:
                 lines.append(f"{p2}{t} _ac_pv{k} = {ident[op]};")
                 self.redirect[name] = (f"_ac_pv{k}", False)
-        simd = "" if any(isinstance(s, Loop) for s in loop.body) or any(
-            v.has(sp.Piecewise) for v in _values(loop.body)) else " simd"
+        simd = not any(isinstance(t, Loop) for t in loop.body) and not any(
+            v.has(sp.Piecewise) for v in _values(loop.body))
+        if any(buf is None and op.value not in "+*" for _, op, buf, _, _ in parts):
+            simd = False   # NaN-propagating max/min have no OpenMP simd reduction
         clauses = "".join(f" reduction({op.value}:_ac_pv{k})" for name, op, buf, _, k in parts
-                          if buf is None and simd and op.value in "+*")
-        if simd and any(buf is None and op.value not in "+*" for _, op, buf, _, _ in parts):
-            simd, clauses = "", ""
-        lines += self.block(self._for(loop), loop.body, depth + 2,
-                            f"#pragma omp for{simd} schedule(static) nowait{clauses}")
+                          if buf is None)
+        # Each thread takes one contiguous block (static schedule computed here, so the
+        # block's loop can carry a simd reduction into the thread's private partial).
+        n = self._print_index(loop.extent)
+        lines += [f"{p2}const npy_intp _ac_n = {n}, _ac_nth = omp_get_num_threads();",
+                  f"{p2}const npy_intp _ac_chunk = _ac_n / _ac_nth, _ac_rem = _ac_n % _ac_nth;",
+                  f"{p2}const npy_intp _ac_lo = _ac_tid * _ac_chunk + "
+                  "(_ac_tid < _ac_rem ? _ac_tid : _ac_rem);",
+                  f"{p2}const npy_intp _ac_hi = _ac_lo + _ac_chunk + (_ac_tid < _ac_rem);"]
+        i = self._print(loop.index)
+        header = f"for (npy_intp {i} = _ac_lo; {i} < _ac_hi; {i}++)"
+        lines += self.block(header, loop.body, depth + 2,
+                            f"#pragma omp simd{clauses}" if simd else "")
         self.redirect = saved
         for name, op, buf, size_c, k in parts:
             if buf is None:
@@ -295,20 +314,39 @@ class TensorPrinter(CPrinter):
                     f"{p1}}}"]
                 ops.append(f"_ac_{tag}_copy")
         c = g.c
-        if c.role is Role.TEMP:
-            cols = self._print_index(c.shape[1])
-            lines += [f"{p1}int _ac_ldc = (int)(({cols}) > 0 ? ({cols}) : 1);",
-                      f"{p1}{t} *_ac_c = {c.name};"]
-        else:
-            raise UnsupportedError("gemm into an output buffer is not scheduled (bug)")
+        rows, cols = (self._print_index(d) for d in c.shape)
+        lines += [f"{p1}int _ac_ldc = (int)(({cols}) > 0 ? ({cols}) : 1);",
+                  f"{p1}{t} *_ac_c = {c.name};",
+                  f"{p1}{t} *_ac_c_copy = NULL;"]
+        copy_back = []
+        if c.role is not Role.TEMP:   # an output: write in place when its rows are unit-stride
+            s0, s1 = _stride(c.name, 0), _stride(c.name, 1)
+            lines += [
+                f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ _ac_ldc = (int){s0}; }}",
+                f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
+                f"{p1}    _ac_c_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                f"* (size_t)({cols}));",
+                f"{p1}    if (!_ac_c_copy) return -1;",
+                f"{p1}    _ac_c = _ac_c_copy;",
+                f"{p1}}}"]
+            copy_back = [
+                f"{p1}if (_ac_c_copy) {{",
+                f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
+                f"{p1}        for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
+                f"{p1}            {c.name}[_ac_r*{s0} + _ac_q*{s1}] = "
+                f"_ac_c_copy[_ac_r*({cols}) + _ac_q];",
+                f"{p1}}}"]
+            ops.append("_ac_c_copy")
         ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
         lines += [f"{p1}char _ac_ta = {ta}, _ac_tb = {tb};",
                   f"{p1}if (_ac_M > 0 && _ac_N > 0) {{",
                   f"{p1}    if (_ac_K > 0) {blas}(&_ac_tb, &_ac_ta, &_ac_N, &_ac_M, &_ac_K, "
                   "&_ac_alpha, _ac_b, &_ac_ldb, _ac_a, &_ac_lda, &_ac_beta, _ac_c, &_ac_ldc);",
-                  f"{p1}    else for (npy_intp _ac_e = 0; _ac_e < (npy_intp)_ac_M * _ac_N; "
-                  "_ac_e++) _ac_c[_ac_e] = 0;",
+                  f"{p1}    else for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
+                  f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++) "
+                  "_ac_c[_ac_r*_ac_ldc + _ac_q] = 0;",
                   f"{p1}}}"]
+        lines += copy_back
         lines += [f"{p1}free({x});" for x in ops]
         lines.append(f"{pad}}}")
         return lines
@@ -334,23 +372,33 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     t = p.dtype.c_name
     sig, order, positions = gufunc_signature(kernel)
     ops = _operands(kernel)
-    lines = [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
-             "npy_intp const *_ac_steps)", "{", "    int _ac_status = 0;"]
+    # The body is instantiated twice (always_inline with a constant flag): once with
+    # unit-stride last axes known to the compiler, so inner loops vectorise with plain
+    # vector loads, and once for arbitrary strides (views, Fortran order).
+    lines = [f"static inline __attribute__((always_inline)) int {kernel.name}_body("
+             "char **_ac_args, npy_intp const *_ac_dims, npy_intp const *_ac_steps, "
+             "const int _ac_unit)", "{", "    int _ac_status = 0;"]
+    unit_checks = []
     for s in kernel.sizes:
         lines.append(f"    const npy_intp {s.name} = _ac_dims[{positions[s]}];")
     step = 0
     for k, b in enumerate(ops):
         ct = buf_ctype(b.dtype)
         const = "const " if b.role is Role.IN else ""
-        lines.append(f"    {const}{ct} *{b.name} = ({const}{ct} *)_ac_args[{k}];")
+        # restrict: NumPy hands a gufunc non-overlapping operands (it copies overlaps).
+        lines.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
         for a in range(len(b.shape)):
-            lines.append(f"    const npy_intp {_stride(b.name, a)} = _ac_steps[{step}] / "
+            last = a == len(b.shape) - 1
+            unit = "_ac_unit ? 1 : " if last else ""
+            lines.append(f"    const npy_intp {_stride(b.name, a)} = {unit}_ac_steps[{step}] / "
                          f"(npy_intp)sizeof({ct});")
+            if last:
+                unit_checks.append(f"_ac_steps[{step}] == (npy_intp)sizeof({ct})")
             step += 1
     temps = [b for b in kernel.params if isinstance(b, Buffer) and b.role is Role.TEMP]
     for b in temps:
         size = p._print_index(sp.Mul(*b.shape)) if b.shape else "1"
-        lines.append(f"    {t} *{b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
+        lines.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
                      f"? ({size}) : 1));")
     if temps:
         lines.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
@@ -359,7 +407,15 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     for s in kernel.body:
         lines += p.statement(s, 1)
     lines += [f"    free({b.name});" for b in temps]
-    lines += ["    (void)_ac_steps; (void)_ac_dims;", "    return _ac_status;", "}"]
+    lines += ["    (void)_ac_steps; (void)_ac_dims; (void)_ac_unit;", "    return _ac_status;",
+              "}"]
+    unit = " && ".join(unit_checks) or "1"
+    lines += [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
+              "npy_intp const *_ac_steps)",
+              "{",
+              f"    if ({unit}) return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 1);",
+              f"    return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 0);",
+              "}"]
     return "\n".join(lines)
 
 
@@ -368,6 +424,13 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
 
     ``kernels``: one tensor kernel per loop dtype (float32 first), same signature.
     """
+    from ..errors import VerifyError
+    from ..lower.ir import Stage
+
+    for k in kernels:
+        if k.stage is not Stage.READY:
+            raise VerifyError(f"render_tensor_module: kernel {k.name} is {k.stage.name}, "
+                              "not READY (run algebrac.lower.passes.run first)")
     printers: list = []
     bodies = [render_kernel(k, printers) for k in kernels]
     sig, _, _ = gufunc_signature(kernels[0])

@@ -91,9 +91,11 @@ class _State:
                 extent = max(0, int(sp.sympify(s.extent).xreplace(_sizes(env))))
                 shape = [1] * self.maxd
                 shape[depth] = extent
+                before = set(env)
                 env[s.index] = np.arange(extent).reshape(shape)
                 self.exec(s.body, env, depth + 1, extents + (extent,))
-                del env[s.index]
+                for key in set(env) - before:   # values private to the loop's iterations
+                    del env[key]
             elif isinstance(s, Let):
                 env[s.symbol] = evaluate_scalar(s.value, env, self.bufs, s.dtype)
             elif isinstance(s, Assign) and not isinstance(s.target, sp.Indexed):

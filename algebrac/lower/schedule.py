@@ -503,7 +503,7 @@ def reductions_of(loop: Loop) -> dict:
     if any(isinstance(s, Call) for s in _walk(loop.body)):
         return None
     acc = accesses(loop.body)
-    private = _defined_inside(loop.body)
+    private = _private(acc, loop.body)
     reductions = {}
     a = loop.index
     for name in _names(acc, ("write", "acc")):
@@ -526,6 +526,15 @@ def reductions_of(loop: Loop) -> dict:
             continue
         return None
     return reductions
+
+
+def _private(acc, body) -> set:
+    """Scalars bound inside the body before any read there: each iteration has its own."""
+    first: dict = {}
+    for x in acc:
+        if not x.indices:
+            first.setdefault(x.name, x.kind)
+    return {name for name in _defined_inside(body) if first.get(name) == "write"}
 
 
 def _walk(stmts):

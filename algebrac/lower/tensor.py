@@ -27,8 +27,8 @@ parallelize.
 >>> print(pformat(lower_tensors(prog, DType.FLOAT64)))
 kernel _ac_tensor_d(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[]):
   _ac_out0[0] = 0
-  for _ac_j0 in 0.._ac_d0 (serial):
-    _ac_out0[0] += _ac_in0[_ac_j0]**2
+  for _ac_j1 in 0.._ac_d0 (serial):
+    _ac_out0[0] += _ac_in0[_ac_j1]**2
 """
 from __future__ import annotations
 
@@ -372,7 +372,12 @@ class _Lowerer:
 
     def alias_outputs(self):
         """An output that is exactly a temporary (a whole reduction) is computed in place."""
-        for d in list(self.defs):
+        done = False
+        while not done:
+            done = self._alias_one()
+
+    def _alias_one(self) -> bool:
+        for d in self.defs:
             b = d.body
             if d.target.role is not Role.OUT or d.op is not None or not (
                     isinstance(b, sp.Indexed) and b.base.name.startswith("_ac_tmp")):
@@ -385,6 +390,8 @@ class _Lowerer:
                               o.body.xreplace({temp.base: d.target.base}))
                          for o in self.defs if o is not d]
             self.temps = [t for t in self.temps if t.name != temp.name]
+            return False
+        return True
 
     def temps_in_use(self):
         names = set()
