@@ -116,20 +116,7 @@ MODELS = {"logistic": (logistic, logistic_np), "softmax": (softmax, softmax_np),
           "mlp": (mlp, mlp_np), "pairwise": (pairwise, pairwise_np),
           "rosenbrock": (rosenbrock, rosenbrock_np)}
 
-# A full reduction of a vector (Rosenbrock's value; also ac.sum(x * x)) renders
-# "#pragma omp for simd reduction(+:v)" on a variable private to the parallel
-# region, which gcc rejects.  Strict: the marker must go once the renderer is fixed.
-_ROSENBROCK_CPU = pytest.mark.xfail(strict=True, raises=CompileError,
-                                    reason="cpu renderer: omp reduction on a private variable")
-# The reference interpreter mis-broadcasts a Piecewise whose condition or value reads
-# a hoisted scalar or a temporary: the softmax gradient's (k, n) nest with n != k, and
-# Rosenbrock's value and gradient in one program (each alone runs), raise ValueError.
-_INTERP_PIECEWISE = pytest.mark.xfail(strict=True, raises=ValueError,
-                                      reason="numpy backend: Piecewise in a nest mis-broadcasts")
-KNOWN_BUGS = {("rosenbrock", "cpu"): _ROSENBROCK_CPU, ("softmax", "numpy"): _INTERP_PIECEWISE,
-              ("rosenbrock", "numpy"): _INTERP_PIECEWISE}
-CASES = [pytest.param(kind, backend, id=f"{kind}-{backend}",
-                      marks=KNOWN_BUGS.get((kind, backend), ()))
+CASES = [pytest.param(kind, backend, id=f"{kind}-{backend}")
          for kind in MODELS for backend in ("cpu", "numpy")]
 
 
@@ -236,9 +223,6 @@ def test_logistic_layouts_and_saturated_logits(backend):
     assert loss == 0.0 and np.array_equal(grad, np.zeros(4))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="cpu renderer: a literal core dimension takes a slot in the gufunc's "
-                          "dims[], so the sizes after it are read from the wrong slot")
 def test_pairwise_with_a_literal_coordinate_count():
     """``(n, 3)`` and ``(m, 3)`` inputs: signature ``(d1,3),(d0,3)->(d1,d0)``.
 
