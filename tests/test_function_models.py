@@ -25,7 +25,6 @@ import numpy as np
 import pytest
 
 import algebrac as ac
-from algebrac.errors import CompileError
 from algebrac.testing import verify_grad
 
 n, m, k, h, d = (ac.dim(s) for s in "nmkhd")
