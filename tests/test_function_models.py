@@ -25,7 +25,6 @@ import numpy as np
 import pytest
 
 import algebrac as ac
-from algebrac.errors import CompileError
 from algebrac.testing import verify_grad
 
 n, m, k, h, d = (ac.dim(s) for s in "nmkhd")
@@ -116,18 +115,12 @@ MODELS = {"logistic": (logistic, logistic_np), "softmax": (softmax, softmax_np),
           "mlp": (mlp, mlp_np), "pairwise": (pairwise, pairwise_np),
           "rosenbrock": (rosenbrock, rosenbrock_np)}
 
-# A full reduction of a vector (Rosenbrock's value; also ac.sum(x * x)) renders
-# "#pragma omp for simd reduction(+:v)" on a variable private to the parallel
-# region, which gcc rejects.  Strict: the marker must go once the renderer is fixed.
-_ROSENBROCK_CPU = pytest.mark.xfail(strict=True, raises=CompileError,
-                                    reason="cpu renderer: omp reduction on a private variable")
-# The reference interpreter mis-broadcasts a Piecewise whose condition or value reads
-# a hoisted scalar or a temporary: the softmax gradient's (k, n) nest with n != k, and
-# Rosenbrock's value and gradient in one program (each alone runs), raise ValueError.
-_INTERP_PIECEWISE = pytest.mark.xfail(strict=True, raises=ValueError,
-                                      reason="numpy backend: Piecewise in a nest mis-broadcasts")
-KNOWN_BUGS = {("rosenbrock", "cpu"): _ROSENBROCK_CPU, ("softmax", "numpy"): _INTERP_PIECEWISE,
-              ("rosenbrock", "numpy"): _INTERP_PIECEWISE}
+# The reference interpreter mis-broadcasts a Piecewise whose condition reads a hoisted
+# scalar: Rosenbrock's value and gradient in one program (each alone runs) raise
+# ValueError.  Strict: the marker must go once the interpreter is fixed.
+KNOWN_BUGS = {("rosenbrock", "numpy"): pytest.mark.xfail(
+    strict=True, raises=ValueError, reason="numpy backend: Piecewise on a hoisted scalar "
+                                           "mis-broadcasts")}
 CASES = [pytest.param(kind, backend, id=f"{kind}-{backend}",
                       marks=KNOWN_BUGS.get((kind, backend), ()))
          for kind in MODELS for backend in ("cpu", "numpy")]
