@@ -45,11 +45,13 @@ the BLAS kernel in use (threadpoolctl).
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -556,7 +558,10 @@ def main(argv=None) -> int:
     if args.quick:
         args.rounds = 1
     # Never the user's compile cache: a private one unless ALGEBRAC_CACHE_DIR is set.
-    os.environ.setdefault("ALGEBRAC_CACHE_DIR", tempfile.mkdtemp(prefix="algebrac-bench-"))
+    if "ALGEBRAC_CACHE_DIR" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="algebrac-bench-")
+        os.environ["ALGEBRAC_CACHE_DIR"] = cache
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
     QUIET.max_wait = args.max_wait
     warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     header(args)
