@@ -153,17 +153,18 @@ def _symbolic(exprs, args, stabilize):
     that fails, leaves the real numbers or runs past the budget leaves that
     output (or, past the soft deadline, the parts not yet reached) as
     written; a CSE that fails or runs long is skipped.  Renaming never
-    re-evaluates a node (:func:`~algebrac.simplify.stabilize.rename`), and the
-    mangled symbols keep the assumptions the rules saw.
+    re-evaluates a node (:func:`~algebrac.simplify.stabilize.rename`).
     """
     budget = symbolic_budget()
     deadline = Deadline(budget)
+    # The mangled symbols carry the user's assumptions: a later pass that rebuilds a node
+    # evaluates it as SymPy did the user's own formula (realified, x < x would be False).
+    mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
     if stabilize:  # treat unknown-domain symbols as the reals floats stand for
         forward, _ = _realify(sp.Tuple(*args))
         exprs = [rename(e, forward) for e in exprs]
         args = [forward.get(a, a) for a in args]
     exprs = [_rewritten(e, k, stabilize, deadline) for k, e in enumerate(exprs)]
-    mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
     exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
