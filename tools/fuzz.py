@@ -49,6 +49,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, hypot, log1p
+from sympy.printing.pycode import MpmathPrinter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -150,7 +151,7 @@ def _mp(f, row, dps):
                 v = f(*[mpmath.mpf(float(a)) for a in row])
         except SymbolicTimeout:
             return math.inf
-        except ZeroDivisionError:
+        except (ZeroDivisionError, OverflowError):  # a pole; gamma(cosh(1e300)) in mpmath
             return math.inf
         except Exception as err:  # noqa: BLE001 (a complex comparison: outside the reals)
             return math.inf if "pole" in str(err) else math.nan
@@ -161,6 +162,32 @@ def _mp(f, row, dps):
         return math.inf if mpmath.isnan(v) else float(v)
 
 
+class _IEEEComparisons(MpmathPrinter):
+    """mpmath code whose comparisons are IEEE's: false with a NaN or non-real side.
+
+    ``Piecewise((a, log(x) > 2), (b, True))`` at ``x < 0`` is ``b``, in floats and here.
+    """
+
+    def _print_Relational(self, expr):
+        lhs, rhs = self._print(expr.lhs), self._print(expr.rhs)
+        return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs})"
+
+
+def _ieee_cmp(op, a, b):
+    vals = []
+    for v in (a, b):
+        if isinstance(v, mpmath.mpc):
+            if v.imag != 0:
+                return op == "!="
+            v = v.real
+        if mpmath.isnan(v):
+            return op == "!="
+        vals.append(v)
+    a, b = vals
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
+            "!=": a != b}[op]
+
+
 def _exact(expr, args, pts) -> np.ndarray:
     """mpmath, NaN where undefined over the reals (or mpmath gives up).
 
@@ -168,7 +195,8 @@ def _exact(expr, args, pts) -> np.ndarray:
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
-    f = sp.lambdify(args, expr, modules=MPMATH_MODULES)
+    f = sp.lambdify(args, expr, modules=[{"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}, *MPMATH_MODULES],
+                    printer=_IEEEComparisons)
     out = np.full(len(pts), np.nan)
     for k, row in enumerate(pts):
         if not np.isfinite(row).all():

@@ -28,6 +28,7 @@ from ..expr.functions import (LogSumExp, erfcx, log1mexp, log_erfc, logaddexp, l
                               sigmoid, softplus, xlog1py, xlogy)
 from .patterns import (as_square, coeff_of, exp_terms, factors_of, find_factor, has_exp_like,
                        is_positive, is_real, others, same)
+from .guard import constraints
 from .rules import Phase
 
 __all__ = ["CANONICALIZE", "STABILIZE"]
@@ -351,12 +352,16 @@ def logaddexp_minus_leaf_to_shifted(node):
 # ---- stabilize: powers -------------------------------------------------------------------
 @STABILIZE.rule(tracks=(sp.Pow,))
 def sqrt_of_sum_of_squares_to_hypot(node):
-    """sqrt(x**2 + y**2 + ...) = hypot(hypot(x, y), ...) (any odd power of the square root)."""
+    """sqrt(x**2 + y**2 + ...) = hypot(hypot(x, y), ...) (any odd power of the square root).
+
+    Only for terms that are real wherever their symbols are: ``hypot(inf, NaN)`` is inf.
+    """
     e = node.exp
     if not (e.is_Rational and e.q == 2 and isinstance(node.base, sp.Add)):
         return None
     roots = [as_square(t) for t in node.base.args]
-    if None in roots:
+    if None in roots or any(constraints(r) for r in roots):
+        # hypot(inf, NaN) is inf (C99): a NaN of a term that leaves its domain would be lost.
         return None
     return functools.reduce(hypot, roots) ** (2 * e)
 
