@@ -191,7 +191,8 @@ def _ieee_cmp(op, a, b):
 def _exact(expr, args, pts) -> np.ndarray:
     """mpmath, NaN where undefined over the reals (or mpmath gives up).
 
-    At 30 and 60 digits; where they disagree, or the value is 0, NaN or
+    At ``DPS`` digits where an input is beyond 1e+-20; else at 30 and 60
+    digits, and where they disagree, or the value is 0, NaN or
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
@@ -200,6 +201,10 @@ def _exact(expr, args, pts) -> np.ndarray:
     out = np.full(len(pts), np.nan)
     for k, row in enumerate(pts):
         if not np.isfinite(row).all():
+            continue
+        if any(v != 0 and not 1e-20 < abs(v) < 1e20 for v in row):
+            # 1 - exp(-1e-300) is 0 at 60 digits, and Max(log(0), -1e300) agrees at 30
+            out[k] = _mp(f, row, DPS)
             continue
         a, b = _mp(f, row, 30), _mp(f, row, 60)
         if a == b and a != 0 and math.isfinite(a):
