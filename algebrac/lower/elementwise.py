@@ -112,7 +112,12 @@ def as_formula(e) -> sp.Basic:
 
 
 def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
-    """Validate, rename, (stabilize,) specialise and CSE scalar formulas over ``args``."""
+    """Validate, rename, (stabilize,) specialise and CSE scalar formulas over ``args``.
+
+    Never fails or hangs because of a rewrite: an output whose rewrite raises,
+    leaves the reals or runs past ``ALGEBRAC_SYMBOLIC_TIMEOUT`` (plus ``GRACE``
+    for one stuck SymPy call) is compiled as written (see :func:`_symbolic`).
+    """
     args = list(args)
     for a in args:
         if not isinstance(a, sp.Symbol):

@@ -23,7 +23,12 @@ rewritten one is right.
 
 Rules hold for every *real* value of their symbols, with NaN where the naive
 form is NaN (outside its real domain): compiled code computes over floats.
-``stabilize`` therefore treats free symbols of unknown domain as real.
+``stabilize`` therefore treats free symbols of unknown domain as real.  Every
+step is checked by :mod:`algebrac.simplify.guard` (nothing non-real comes in,
+no NaN of a domain is dropped, by the rule or by SymPy re-evaluating the
+nodes above it); a step that fails the check, or raises, is not taken.  Rules
+that give a limit where the formula is NaN (``x*log(x)`` at 0) run only with
+``limits=True``.
 
 >>> import functools
 
