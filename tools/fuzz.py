@@ -196,7 +196,10 @@ def _exact(expr, args, pts) -> np.ndarray:
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
-    f = sp.lambdify(args, expr, modules=[{"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}, *MPMATH_MODULES],
+    # loggamma is C's lgamma, log|gamma(x)| (mpmath's is the complex principal branch)
+    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath,
+             "loggamma": lambda v: mpmath.log(abs(mpmath.gamma(v)))}
+    f = sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES],
                     printer=_IEEEComparisons)
     out = np.full(len(pts), np.nan)
     for k, row in enumerate(pts):
