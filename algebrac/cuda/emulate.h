@@ -9,7 +9,8 @@
  * that forgets a barrier reads stale shared memory here as on a GPU, and a
  * barrier not reached by every thread is reported as a deadlock instead of
  * hanging.  __shared__ variables are function statics: one copy, shared by
- * the threads of the running block.  Only 1-d grids and blocks (all algebrac
+ * the threads of the running block (zero at the first launch, then keeping
+ * the last block's values, where a GPU's are undefined).  Only 1-d grids and blocks (all algebrac
  * launches are).  `order` runs the threads of a block backwards between
  * barriers, to expose code that relies on an order a GPU does not promise.
  */

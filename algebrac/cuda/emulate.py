@@ -33,7 +33,12 @@ from .render import CudaSource
 __all__ = ["EmulatedDevice", "build_emulator", "HEADER"]
 
 HEADER = Path(__file__).resolve().parent / "emulate.h"
-FLAGS = ("-std=c++17", "-O1", "-fPIC", "-shared", "-ffp-contract=off", "-w")
+# Hidden and -Bsymbolic: every library binds its own kernels (two modules both define
+# _ac_kernel_d_0; without these the second would call the first one's).
+FLAGS = ("-std=c++17", "-O1", "-fPIC", "-shared", "-ffp-contract=off", "-w",
+         "-fvisibility=hidden", "-Wl,-Bsymbolic")
+_EXPORT = '__attribute__((visibility("default")))'
+
 
 
 def _cxx() -> str:
@@ -49,10 +54,11 @@ def _wrappers(source: CudaSource) -> str:
         decl = ", ".join(f"{c} {n}" for c, n, _ in prog.params)
         names = ", ".join(n for _, n, _ in prog.params)
         for lc in prog.launches:
-            lines.append(f'extern "C" int _ac_emu_{lc.kernel}(unsigned _ac_g, unsigned _ac_b, '
+            lines.append(f'extern "C" {_EXPORT} int _ac_emu_{lc.kernel}(unsigned _ac_g, unsigned _ac_b, '
                          f"int _ac_o, {decl}) {{ return ac_emu::launch(_ac_g, _ac_b, _ac_o, "
                          f"[=] {{ {lc.kernel}({names}); }}); }}")
-    lines.append('extern "C" const char *_ac_emu_error(void) { return ac_emu::error; }')
+    lines.append(f'extern "C" {_EXPORT} const char *_ac_emu_error(void) '
+                 '{ return ac_emu::error; }')
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,304 @@
+"""backend="cuda" without a GPU: every kernel through nvcc (PTX for sm_80 and sm_90) and the
+same text run on the CPU emulator (emulate.h), compared with the numpy reference backend.
+
+The emulator runs the whole call path (argument handling, launch plan, device memory,
+``__cuda_array_interface__`` inputs) with a small ``max_blocks`` so grid-stride loops and
+multi-block reductions are exercised.  Without nvcc the PTX half is skipped with a reason;
+the emulator half still compiles the identical text (as C++) and checks every value.
+Tests marked ``cuda`` need PyCUDA and a GPU and skip cleanly without them.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import algebrac as ac
+from algebrac.cuda import launch
+from algebrac.cuda.emulate import EmulatedDevice
+from algebrac.errors import BackendUnavailable, CompileError, DTypeError, ShapeError
+from algebrac.testing import DEFAULT_RTOL, assert_values_match
+
+HERE = Path(__file__).resolve().parent
+_checked: set = set()
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+corpus = _load(HERE.parent / "test_corpus.py", "_ac_corpus_for_cuda")
+ops = _load(HERE.parent / "function" / "test_ops.py", "_ac_ops_for_cuda")
+
+
+def _nvcc_available() -> bool:
+    try:
+        launch.nvcc()
+    except BackendUnavailable:
+        return False
+    return True
+
+
+def check_ptx(obj) -> None:
+    """Compile the object's CUDA source for sm_80 and sm_90; a compile error fails the test."""
+    text = obj.source
+    assert 'extern "C"' in text and "__global__" in text
+    if text in _checked or not _nvcc_available():
+        return
+    ptx = launch.check_ptx(text)
+    for arch, code in ptx.items():
+        assert f".target {arch}" in code
+        for name in obj._cuda.kernel_names:
+            assert f".entry {name}(" in code
+    _checked.add(text)
+
+
+@pytest.fixture
+def emulator():
+    dev = EmulatedDevice(max_blocks=3)
+    with launch.use_device(dev):
+        yield dev
+
+
+def _compare(got, want, dtype, scale=0.0, label=""):
+    rtol = DEFAULT_RTOL[np.dtype(dtype)]
+    assert got.dtype == want.dtype and got.shape == want.shape, label
+    assert_values_match(got, want, rtol=rtol, atol=rtol * scale, label=label)
+
+
+@pytest.mark.parametrize("chunk", list(corpus.CHUNKS))
+def test_elementwise_corpus_matches_numpy_backend(chunk, emulator):
+    (lo, hi), forms = corpus.CHUNKS[chunk]
+    exprs = [e for e, _ in forms]
+    f = ac.compile(exprs, corpus.ARGS, backend="cuda")
+    check_ptx(f)
+    ref = ac.compile(exprs, corpus.ARGS, backend="numpy")
+    rng = np.random.default_rng(3)
+    vals = [rng.uniform(lo, hi, 700) for _ in corpus.ARGS]
+    for dtype in (np.float64, np.float32):
+        inputs = [v.astype(dtype) for v in vals]
+        got, want = f(*inputs), ref(*inputs)
+        for k, (g, w) in enumerate(zip(got, want)):
+            _compare(g, w, dtype, forms[k][1], f"{chunk}[{k}] {exprs[k]} {dtype.__name__}")
+
+
+def test_every_table_function_compiles_for_cuda(emulator):
+    """One formula per row of the function table: its CUDA name exists on the device."""
+    from algebrac.mathfuncs import FUNCTIONS
+
+    x, y = sp.symbols("x y")
+    exprs = []
+    for fn, row in FUNCTIONS.items():
+        if fn is sp.polygamma:
+            exprs.append(fn(0, x))
+        else:
+            exprs.append(fn(*([x, y, x][:row.nargs])))
+    f = ac.compile(exprs[:60], [x, y], backend="cuda", stabilize=False)
+    check_ptx(f)
+    ref = ac.compile(exprs[:60], [x, y], backend="numpy", stabilize=False)
+    v = np.array([0.3, 1.7, 2.5, -0.4])
+    w = np.array([0.9, 0.2, 1.1, 0.6])
+    with np.errstate(all="ignore"):
+        for k, (g, r) in enumerate(zip(f(v, w), ref(v, w))):
+            _compare(g, r, np.float64, 1.0, str(exprs[k]))
+
+
+def test_edge_values_broadcasting_and_scalars(emulator):
+    x, y = sp.symbols("x y")
+    exprs = [sp.log(1 + sp.exp(x)), x / y, sp.Max(x, y), sp.sqrt(x)]
+    f = ac.compile(exprs, [x, y], backend="cuda")
+    ref = ac.compile(exprs, [x, y], backend="numpy")
+    xs = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -1e308, 5e-324, 50.0, -3.0])
+    col = xs[:, None]
+    with np.errstate(all="ignore"):
+        for args in ((col, xs[::-1]), (xs, 2.0), (np.float64(3.0), xs[:0])):
+            for g, w in zip(f(*args), ref(*args)):
+                _compare(np.asarray(g), np.asarray(w), np.float64)
+    assert isinstance(f(1.0, 2.0)[0], np.float64)
+    with pytest.raises(ShapeError):
+        f(np.ones(3), np.ones(4))
+    check_ptx(f)
+
+
+def test_device_arrays_are_read_in_place_and_results_stay(emulator):
+    x = sp.Symbol("x")
+    f = ac.compile(x * x + 1, [x], backend="cuda")
+    dev = emulator.upload(np.arange(6.0))
+    arr = emulator.wrap(dev, (6,), np.float64)
+    out = f(arr)
+    assert hasattr(out, "__cuda_array_interface__")
+    np.testing.assert_array_equal(out.get(), np.arange(6.0) ** 2 + 1)
+    with pytest.raises(DTypeError):
+        f(emulator.wrap(emulator.upload(np.arange(6.0, dtype=np.float32)), (6,), np.float32),
+          dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def tensor_programs():
+    dev = EmulatedDevice(max_blocks=3)
+    with launch.use_device(dev):
+        outs = [ops.PROGRAM[k][0] for k in ops.NAMES]
+        fc = ac.function(ops.INPUTS, outs, backend="cuda")
+        fr = ac.function(ops.INPUTS, outs, backend="numpy")
+    return dev, fc, fr
+
+
+def test_tensor_program_matches_numpy_backend(tensor_programs):
+    dev, fc, fr = tensor_programs
+    check_ptx(fc)
+    with launch.use_device(dev):
+        for dtype in (np.float64, np.float32):
+            vals = [np.asarray(v, dtype) if isinstance(v, np.ndarray) else v for v in ops.VALUES]
+            for name, g, w in zip(ops.NAMES, fc(*vals), fr(*vals)):
+                _compare(g, w, dtype, 10.0, f"{name} {dtype.__name__}")
+        # batching over a leading axis, non-contiguous and negative-stride inputs
+        XB = np.stack([ops.XV, -ops.XV])
+        A_f = np.asfortranarray(ops.AV)
+        vals = [XB, ops.YV[::-1].copy()[::-1], A_f, ops.BV[:, ::-1][:, ::-1], ops.AVAL]
+        for name, g, w in zip(ops.NAMES, fc(*vals), fr(*vals)):
+            _compare(g, w, np.float64, 10.0, f"batched {name}")
+        with pytest.raises(ShapeError, match="A"):
+            fc(ops.XV, ops.YV, np.ones((4, 3)), ops.BV, ops.AVAL)
+
+
+def test_large_reductions_and_contractions_use_many_blocks(emulator):
+    n, m, k = ac.dim("n"), ac.dim("m"), ac.dim("k")
+    X, w, t = ac.matrix("X", (n, m)), ac.vector("w", m), ac.vector("t", n)
+    B = ac.matrix("B", (m, k))
+    p = ac.sigmoid(X @ w)
+    loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
+    outs = [loss, ac.grad(loss, w), ac.max(X), ac.min(X @ w), ac.prod(1 + w / 100),
+            X @ B, X.T @ X, ac.sum(X, axis=0)]
+    fc = ac.function([X, w, t, B], outs, backend="cuda")
+    fr = ac.function([X, w, t, B], outs, backend="numpy")
+    check_ptx(fc)
+    rng = np.random.default_rng(5)
+    vals = [rng.normal(size=(2000, 5)), rng.normal(size=5), (rng.random(2000) > 0.5) * 1.0,
+            rng.normal(size=(5, 17))]
+    for g, r in zip(fc(*vals), fr(*vals)):
+        _compare(g, r, np.float64, 1e3)
+    kinds = {lc.kind for lc in fc._cuda.programs[ac.dtypes.DType.FLOAT64].launches}
+    assert {"reduce", "combine", "gemm", "grid", "serial"} <= kinds
+    assert max(g for _, g, _ in emulator.launches) == 3   # several blocks, grid-stride beyond
+    vals[0][17, 3] = np.nan
+    assert np.isnan(fc(*vals)[2])
+
+
+def test_backend_unavailable_says_what_to_install(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_pycuda(name, *a, **k):
+        if name.startswith("pycuda"):
+            raise ImportError("No module named 'pycuda'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_pycuda)
+    launch._default_device.cache_clear()
+    x = sp.Symbol("x")
+    with pytest.raises(BackendUnavailable, match=r'pip install "algebrac\[cuda\]"'):
+        ac.compile(x + 1, [x], backend="cuda")
+    with pytest.raises(BackendUnavailable, match="PyCUDA"):
+        ac.function([ac.vector("v", ac.dim("n"))], ac.sum(ac.vector("v", ac.dim("n"))),
+                    backend="cuda")
+    launch._default_device.cache_clear()
+
+
+def _tiny_source(body: str):
+    """A hand-written kernel for testing the emulator itself."""
+    from algebrac.cuda.render import PRELUDE, CudaSource, Launch, Program
+    from algebrac.dtypes import DType
+
+    params = (("double *", "_ac_out0", None), ("long long", "_ac_n", None))
+    text = PRELUDE + 'extern "C" {\n__global__ void _ac_t(double * _ac_out0, long long _ac_n)\n{\n' \
+        + body + "\n}\n}\n"
+    return CudaSource(text, {DType.FLOAT64: Program(DType.FLOAT64, params,
+                                                    (Launch("_ac_t", "grid"),), 0, ())})
+
+
+def _run_tiny(src, threads=64, order=0):
+    dev = EmulatedDevice(order=order)
+    mod = dev.load(src)
+    out = np.zeros(threads)
+    mem = dev.upload(out)
+    dev.launch(mod, "_ac_t", 1, threads, [(True, mem.ptr), (False, threads)])
+    dev.download(mem, out)
+    return out
+
+
+def test_emulator_is_block_synchronous():
+    # Each thread reads a neighbour's shared value: right only with the barrier.  Without
+    # it, threads run to completion one by one and read stale (zero) shared memory: the
+    # forward order breaks "read the next thread's value", the backward one "the previous".
+    body = """    __shared__ double s[64];  // variant {V}
+    const unsigned t = threadIdx.x;
+    s[t] = t;
+    {SYNC}
+    _ac_out0[t] = s[(t + {D}) % 64];"""
+    for order, d in ((0, 1), (1, 63)):
+        text = body.replace("{D}", str(d)).replace("{V}", f"{order}")
+        good = _run_tiny(_tiny_source(text.replace("{SYNC}", "__syncthreads();")), order=order)
+        np.testing.assert_array_equal(good, (np.arange(64) + d) % 64)
+        bad = _run_tiny(_tiny_source(text.replace("{SYNC}", "")), order=order)
+        assert not np.array_equal(bad, good)
+
+
+def test_emulator_shuffles_exchange_lane_values_and_finds_deadlocks():
+    body = """    double v = threadIdx.x;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    _ac_out0[threadIdx.x] = v;"""
+    out = _run_tiny(_tiny_source(body))
+    assert out[0] == sum(range(32)) and out[32] == sum(range(32, 64))
+    one = _run_tiny(_tiny_source("    _ac_out0[threadIdx.x] = "
+                                 "__shfl_down_sync(0xffffffffu, (double)threadIdx.x, 1);"))
+    np.testing.assert_array_equal(one[:31], np.arange(1, 32))
+    assert one[31] == 31   # beyond the warp: the lane keeps its own value
+    with pytest.raises(RuntimeError, match="deadlock"):
+        _run_tiny(_tiny_source("    if (threadIdx.x < 3) __syncthreads();\n"
+                               "    if (threadIdx.x >= 3) __shfl_down_sync(0xffffffffu, 1.0, 1);"))
+
+
+def test_compile_errors_are_reported():
+    if not _nvcc_available():
+        pytest.skip("nvcc not found: the PTX check needs the CUDA toolkit")
+    with pytest.raises(CompileError, match="nvcc"):
+        launch.check_ptx('extern "C" __global__ void _ac_bad() { undefined_thing(); }',
+                         archs=("sm_80",))
+
+
+def _gpu_available() -> bool:
+    try:
+        launch.PyCudaDevice(0)
+    except BackendUnavailable:
+        return False
+    return True
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not _gpu_available(), reason="needs PyCUDA and an NVIDIA GPU")
+def test_on_a_real_gpu_elementwise_and_tensor_programs():
+    from pycuda import gpuarray
+
+    x = sp.Symbol("x")
+    f = ac.compile(sp.exp(-x * x) * sp.sin(x), [x], backend="cuda")
+    v = np.linspace(-3, 3, 100001)
+    assert_values_match(f(v), np.exp(-v * v) * np.sin(v), rtol=1e-14)
+    dev = launch.current_device()
+    with dev.active():
+        g = gpuarray.to_gpu(v)
+    out = f(g)
+    assert isinstance(out, gpuarray.GPUArray)
+    with dev.active():
+        np.testing.assert_allclose(out.get(), f(v), rtol=1e-15)
+    outs = [ops.PROGRAM[k][0] for k in ops.NAMES]
+    fc = ac.function(ops.INPUTS, outs, backend="cuda")
+    fr = ac.function(ops.INPUTS, outs, backend="numpy")
+    for name, g, w in zip(ops.NAMES, fc(*ops.VALUES), fr(*ops.VALUES)):
+        assert_values_match(g, w, rtol=1e-12, atol=1e-12, label=name)
