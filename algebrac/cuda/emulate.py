@@ -35,7 +35,7 @@ __all__ = ["EmulatedDevice", "build_emulator", "HEADER"]
 HEADER = Path(__file__).resolve().parent / "emulate.h"
 # Hidden and -Bsymbolic: every library binds its own kernels (two modules both define
 # _ac_kernel_d_0; without these the second would call the first one's).
-FLAGS = ("-std=c++17", "-O1", "-fPIC", "-shared", "-ffp-contract=off", "-w",
+FLAGS = ("-std=c++17", "-O0", "-fPIC", "-shared", "-ffp-contract=off", "-w",
          "-fvisibility=hidden", "-Wl,-Bsymbolic")
 _EXPORT = '__attribute__((visibility("default")))'
 

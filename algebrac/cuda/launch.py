@@ -61,27 +61,44 @@ def nvcc_version(path: str) -> str:
     return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else path
 
 
-def _nvcc_run(text: str, out_flag: str, arch: str, workdir: Path) -> Path:
+def _nvcc_cmd(text: str, out_flag: str, arch: str, workdir: Path):
     src = workdir / "kernel.cu"
     src.write_text(text)
     out = workdir / f"kernel.{out_flag.strip('-')}"
     cmd = [nvcc(), out_flag, f"-arch={arch}", *OPTIONS, f"-I{INCLUDE}", "-o", str(out), str(src)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if res.returncode != 0:
+    return src, out, cmd
+
+
+def _nvcc_wait(proc, src, cmd) -> None:
+    stdout, stderr = proc.communicate(timeout=600)
+    if proc.returncode != 0:
         raise CompileError("nvcc rejected the generated CUDA code", source_path=src, command=cmd,
-                           output=res.stdout + res.stderr)
+                           output=stdout + stderr)
+
+
+def _nvcc_run(text: str, out_flag: str, arch: str, workdir: Path) -> Path:
+    src, out, cmd = _nvcc_cmd(text, out_flag, arch, workdir)
+    _nvcc_wait(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+               src, cmd)
     return out
 
 
 def check_ptx(text: str, archs=("sm_80", "sm_90")) -> dict:
-    """Compile CUDA source to PTX for each architecture; ``{arch: ptx}`` or CompileError."""
-    result = {}
+    """Compile CUDA source to PTX for each architecture (concurrently); ``{arch: ptx}``.
+
+    A rejected source raises CompileError with nvcc's output.
+    """
     with tempfile.TemporaryDirectory(prefix="algebrac-ptx-") as tmp:
+        jobs = []
         for arch in archs:
             d = Path(tmp) / arch
             d.mkdir()
-            result[arch] = _nvcc_run(text, "--ptx", arch, d).read_text()
-    return result
+            src, out, cmd = _nvcc_cmd(text, "--ptx", arch, d)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            jobs.append((arch, proc, src, out, cmd))
+        for arch, proc, src, out, cmd in jobs:
+            _nvcc_wait(proc, src, cmd)
+        return {arch: out.read_text() for arch, _, _, out, _ in jobs}
 
 
 def build_cubin(text: str, arch: str) -> bytes:
