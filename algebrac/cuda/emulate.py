@@ -54,9 +54,9 @@ def _wrappers(source: CudaSource) -> str:
         decl = ", ".join(f"{c} {n}" for c, n, _ in prog.params)
         names = ", ".join(n for _, n, _ in prog.params)
         for lc in prog.launches:
-            lines.append(f'extern "C" {_EXPORT} int _ac_emu_{lc.kernel}(unsigned _ac_g, unsigned _ac_b, '
-                         f"int _ac_o, {decl}) {{ return ac_emu::launch(_ac_g, _ac_b, _ac_o, "
-                         f"[=] {{ {lc.kernel}({names}); }}); }}")
+            lines.append(f'extern "C" {_EXPORT} int _ac_emu_{lc.kernel}'
+                         f"(unsigned _ac_g, unsigned _ac_b, int _ac_o, {decl}) {{ return "
+                         f"ac_emu::launch(_ac_g, _ac_b, _ac_o, [=] {{ {lc.kernel}({names}); }}); }}")
     lines.append(f'extern "C" {_EXPORT} const char *_ac_emu_error(void) '
                  '{ return ac_emu::error; }')
     return "\n".join(lines) + "\n"

@@ -217,8 +217,8 @@ def _tiny_source(body: str):
     from algebrac.dtypes import DType
 
     params = (("double *", "_ac_out0", None), ("long long", "_ac_n", None))
-    text = PRELUDE + 'extern "C" {\n__global__ void _ac_t(double * _ac_out0, long long _ac_n)\n{\n' \
-        + body + "\n}\n}\n"
+    text = (PRELUDE + 'extern "C" {\n__global__ void _ac_t(double * _ac_out0, long long _ac_n)'
+            + "\n{\n" + body + "\n}\n}\n")
     return CudaSource(text, {DType.FLOAT64: Program(DType.FLOAT64, params,
                                                     (Launch("_ac_t", "grid"),), 0, ())})
 
