@@ -25,6 +25,19 @@ launcher builds one argument list.  Math functions have the same names in
 CUDA as in C99 (``exp``/``expf``, ...); the stable helpers come from
 ``cpu/algebrac_math.h`` through its ``AC_FUNC`` hook, compiled as
 ``__device__`` functions (one source of truth).
+
+>>> import algebrac as ac
+>>> from algebrac.lower import passes
+>>> from algebrac.lower.tensor import lower_tensors, prepare_tensors
+>>> x = ac.vector("x", ac.dim("n"))
+>>> prog = prepare_tensors([x], [ac.sum(ac.exp(x))])
+>>> src = render_cuda([passes.run(lower_tensors(prog, DType.FLOAT64), "cuda")])
+>>> for lc in src.programs[DType.FLOAT64].launches:
+...     print(lc.kernel, lc.kind)
+_ac_tensor_d_0 serial
+_ac_tensor_d_1 reduce
+_ac_tensor_d_2c combine
+_ac_tensor_d_3 serial
 """
 from __future__ import annotations
 
