@@ -249,6 +249,50 @@ def test_backend_unavailable_says_what_to_install(monkeypatch):
     launch._default_device.cache_clear()
 
 
+def test_pycuda_glue_on_a_fake_driver(monkeypatch):
+    """PyCudaDevice and the call paths against a stand-in PyCUDA (see fake_pycuda.py):
+    context discipline, argument packing, GPUArray in and out, launch configuration."""
+    fake = _load(HERE / "fake_pycuda.py", "_ac_fake_pycuda")
+    state, GPUArray = fake.install(monkeypatch)
+    try:
+        x, y = sp.symbols("x y")
+        f = ac.compile([sp.exp(x) * y, x - y], [x, y], backend="cuda")
+        v, w = np.linspace(-2, 2, 1000), np.linspace(0, 1, 1000)
+        for g, r in zip(f(v, w), (np.exp(v) * w, v - w)):
+            _compare(g, r, np.float64)
+        dev = launch.current_device()
+        assert dev.name == "fake GPU" and dev.arch == "sm_80" and dev.max_blocks == 12
+        with dev.active():
+            gv = GPUArray(v.shape, v.dtype, dev.upload(v))
+        out = f(gv, 0.5)
+        assert isinstance(out[0], GPUArray)
+        with dev.active():
+            _compare(out[0].get(), np.exp(v) * 0.5, np.float64)
+        n, m = ac.dim("n"), ac.dim("m")
+        X, u = ac.matrix("X", (n, m)), ac.vector("u", m)
+        fn = ac.function([X, u], [ac.sum(ac.tanh(X @ u)), X.T @ X], backend="cuda")
+        Xv, uv = np.random.default_rng(1).normal(size=(900, 4)), np.ones(4)
+        for g, r in zip(fn(Xv, uv), (np.tanh(Xv @ uv).sum(), Xv.T @ Xv)):
+            _compare(g, r, np.float64, 100.0)
+        assert state["depth"] == 0 and state["launches"] > 5
+    finally:
+        launch._default_device.cache_clear()
+
+
+@pytest.mark.parametrize("count, init_error, message", [
+    (1, "cuInit failed: no CUDA-capable device is detected", "no usable NVIDIA driver"),
+    (0, None, "found 0 CUDA device"),
+])
+def test_backend_unavailable_without_a_gpu(monkeypatch, count, init_error, message):
+    fake = _load(HERE / "fake_pycuda.py", "_ac_fake_pycuda")
+    fake.install(monkeypatch, count=count, init_error=init_error)
+    try:
+        with pytest.raises(BackendUnavailable, match=message):
+            ac.compile(sp.Symbol("x") * 3, [sp.Symbol("x")], backend="cuda")
+    finally:
+        launch._default_device.cache_clear()
+
+
 def _tiny_source(body: str):
     """A hand-written kernel for testing the emulator itself."""
     from algebrac.cuda.render import PRELUDE, CudaSource, Launch, Program
