@@ -72,20 +72,29 @@ def _compare(got, want, dtype, scale=0.0, label=""):
     assert_values_match(got, want, rtol=rtol, atol=rtol * scale, label=label)
 
 
-@pytest.mark.parametrize("chunk", list(corpus.CHUNKS))
-def test_elementwise_corpus_matches_numpy_backend(chunk, emulator):
-    (lo, hi), forms = corpus.CHUNKS[chunk]
+@pytest.mark.parametrize("chunks", [("real", "unit"), ("positive", "scalar")])
+def test_elementwise_corpus_matches_numpy_backend(chunks, emulator):
+    # Two chunks per module (one cold build each); each chunk is checked on its own domain.
+    forms = [f for c in chunks for f in corpus.CHUNKS[c][1]]
     exprs = [e for e, _ in forms]
     f = ac.compile(exprs, corpus.ARGS, backend="cuda")
     check_ptx(f)
     ref = ac.compile(exprs, corpus.ARGS, backend="numpy")
     rng = np.random.default_rng(3)
-    vals = [rng.uniform(lo, hi, 700) for _ in corpus.ARGS]
-    for dtype in (np.float64, np.float32):
-        inputs = [v.astype(dtype) for v in vals]
-        got, want = f(*inputs), ref(*inputs)
-        for k, (g, w) in enumerate(zip(got, want)):
-            _compare(g, w, dtype, forms[k][1], f"{chunk}[{k}] {exprs[k]} {dtype.__name__}")
+    start = 0
+    for chunk in chunks:
+        (lo, hi), mine = corpus.CHUNKS[chunk]
+        vals = [rng.uniform(lo, hi, 700) for _ in corpus.ARGS]
+        for dtype in (np.float64, np.float32):
+            inputs = [v.astype(dtype) for v in vals]
+            with np.errstate(all="ignore"):   # the other chunk's formulas off their domain
+                got, want = f(*inputs), ref(*inputs)
+            # atol: terms are at least O(1); with other draws than the corpus's, sums like
+            # acosh(y + 2) + asinh(x) come near 0 (two 1-ulp errors of O(1) terms).
+            for k in range(start, start + len(mine)):
+                _compare(got[k], want[k], dtype, max(forms[k][1], 1.0),
+                         f"{chunk} {exprs[k]} {dtype.__name__}")
+        start += len(mine)
 
 
 def test_every_table_function_compiles_for_cuda(emulator):
@@ -293,67 +302,63 @@ def test_backend_unavailable_without_a_gpu(monkeypatch, count, init_error, messa
         launch._default_device.cache_clear()
 
 
-def _tiny_source(body: str):
-    """A hand-written kernel for testing the emulator itself."""
+TINY = {  # hand-written kernels testing the emulator itself, built as one module
+    # Each thread reads a neighbour's shared value: right only with the barrier.  Without
+    # it, threads run to completion one by one and read stale (zero) shared memory: the
+    # forward order breaks "read the next thread's value", the backward one "the previous".
+    **{f"_ac_{sync}{d}": f"""    __shared__ double s[64];
+    const unsigned t = threadIdx.x;
+    s[t] = t;
+    {"__syncthreads();" if sync == "sync" else ""}
+    _ac_out0[t] = s[(t + {d}) % 64];""" for sync in ("sync", "nosync") for d in (1, 63)},
+    "_ac_tree": """    double v = threadIdx.x;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    _ac_out0[threadIdx.x] = v;""",
+    "_ac_one": "    _ac_out0[threadIdx.x] = __shfl_down_sync(0xffffffffu, (double)threadIdx.x, 1);",
+    "_ac_deadlock": """    if (threadIdx.x < 3) __syncthreads();
+    if (threadIdx.x >= 3) __shfl_down_sync(0xffffffffu, 1.0, 1);""",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny():
     from algebrac.cuda.render import PRELUDE, CudaSource, Launch, Program
     from algebrac.dtypes import DType
 
     params = (("double *", "_ac_out0", None), ("long long", "_ac_n", None))
-    text = (PRELUDE + 'extern "C" {\n__global__ void _ac_t(double * _ac_out0, long long _ac_n)'
-            + "\n{\n" + body + "\n}\n}\n")
-    return CudaSource(text, {DType.FLOAT64: Program(DType.FLOAT64, params,
-                                                    (Launch("_ac_t", "grid"),), 0, ())})
+    text = PRELUDE + 'extern "C" {\n' + "".join(
+        f"__global__ void {name}(double * _ac_out0, long long _ac_n)\n{{\n{body}\n}}\n"
+        for name, body in TINY.items()) + "}\n"
+    launches = tuple(Launch(name, "grid") for name in TINY)
+    src = CudaSource(text, {DType.FLOAT64: Program(DType.FLOAT64, params, launches, 0, ())})
+    return EmulatedDevice().load(src)
 
 
-def _run_tiny(src, threads=64, order=0):
+def _run_tiny(lib, name, threads=64, order=0):
     dev = EmulatedDevice(order=order)
-    mod = dev.load(src)
     out = np.zeros(threads)
     mem = dev.upload(out)
-    dev.launch(mod, "_ac_t", 1, threads, [(True, mem.ptr), (False, threads)])
+    dev.launch(lib, name, 1, threads, [(True, mem.ptr), (False, threads)])
     dev.download(mem, out)
     return out
 
 
-def test_emulator_is_block_synchronous():
-    # Each thread reads a neighbour's shared value: right only with the barrier.  Without
-    # it, threads run to completion one by one and read stale (zero) shared memory: the
-    # forward order breaks "read the next thread's value", the backward one "the previous".
-    body = """    __shared__ double s[64];  // variant {V}
-    const unsigned t = threadIdx.x;
-    s[t] = t;
-    {SYNC}
-    _ac_out0[t] = s[(t + {D}) % 64];"""
+def test_emulator_is_block_synchronous(tiny):
     for order, d in ((0, 1), (1, 63)):
-        text = body.replace("{D}", str(d)).replace("{V}", f"{order}")
-        good = _run_tiny(_tiny_source(text.replace("{SYNC}", "__syncthreads();")), order=order)
+        good = _run_tiny(tiny, f"_ac_sync{d}", order=order)
         np.testing.assert_array_equal(good, (np.arange(64) + d) % 64)
-        bad = _run_tiny(_tiny_source(text.replace("{SYNC}", "")), order=order)
+        bad = _run_tiny(tiny, f"_ac_nosync{d}", order=order)
         assert not np.array_equal(bad, good)
 
 
-def test_emulator_shuffles_exchange_lane_values_and_finds_deadlocks():
-    body = """    double v = threadIdx.x;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    _ac_out0[threadIdx.x] = v;"""
-    out = _run_tiny(_tiny_source(body))
+def test_emulator_shuffles_exchange_lane_values_and_finds_deadlocks(tiny):
+    out = _run_tiny(tiny, "_ac_tree")
     assert out[0] == sum(range(32)) and out[32] == sum(range(32, 64))
-    one = _run_tiny(_tiny_source("    _ac_out0[threadIdx.x] = "
-                                 "__shfl_down_sync(0xffffffffu, (double)threadIdx.x, 1);"))
+    one = _run_tiny(tiny, "_ac_one")
     np.testing.assert_array_equal(one[:31], np.arange(1, 32))
     assert one[31] == 31   # beyond the warp: the lane keeps its own value
     with pytest.raises(RuntimeError, match="deadlock"):
-        _run_tiny(_tiny_source("    if (threadIdx.x < 3) __syncthreads();\n"
-                               "    if (threadIdx.x >= 3) __shfl_down_sync(0xffffffffu, 1.0, 1);"))
-
-
-def test_nvcc_checks_ran():
-    """Visible in the summary when nvcc is missing: then only the emulator half ran (it
-    compiled the identical kernel text with the host C++ compiler and checked values)."""
-    if not _nvcc_available():
-        pytest.skip("nvcc not found: PTX checks skipped (the emulator still built and ran "
-                    "every kernel)")
-    assert _checked, "no generated kernel went through nvcc"
+        _run_tiny(tiny, "_ac_deadlock")
 
 
 def test_compile_errors_are_reported():
