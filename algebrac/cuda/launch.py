@@ -248,14 +248,14 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
         threads = BLOCK
         if lc.kind == "serial":
             grid, threads = 1, 1
-        elif lc.kind == "gemm":
+        elif lc.kind in ("gemm", "combine"):   # a block per tile or per target element
             grid = max(1, min(extent, device.max_blocks))
         elif lc.kind == "reduce":
             per = max(_int(lc.partial, sizes), 1)
             grid = max(1, min(_blocks(extent, device), PARTIAL_CAP // (BLOCK * per)))
             workers = grid * BLOCK
             need = max(need, per * workers)
-        else:   # grid, or the combine pass of the reduce before it
+        else:
             grid = _blocks(extent, device)
         plan.append((lc.kernel, grid, threads, workers))
     partials = device.alloc(need * item)

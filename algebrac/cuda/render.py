@@ -10,11 +10,11 @@ consistent between launches):
 
 * a parallel loop: a 64-bit grid-stride loop;
 * a parallel loop that reduces (``reductions_of``): every thread accumulates
-  privately (a register for a scalar target, its own column of ``_ac_part``
-  for an array target); a block tree reduction (warp shuffles, then shared
-  memory) leaves one partial per block; a second kernel folds the partials in
-  a fixed order into the target, so results are deterministic for a given
-  launch configuration;
+  privately (a register for a scalar target, reduced by a block tree of warp
+  shuffles and shared memory to one partial per block; for an array target,
+  the thread's own column of ``_ac_part``); a second kernel gives each target
+  element a block that folds its partials with the same tree, so results are
+  deterministic for a given launch configuration;
 * a ``gemm`` call (the contraction ``use_blas`` recognised): a 16x16 tiled
   shared-memory kernel (no BLAS on the GPU);
 * anything else (initialisations, serial loops): one thread.
@@ -272,30 +272,27 @@ class _ModuleWriter:
                           "= _ac_v; }"]
         first = self.function("", lines)
         self.launches.append(Launch(first, "reduce", sp.sympify(loop.extent), offset))
-        # Second pass: fold the partials in a fixed order into the targets.
+        # Second pass, one block per target element: the block folds that element's
+        # partials (one per block of the first pass for a scalar, one per worker for an
+        # array) with coalesced loads and a tree, then thread 0 folds in the target.
         lines, widest = [], sp.S.One
         for k, name, op, buf, scalar, off, size in parts:
             fold = p.fold(op)
             if scalar:
                 target = p._print(sp.Symbol(name)) if buf is None else f"{name}[0]"
-                lines += ["    if (blockIdx.x == 0) {",
-                          f"        {t} _ac_v = {p._print(op.identity)};",
-                          f"        for (long long _ac_b = threadIdx.x; _ac_b < _ac_nw / {BLOCK};"
-                          f" _ac_b += blockDim.x) _ac_v = "
-                          f"{fold('_ac_v', f'_ac_part[({off})*_ac_nw + _ac_b]')};",
-                          f"        _ac_v = {p.block_reduce(op, '_ac_v')};",
-                          f"        if (threadIdx.x == 0) {target} = {fold(target, '_ac_v')};",
-                          "    }"]
-                continue
-            widest = size if widest == 1 else sp.Max(widest, size)
-            elem = p.unravel(buf, "_ac_e")
-            lines += ["    for (long long _ac_e = blockIdx.x * (long long)blockDim.x + threadIdx.x;"
-                      f" _ac_e < {p._print_index(size)}; _ac_e += (long long)gridDim.x * "
-                      "blockDim.x) {",
-                      f"        {t} _ac_v = {elem};",
-                      "        for (long long _ac_t = 0; _ac_t < _ac_nw; _ac_t++) _ac_v = "
-                      f"{fold('_ac_v', f'_ac_part[({off})*_ac_nw + _ac_e*_ac_nw + _ac_t]')};",
-                      f"        {elem} = _ac_v;",
+                count = f"_ac_nw / {BLOCK}"
+            else:
+                target, count = p.unravel(buf, "_ac_e"), "_ac_nw"
+                widest = size if widest == 1 else sp.Max(widest, size)
+            part = f"_ac_part[({off})*_ac_nw + _ac_e*_ac_nw + _ac_t]"
+            lines += [f"    for (long long _ac_e = blockIdx.x; _ac_e < {p._print_index(size)}; "
+                      "_ac_e += gridDim.x) {",
+                      f"        {t} _ac_v = {p._print(op.identity)};",
+                      f"        for (long long _ac_t = threadIdx.x; _ac_t < {count}; "
+                      "_ac_t += blockDim.x)",
+                      f"            _ac_v = {fold('_ac_v', part)};",
+                      f"        _ac_v = {p.block_reduce(op, '_ac_v')};",
+                      f"        if (threadIdx.x == 0) {target} = {fold(target, '_ac_v')};",
                       "    }"]
         self.launches.append(Launch(self.function("c", lines), "combine", widest))
 
