@@ -105,6 +105,7 @@ def call_elementwise(uf, source, inputs, kwargs):
                                                                   nonnegative=True): n})
         outs = _results(device, mems, [shape] * uf.nout, [loop.numpy] * uf.nout,
                         to_host=not any(dev))
+        del mems, keep   # device memory goes back while the context is current
     if not any(dev):
         outs = [o if o.ndim else o[()] for o in outs]
     return outs[0] if len(outs) == 1 else tuple(outs)
@@ -172,4 +173,5 @@ def call_tensor(fn, source, args):
                 operands[p.buffer] = (device.ptr(m) + off * dt.itemsize, st[nb:])
             launch.run(device, module, program, operands, sizes)
         outs = _results(device, mems, shapes, dtypes, to_host=not any(dev))
+        del mems, keep, ops   # device memory goes back while the context is current
     return outs[0] if fn._single else tuple(outs)

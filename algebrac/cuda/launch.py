@@ -157,6 +157,7 @@ class PyCudaDevice:
         self.arch = f"sm_{major}{minor}"
         self.name = self.device.name()
         self.modules: dict = {}
+        self.pool = None   # PyCUDA's memory pool: outputs and scratch without cudaMalloc
 
     @contextlib.contextmanager
     def active(self):
@@ -173,7 +174,11 @@ class PyCudaDevice:
         return self.modules[key]
 
     def alloc(self, nbytes: int):
-        return self.drv.mem_alloc(max(int(nbytes), 1))
+        if self.pool is None:
+            from pycuda.tools import DeviceMemoryPool
+
+            self.pool = DeviceMemoryPool()
+        return self.pool.allocate(max(int(nbytes), 1))
 
     @staticmethod
     def ptr(mem) -> int:

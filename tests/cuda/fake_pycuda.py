@@ -126,11 +126,21 @@ def install(monkeypatch, *, count=1, init_error=None):
                         module_from_buffer=module_from_buffer,
                         device_attribute=types.SimpleNamespace(
                             MULTIPROCESSOR_COUNT="sms", MAX_THREADS_PER_MULTIPROCESSOR="threads"))
+    class DeviceMemoryPool:
+        def __init__(self):
+            pushed()
+
+        def allocate(self, n):
+            return mem_alloc(n)
+
     gpuarray = types.ModuleType("pycuda.gpuarray")
     gpuarray.GPUArray = GPUArray
+    tools = types.ModuleType("pycuda.tools")
+    tools.DeviceMemoryPool = DeviceMemoryPool
     pkg = types.ModuleType("pycuda")
-    pkg.driver, pkg.gpuarray = drv, gpuarray
-    for name, mod in (("pycuda", pkg), ("pycuda.driver", drv), ("pycuda.gpuarray", gpuarray)):
+    pkg.driver, pkg.gpuarray, pkg.tools = drv, gpuarray, tools
+    for name, mod in (("pycuda", pkg), ("pycuda.driver", drv), ("pycuda.gpuarray", gpuarray),
+                      ("pycuda.tools", tools)):
         monkeypatch.setitem(sys.modules, name, mod)
 
     from algebrac.cuda import launch, render
