@@ -5,13 +5,15 @@ Prints one table:
 * elementwise formulas on device arrays (``GPUArray`` in and out, so no host
   copies are timed): achieved bandwidth (bytes read + written / time) as a
   fraction of the device's peak (2 x memory clock x bus width; target >= 80%);
-* loss-and-gradient programs (``ac.function`` with device inputs) against
-  hand-written CuPy and ``jax.jit`` on the GPU where installed, as time ratios.
+* the programs of ``bench_function.py`` (logistic and softmax regression, MLP,
+  pairwise kernel, Rosenbrock: losses with their gradients; ``ac.function`` with
+  device inputs) against the same hand-written NumPy code run on CuPy arrays and
+  ``jax.jit`` on the GPU where installed, as time ratios.
 
 Every peer's result is compared with algebrac's before timing.  Timing: best of
 ``--repeat`` calls after a warm-up, each followed by a device synchronize.
-Runs in well under 5 minutes (the largest input is 100000 x 1000 float64 = 800 MB
-when it fits; ``--quick`` uses small sizes).
+Runs in well under 5 minutes at bench_function's full sizes (``--quick``: its
+quick sizes).
 
 ``--emulate`` runs the whole script on the CPU emulator with tiny sizes (no GPU,
 no peers, no bandwidth): a smoke test of the script itself, which is how it was
@@ -36,6 +38,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import algebrac as ac  # noqa: E402
 from algebrac.cuda import launch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_function  # noqa: E402  (the models of issue 9's benchmark, and their peers)
 
 x, y, z = sp.symbols("x y z")
 ELEMENTWISE = {
@@ -116,58 +121,22 @@ def elementwise_rows(env, n, repeat):
     return rows
 
 
-def logistic(n, m):
-    N, M = ac.dim("n"), ac.dim("m")
-    X, w, t = ac.matrix("X", (N, M)), ac.vector("w", M), ac.vector("t", N)
-    p = ac.sigmoid(X @ w)
-    loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
-    rng = np.random.default_rng(1)
-    vals = [rng.normal(size=(n, m)) / np.sqrt(m), rng.normal(size=m),
-            (rng.random(n) > 0.5) * 1.0]
-
-    def numpy_like(xp, Xv, wv, tv):
-        z = Xv @ wv
-        lossv = xp.sum(xp.logaddexp(0, z) - tv * z)
-        s = 1 / (1 + xp.exp(-z))
-        return lossv, Xv.T @ (s - tv)
-
-    return [X, w, t], [loss, ac.grad(loss, w)], vals, numpy_like
-
-
-def softmax_regression(n, m, k=10):
-    N, M, K = ac.dim("n"), ac.dim("m"), ac.dim("k")
-    X, W, Y = ac.matrix("X", (N, M)), ac.matrix("W", (M, K)), ac.matrix("Y", (N, K))
-    loss = -ac.sum(Y * ac.log_softmax(X @ W, axis=1))
-    rng = np.random.default_rng(2)
-    labels = rng.integers(0, k, n)
-    vals = [rng.normal(size=(n, m)) / np.sqrt(m), rng.normal(size=(m, k)) / 10,
-            np.eye(k)[labels]]
-
-    def numpy_like(xp, Xv, Wv, Yv):
-        z = Xv @ Wv
-        z = z - z.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(z).sum(axis=1, keepdims=True))
-        lossv = -xp.sum(Yv * (z - lse))
-        return lossv, Xv.T @ (xp.exp(z - lse) - Yv)
-
-    return [X, W, Y], [loss, ac.grad(loss, W)], vals, numpy_like
-
-
 def peers():
+    """CuPy runs bench_function's hand-written NumPy models through NumPy's dispatch
+    protocols (__array_function__/__array_ufunc__); JAX runs its jitted value_and_grad."""
     out = {}
     try:
         import cupy
 
-        out["CuPy"] = (cupy, cupy.asarray, lambda: cupy.cuda.Device().synchronize())
+        out["CuPy"] = (cupy.asarray, lambda: cupy.cuda.Device().synchronize())
     except Exception:  # not installed, or no GPU for it
         pass
     try:
         import jax
-        import jax.numpy as jnp
 
         if any(d.platform == "gpu" for d in jax.devices()):
             jax.config.update("jax_enable_x64", True)
-            out["jax.jit"] = (jnp, jax.device_put, None)
+            out["jax.jit"] = (jax.device_put, None)
     except Exception:
         pass
     return out
@@ -176,30 +145,42 @@ def peers():
 def tensor_rows(env, cases, repeat, with_peers):
     rows = []
     available = peers() if with_peers else {}
-    for label, (inputs, outputs, vals, numpy_like) in cases.items():
+    jax_fns = bench_function._jax_losses() if "jax.jit" in available else {}
+    rng = np.random.default_rng(1)
+    for case, sizes in cases:
+        label = f"{case.name} {case.label(sizes)}"
+        inputs, outputs = bench_function.PROGRAMS[case.kind]()
+        vals = bench_function.make_data(case.kind, sizes, rng)
         fn = ac.function(inputs, outputs, backend="cuda")
         dev = [env.to_device(v) for v in vals]
-        ref = ac.function(inputs, outputs, backend="numpy")(*vals)
         got = env.get(fn(*dev))
+        got = got if isinstance(got, list) else [got]
+        ref = bench_function.NUMPY[case.kind](*vals)
         for g, r in zip(got, ref):
-            assert np.allclose(g, r, rtol=1e-9, atol=1e-9), f"{label}: mismatch"
+            assert np.allclose(g, r, rtol=1e-9, atol=1e-9 * np.max(np.abs(r))), label
         t_ac = best_time(lambda: fn(*dev), env.sync, repeat)
-        rows.append((f"loss+grad: {label}", f"{t_ac * 1e3:.3f} ms", "", "", "1.00 (algebrac)"))
-        for peer, (xp, put, sync) in available.items():
-            args = [put(v) for v in vals]
-            if peer == "jax.jit":
-                import jax
+        rows.append((label, f"{t_ac * 1e3:.3f} ms", "", "", "algebrac"))
+        for peer, (put, sync) in available.items():
+            try:
+                args = [put(v) for v in vals]
+                if peer == "jax.jit":
+                    import jax
 
-                f = jax.jit(lambda *a: numpy_like(xp, *a))
-                res = f(*args)
-                sync_fn = lambda: jax.block_until_ready(f(*args))  # noqa: E731
-                t = best_time(sync_fn, lambda: None, repeat)
-            else:
-                res = numpy_like(xp, *args)
-                t = best_time(lambda: numpy_like(xp, *args), sync, repeat)
-            for g, r in zip([np.asarray(v.get() if hasattr(v, "get") else v) for v in res], ref):
-                assert np.allclose(g, r, rtol=1e-9, atol=1e-9), f"{label}/{peer}: mismatch"
-            rows.append((f"  {peer}", f"{t * 1e3:.3f} ms", "", "", f"{t / t_ac:.2f}x of algebrac"))
+                    f = jax_fns[case.kind]
+                    call = lambda: jax.block_until_ready(f(*args))  # noqa: E731
+                    sync = lambda: None  # noqa: E731
+                else:
+                    call = lambda: bench_function.NUMPY[case.kind](*args)  # noqa: E731
+                res = call()
+                for g, r in zip(res, ref):
+                    g = np.asarray(g.get() if hasattr(g, "get") else g)
+                    assert np.allclose(g, r, rtol=1e-9, atol=1e-9 * np.max(np.abs(r)))
+                t = best_time(call, sync, repeat)
+                rows.append((f"  {peer}", f"{t * 1e3:.3f} ms", "", "",
+                             f"algebrac {t / t_ac:.2f}x faster" if t > t_ac else
+                             f"algebrac {t_ac / t:.2f}x slower"))
+            except Exception as err:   # a peer failing must not hide the other results
+                rows.append((f"  {peer}", "failed", "", "", f"{type(err).__name__}: {err}"[:60]))
     return rows
 
 
@@ -213,11 +194,11 @@ def main(argv=None):
     small = opts.emulate or opts.quick
     n = 3000 if opts.emulate else (1 << 20 if opts.quick else 1 << 25)
     repeat = 2 if opts.emulate else opts.repeat
-    sizes = [(300, 4)] if opts.emulate else (
-        [(10000, 100)] if opts.quick else [(100000, 100), (10000, 1000)])
-    cases = {f"logistic {a}x{b}": logistic(a, b) for a, b in sizes}
-    a, b = sizes[0]
-    cases[f"softmax regression {a}x{b}, 10 classes"] = softmax_regression(a, b)
+    if opts.emulate:
+        cases = [(c, {k: min(v, 200) if k == "n" else min(v, 5) for k, v in c.quick.items()})
+                 for c in bench_function.CASES]
+    else:
+        cases = [(c, c.quick if opts.quick else c.sizes) for c in bench_function.CASES]
     start = time.perf_counter()
     with launch.use_device(env.device):
         rows = elementwise_rows(env, n, repeat)
