@@ -168,7 +168,7 @@ class Function:
         k = self._kernels[DType.FLOAT64]
         notes = []
         for s in k.body:
-            if isinstance(s, Call):
+            if isinstance(s, Call) and self.backend != "cuda":   # the GPU's gemm reads strides
                 for b in (s.args[0].a, s.args[0].b, s.args[0].c):
                     if b.role is not Role.TEMP:
                         notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
