@@ -25,7 +25,9 @@ checked on the development machines (they have no GPU).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -33,7 +35,9 @@ import time
 import numpy as np
 import sympy as sp
 
-os.environ.setdefault("ALGEBRAC_CACHE_DIR", tempfile.mkdtemp(prefix="algebrac-gpu-bench-"))
+if "ALGEBRAC_CACHE_DIR" not in os.environ:   # never the user's cache (cold compiles)
+    os.environ["ALGEBRAC_CACHE_DIR"] = tempfile.mkdtemp(prefix="algebrac-gpu-bench-")
+    atexit.register(shutil.rmtree, os.environ["ALGEBRAC_CACHE_DIR"], ignore_errors=True)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import algebrac as ac  # noqa: E402
