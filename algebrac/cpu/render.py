@@ -60,8 +60,7 @@ from ..lower.printing import CFamilyPrinter
 __all__ = ["Source", "CPrinter", "render_loop", "render_ufunc_module", "has_libmvec"]
 
 UFUNC_NAME = "algebrac_ufunc"
-_QUIET_COMPARISONS = {">": "isgreater", ">=": "isgreaterequal", "<": "isless",
-                      "<=": "islessequal"}
+_QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,13 @@ class CPrinter(CFamilyPrinter):
 
     def _print_Relational(self, expr):
         # C's `x > 0` raises the invalid flag when x is NaN (NumPy then warns);
-        # NumPy's comparisons are quiet, and so are C's isgreater & co.
+        # NumPy's comparisons are quiet, and so are the header's _ac_gt & co.
+        # (which, unlike C's isgreater, stay quiet when gcc vectorises them).
         quiet = _QUIET_COMPARISONS.get(expr.rel_op)
         if quiet is None:  # == and != are quiet already
             return super()._print_Relational(expr)
-        return f"{quiet}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
+        suffix = "f" if self.dtype is DType.FLOAT32 else ""
+        return f"{quiet}{suffix}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
 
     def _stmt_Loop(self, loop: Loop, depth):
         if loop.kind is not LoopKind.PARALLEL:
