@@ -55,6 +55,16 @@ AC_FUNC T _ac_mod##SUF(T a, T b) {                                       \
     return m;                                                                  \
 }
 
+/* SymPy's sinc(x) = sin(x)/x, 1 at 0 (the division sees 1 there: no 0/0 on a vector lane). */
+#define AC_DEFINE_SINC(T, SUF)                                                 \
+AC_FUNC T _ac_sinc##SUF(T x) {                                                 \
+    const int zero = x == 0;                                                   \
+    return zero ? (T)1 : sin##SUF(x) / (zero ? (T)1 : x);                      \
+}
+AC_DEFINE_SINC(double, )
+AC_DEFINE_SINC(float, f)
+#undef AC_DEFINE_SINC
+
 AC_DEFINE_HELPERS(double, )
 AC_DEFINE_HELPERS(float, f)
 #undef AC_DEFINE_HELPERS

@@ -56,6 +56,7 @@ import sympy as sp
 from ..dtypes import DType
 from ..lower.ir import Buffer, Kernel, Loop, LoopKind, Role
 from ..lower.printing import CFamilyPrinter
+from .scipy_calls import scipy_parts
 
 __all__ = ["Source", "CPrinter", "render_loop", "render_ufunc_module", "has_libmvec"]
 
@@ -243,6 +244,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         cutoff = max(2048, min(1 << 17, 100000 // _cost(k)))
         loops.append(render_loop(k, strided=True, cutoff=cutoff, printer_out=printers))
     simd = _simd_declarations(printers) if has_libmvec() else []
+    sf_c, sf_extern, sf_cython = scipy_parts({r for p in printers for r in p.used_scipy.values()})
     nk = len(kernels)
     types = ", ".join(
         ", ".join([k.params[0].dtype.npy_type] * (nin + nout)) for k in kernels
@@ -257,6 +259,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "#include <numpy/ndarraytypes.h>",
         "#include <numpy/ufuncobject.h>",
         '#include "algebrac_math.h"',
+        *sf_c,
         *simd,
         *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
@@ -278,8 +281,10 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         '    """\n'
         f"{body}\n"
         '    """\n'
+        + "".join(f"    {line}\n" for line in sf_extern) +
         "    object _ac_make_ufunc()\n"
         "\n"
+        + "".join(f"{line}\n" for line in sf_cython) +
         "ufunc = _ac_make_ufunc()\n"
     )
     libs = ("mvec", "m") if has_libmvec() else ("m",)

@@ -81,6 +81,12 @@ def _constant_pieces(node):
     return []
 
 
+@partial_rule(sp.frac)
+def _frac(node):
+    """frac(x) = x - floor(x): d/dx = 1 (where it exists)."""
+    return [(0, sp.S.One, None)]
+
+
 @partial_rule(sp.Mod)
 def _mod(node):
     """Mod(a, b) = a - b*floor(a/b): d/da = 1, d/db = -floor(a/b)."""
@@ -117,8 +123,8 @@ def _function(node):
     """d f(a, b)/da = f.fdiff(1): every SymPy and algebrac function states its own derivative."""
     out = []
     for j in range(len(node.args)):
-        if isinstance(node, sp.polygamma) and j == 0:
-            continue    # the order is an integer
+        if node.args[j].is_number:
+            continue    # a constant argument (polygamma's order, a Bessel order) adds nothing
         try:
             d = node.fdiff(j + 1)
         except (sp.ArgumentIndexError, NotImplementedError, AttributeError) as err:
