@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 
 from ..errors import UnsupportedError
 from ..expr.functions import sigmoid, softplus
@@ -127,14 +128,31 @@ def _function(node):
             continue    # a constant argument (polygamma's order, a Bessel order) adds nothing
         try:
             d = node.fdiff(j + 1)
-        except (sp.ArgumentIndexError, NotImplementedError, AttributeError) as err:
-            raise UnsupportedError(f"no derivative rule for {type(node).__name__} "
-                                   f"(argument {j + 1}) in {node}") from err
-        if d.has(sp.Derivative, sp.Subs):
-            raise UnsupportedError(f"no closed-form derivative for {type(node).__name__} "
-                                   f"in {node}: SymPy gives {d}")
+        except (ArgumentIndexError, NotImplementedError, AttributeError):
+            d = _NoRule(f"no derivative rule for {type(node).__name__} (argument {j + 1}) "
+                        f"in {node}")
+        else:
+            if d.has(sp.Derivative, sp.Subs):
+                d = _NoRule(f"no closed-form derivative for {type(node).__name__} in {node}: "
+                            f"SymPy gives {d}")
         out.append((j, d, None))
     return out
+
+
+class _NoRule:
+    """A partial derivative that has no closed form: an error once the chain rule uses it.
+
+    ``gammainc(a, x)`` has no closed-form derivative in ``a``; its gradient in ``x`` alone
+    never multiplies this partial (both modes skip arguments the variable does not reach).
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __mul__(self, other):
+        raise UnsupportedError(self.message)
+
+    __rmul__ = __mul__
 
 
 def partials(node: sp.Basic) -> list:

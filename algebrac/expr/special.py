@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import mpmath
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 
 __all__ = ["gammainc", "gammaincc", "ibeta", "hyp0f1", "hyp1f1", "hyp2f1", "spence",
            "SPECIAL_FUNCTIONS"]
@@ -77,7 +78,7 @@ class gammainc(_Special):
     def fdiff(self, argindex=2):
         a, x = self.args
         if argindex != 2:
-            raise sp.ArgumentIndexError(self, argindex)   # d/da has no closed form
+            raise ArgumentIndexError(self, argindex)   # d/da has no closed form
         return x ** (a - 1) * sp.exp(-x) / sp.gamma(a)
 
 
@@ -91,7 +92,7 @@ class gammaincc(_Special):
     def fdiff(self, argindex=2):
         a, x = self.args
         if argindex != 2:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         return -x ** (a - 1) * sp.exp(-x) / sp.gamma(a)
 
 
@@ -112,7 +113,7 @@ class ibeta(_Special):
     def fdiff(self, argindex=3):
         a, b, x = self.args
         if argindex != 3:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         return x ** (a - 1) * (1 - x) ** (b - 1) / sp.beta(a, b)
 
     def _latex(self, printer, exp=None):
@@ -131,7 +132,7 @@ class hyp0f1(_Special):
     def fdiff(self, argindex=2):
         b, z = self.args
         if argindex != 2:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         return hyp0f1(b + 1, z) / b
 
 
@@ -145,7 +146,7 @@ class hyp1f1(_Special):
     def fdiff(self, argindex=3):
         a, b, z = self.args
         if argindex != 3:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         return a / b * hyp1f1(a + 1, b + 1, z)
 
 
@@ -159,7 +160,7 @@ class hyp2f1(_Special):
     def fdiff(self, argindex=4):
         a, b, c, z = self.args
         if argindex != 4:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         return a * b / c * hyp2f1(a + 1, b + 1, c + 1, z)
 
 
@@ -172,7 +173,7 @@ class spence(_Special):
 
     def fdiff(self, argindex=1):
         if argindex != 1:
-            raise sp.ArgumentIndexError(self, argindex)
+            raise ArgumentIndexError(self, argindex)
         z = self.args[0]
         return sp.log(z) / (1 - z)
 
