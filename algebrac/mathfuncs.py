@@ -300,7 +300,9 @@ REWRITES: dict[type, Callable] = {
     sp.hyper: _hyper,
     sp.polylog: _polylog,
     sp.frac: lambda x: x - sp.floor(x),
-    # algebrac compiles real formulas: every argument is real.
+    # algebrac compiles real formulas: every argument is real, and a polar number
+    # (SymPy's branch bookkeeping, as in exp_polar(2*I*pi)*x) is its principal value.
+    sp.exp_polar: sp.exp,
     sp.re: lambda x: x,
     sp.im: lambda x: sp.S.Zero,
 }

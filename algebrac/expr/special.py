@@ -27,7 +27,7 @@ import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
 __all__ = ["gammainc", "gammaincc", "ibeta", "hyp0f1", "hyp1f1", "hyp2f1", "spence",
-           "SPECIAL_FUNCTIONS"]
+           "erfc_kept", "SPECIAL_FUNCTIONS"]
 
 
 class _Special(sp.Function):
@@ -179,3 +179,25 @@ class spence(_Special):
 
 
 SPECIAL_FUNCTIONS = (gammainc, gammaincc, ibeta, hyp0f1, hyp1f1, hyp2f1, spence)
+
+
+class erfc_kept(sp.erfc):
+    """``erfc`` that SymPy does not fold: ``erfc(-u)`` stays (``sympy.erfc`` makes it
+    ``2 - erfc(u)``, which cancels for large ``u``).  Numbers still evaluate.
+
+    >>> import sympy as sp
+    >>> u = sp.Symbol("u")
+    >>> sp.erfc(-u), erfc_kept(-u), erfc_kept(0)
+    (2 - erfc(u), erfc(-u), 1)
+    """
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_number:
+            return sp.erfc(arg)
+        return None
+
+
+# Every printer (str, LaTeX, lambdify's NumPy and mpmath, C) names it erfc; pickle
+# finds it by its qualified name.
+erfc_kept.__name__ = "erfc"

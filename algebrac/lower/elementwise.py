@@ -83,11 +83,13 @@ def _check_supported(expr, where: str) -> None:
         problems.setdefault(type(node).__name__, _short(node))
     if problems:
         listing = "; ".join(f"{name} ({why})" for name, why in problems.items())
-        raise UnsupportedError(
+        err = UnsupportedError(
             f"{where} contains what algebrac cannot compile: {listing}. Rewrite it with "
             "supported functions (see algebrac.mathfuncs.FUNCTIONS) or evaluate it first "
             "(e.g. .doit())."
         )
+        err.functions = tuple(problems)   # the names, for tools that tally them
+        raise err
 
 
 def as_formula(e) -> sp.Basic:

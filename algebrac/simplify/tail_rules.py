@@ -1,0 +1,111 @@
+"""Rules for the tails of distribution functions, and Horner form for polynomials.
+
+The CDFs ``sympy.stats`` returns are written for the centre of a
+distribution: the Normal CDF ``1/2 + erf(z)/2`` and the Cauchy CDF
+``1/2 + atan(z)/pi`` cancel to 0 in the lower tail, where the answer is tiny
+but representable.  These stabilize rules give the forms that keep full
+relative accuracy in both tails:
+
+* ``c + c*erf(u) -> c*erfc(-u)`` (Normal, LogNormal, ... CDFs).  SymPy folds
+  ``erfc(-u)`` into ``2 - erfc(u)``, the cancellation again, so the result
+  is :class:`~algebrac.expr.special.erfc_kept`, an ``erfc`` that never folds;
+* ``c + k*atan(u) -> k*atan2(1, -u)`` for ``c = k*pi/2`` (``atan(u) + pi/2``
+  is the angle of ``(-u, 1)``), and ``k*atan(u) - c -> -k*atan2(1, u)``
+  (Cauchy and its relatives, both tails).
+
+``1 - exp(-x)`` is already ``-expm1(-x)`` (``exp_minus_one_to_expm1``).
+``1 - (1 - x**a)**b`` (Kumaraswamy) is *not* rewritten to
+``-expm1(b*log1p(-x**a))``: for an integer ``b`` and ``x**a > 1`` the naive
+form is real and the rewrite NaN, and rules must hold for every real input.
+
+The specialize rule ``polynomial_to_horner`` evaluates a polynomial of degree
+3 or more in one symbol with numeric coefficients in Horner form: the
+expanded orthogonal polynomials SymPy returns (Legendre, Laguerre, Hermite)
+then take one rounding per degree instead of a product chain per power.
+
+>>> import sympy as sp
+>>> z = sp.Symbol("z", real=True)
+>>> from algebrac import stabilize
+>>> stabilize(sp.erf(z) / 2 + sp.Rational(1, 2))
+erfc(-z)/2
+>>> stabilize(sp.atan(z) / sp.pi + sp.Rational(1, 2))
+atan2(1, -z)/pi
+>>> polynomial_to_horner(35*z**4/8 - 15*z**2/4 + sp.Rational(3, 8))
+z**2*(35*z**2/8 - 15/4) + 3/8
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..expr.special import erfc_kept
+from .specialize import SPECIALIZE
+from .stable_rules import STABILIZE
+
+__all__ = ["half_plus_erf_to_erfc", "atan_plus_half_pi_to_atan2", "polynomial_to_horner"]
+
+
+def _constant_plus(node, cls):
+    """``(c, k, u, rest)`` for ``node = c + k*cls(u) + rest`` with ``c`` a nonzero number."""
+    c, others = node.as_coeff_Add()
+    if c == 0:
+        return None
+    terms = sp.Add.make_args(others)
+    for t in terms:
+        k, f = t.as_coeff_Mul()
+        if isinstance(f, cls) and not isinstance(f, erfc_kept):
+            rest = sp.Add(*[s for s in terms if s is not t])
+            return c, k, f.args[0], rest
+    return None
+
+
+@STABILIZE.rule(tracks=(sp.Add,))
+def half_plus_erf_to_erfc(node):
+    """c + c*erf(u) = c*erfc(-u), u real (no cancellation as u -> -oo).
+
+    NOTE: a bare ``1 + erf(u)`` is left to the log rule when under a logarithm
+    (``log_of_one_plus_erf_to_log_erfc`` reaches ``log_erfc(-u)`` in one step).
+    """
+    m = _constant_plus(node, sp.erf)
+    if m is None or m[0] != m[1] or (m[0] == 1 and m[3] == 0):
+        return None
+    c, _, u, rest = m
+    return c * erfc_kept(-u) + rest
+
+
+@STABILIZE.rule(tracks=(sp.Add,))
+def atan_plus_half_pi_to_atan2(node):
+    """c + k*atan(u) = k*atan2(1, -u) for c = k*pi/2, and -k*atan2(1, u) for c = -k*pi/2; u real."""
+    terms = sp.Add.make_args(node)
+    const = sp.Add(*[t for t in terms if t.is_number])
+    for t in terms:
+        atans = [f for f in sp.Mul.make_args(t) if isinstance(f, sp.atan)]
+        if len(atans) != 1 or const == 0:
+            continue
+        f = atans[0]
+        k = t / f    # 1/pi for the Cauchy CDF
+        if not k.is_number:
+            continue
+        rest = sp.Add(*[s for s in terms if s is not t and not s.is_number])
+        u = f.args[0]
+        if sp.expand(const - k * sp.pi / 2) == 0:
+            return k * sp.atan2(1, -u) + rest
+        if sp.expand(const + k * sp.pi / 2) == 0:
+            return -k * sp.atan2(1, u) + rest
+    return None
+
+
+@SPECIALIZE.rule(tracks=(sp.Add,))
+def polynomial_to_horner(node):
+    """sum_k c_k x**k = c_0 + x*(c_1 + x*(...)), numeric c_k, degree >= 3 (Horner form)."""
+    free = node.free_symbols
+    if len(free) != 1:
+        return None
+    (x,) = free
+    if not node.is_polynomial(x):
+        return None
+    poly = sp.Poly(node, x)
+    if poly.degree() < 3 or not all(c.is_Rational or c.is_Float for c in poly.coeffs()):
+        return None
+    out = sp.horner(poly)
+    out = out.as_expr() if isinstance(out, sp.Poly) else out
+    return None if out == node else out
