@@ -42,8 +42,10 @@ import sympy.stats as st
 from sympy.stats import crv_types
 
 X_SYM = sp.Symbol("x", real=True)
+from sympy.physics.quantum.constants import HBar  # noqa: E402
+
 _NS = dict(sp.__dict__, ExprCondPair=sp.functions.elementary.piecewise.ExprCondPair,
-           TupleArg=sp.functions.special.hyper.TupleArg)
+           TupleArg=sp.functions.special.hyper.TupleArg, HBar=HBar)
 
 
 @contextlib.contextmanager
@@ -212,7 +214,8 @@ def run(corpus, backend, time_every, batch=30):
         if "error" in item:
             res["status"] = item["error"]
             continue
-        e = sp.sympify(eval(item["expr"], _NS))  # noqa: S307 (our own srepr text)
+        # Our own srepr text; wave functions in natural units (hbar = 1).
+        e = sp.sympify(eval(item["expr"], _NS)).xreplace({HBar(): sp.S.One})  # noqa: S307
         params = {eval(k, _NS): sp.sympify(v) for k, v in item["params"].items()}  # noqa: S307
         try:
             try:
