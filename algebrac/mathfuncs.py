@@ -70,12 +70,13 @@ class FuncRow:
     cuda: tuple | None = field(default=None)   # (cuda64, cuda32); None: the C names
 
     @property
-    def cuda64(self) -> str:
-        return self.cuda[0] if self.cuda else self.c64
+    def cuda64(self) -> str | None:
+        """The CUDA name in double (None: not available on CUDA)."""
+        return self.cuda[0] if self.cuda is not None else self.c64
 
     @property
-    def cuda32(self) -> str:
-        return self.cuda[1] if self.cuda else self.c32
+    def cuda32(self) -> str | None:
+        return self.cuda[1] if self.cuda is not None else self.c32
 
     @property
     def scipy_names(self) -> tuple:
@@ -143,8 +144,9 @@ def _riemann(node):
 def _sf(func, nargs, numpy, scipy_expr, mp, sample, **kw) -> FuncRow:
     """A row computed by SciPy: cython_special in C, scipy.special in NumPy."""
     name = "_ac_sf_" + func.__name__
+    # No cython_special on a GPU: a CUDA backend needs its own implementation first.
     return FuncRow(func, nargs, numpy, name, name + "f", cython=scipy_expr, mpmath=mp,
-                   sample=sample, **kw)
+                   sample=sample, cuda=(None, None), **kw)
 
 
 _U, _P, _R = ((-3, 3),), ((0.1, 5),), (-3, 3)
@@ -310,7 +312,7 @@ REWRITES: dict[type, Callable] = {
 
 def _rewrite_reason(node) -> str | None:
     """Why a REWRITES function cannot compile in this instance (its rewrite is not in the table)."""
-    if isinstance(node, sp.hyper):
+    if isinstance(node, sp.hyper) and isinstance(_hyper(*node.args), sp.hyper):
         return (f"algebrac computes hypergeometric functions pFq with (p, q) in (2, 1), (1, 1), "
                 f"(0, 1), (1, 0), (0, 0) only; this one has {(len(node.ap), len(node.bq))}")
     if isinstance(node, sp.polylog):

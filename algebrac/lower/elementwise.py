@@ -29,7 +29,7 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
-from ..mathfuncs import resolve_names, unsupported_reason
+from ..mathfuncs import REWRITES, resolve_names, unsupported_reason
 from ..simplify import cse, specialize, stabilize as stabilize_formula
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
@@ -59,10 +59,22 @@ def _short(node) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _nodes(expr):
+    """Pre-order nodes; a function computed through REWRITES is seen as its rewrite
+    (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if type(node) in REWRITES and unsupported_reason(node) is None:
+            node = REWRITES[type(node)](*node.args)
+        yield node
+        stack.extend(reversed(node.args))
+
+
 def _check_supported(expr, where: str) -> None:
     """Raise UnsupportedError listing every node of ``expr`` that no backend computes."""
     problems: dict = {}   # what -> why, in order of appearance
-    for node in sp.preorder_traversal(expr):
+    for node in _nodes(expr):
         if isinstance(node, sp.Number):
             if node.is_extended_real or node is sp.nan:
                 continue
