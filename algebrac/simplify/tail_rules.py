@@ -97,15 +97,22 @@ def atan_plus_half_pi_to_atan2(node):
 @SPECIALIZE.rule(tracks=(sp.Add,))
 def polynomial_to_horner(node):
     """sum_k c_k x**k = c_0 + x*(c_1 + x*(...)), numeric c_k, degree >= 3 (Horner form)."""
-    free = node.free_symbols
-    if len(free) != 1:
+    terms = node.args
+    if len(terms) > 64:
         return None
-    (x,) = free
-    if not node.is_polynomial(x):
+    x, degree = None, 0
+    for t in terms:   # every term c*x**k: a linear scan, not Expr.is_polynomial
+        c, m = t.as_coeff_Mul()
+        base, k = m.as_base_exp() if m is not sp.S.One else (None, 0)
+        if base is not None and not (base.is_Symbol and k.is_Integer and k > 0):
+            return None
+        if base is not None:
+            if x is not None and base != x:
+                return None
+            x, degree = base, max(degree, int(k))
+    if x is None or degree < 3:
         return None
     poly = sp.Poly(node, x)
-    if poly.degree() < 3 or not all(c.is_Rational or c.is_Float for c in poly.coeffs()):
-        return None
     out = sp.horner(poly)
     out = out.as_expr() if isinstance(out, sp.Poly) else out
     return None if out == node else out
