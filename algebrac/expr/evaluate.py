@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import sympy as sp
@@ -447,8 +448,13 @@ def _evaluate_expr(e: sp.Basic, b: _Bindings):
     return out.reshape(shape) if shape else out[()]
 
 
-def evaluate(expr, bindings: dict | None = None, **named):
+def evaluate(expr, bindings: dict | None = None, *, stabilize: bool = True, **named):
     """Evaluate a Tensor (or SymPy expression, or a list of them) with NumPy.
+
+    ``stabilize`` (the default, as in :func:`algebrac.function`) first rewrites the
+    formula into numerically stable forms (:func:`algebrac.stabilize`), so
+    ``log(1 + exp(z))`` is finite at ``z = 800``; ``stabilize=False`` evaluates it
+    as written.
 
     ``bindings`` maps input tensors, SymPy symbols (scalar parameters, dims) or
     their names to values; keyword arguments bind by name.  Sizes are bound from
@@ -471,11 +477,19 @@ def evaluate(expr, bindings: dict | None = None, **named):
     """
     b = _Bindings({**(bindings or {}), **named})
     if isinstance(expr, (list, tuple)):
-        return type(expr)(evaluate(e, bindings, **named) for e in expr)
+        return type(expr)(evaluate(e, bindings, stabilize=stabilize, **named) for e in expr)
     if isinstance(expr, Tensor):
+        if stabilize:
+            from ..simplify import stabilize as stable
+
+            expr = dc_replace(expr, body=stable(expr.body))
         return _evaluate_tensor(expr, b)
     try:
         e = resolve_names(sp.sympify(expr, strict=True))
     except sp.SympifyError as err:
         raise UnsupportedError(f"evaluate: cannot evaluate {expr!r}") from err
+    if stabilize:
+        from ..simplify import stabilize as stable
+
+        e = stable(e)
     return _evaluate_expr(e, b)
