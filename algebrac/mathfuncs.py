@@ -323,7 +323,12 @@ def _rewrite_reason(node) -> str | None:
 
 
 def unsupported_reason(node) -> str | None:
-    """Why ``node`` (a function application) cannot compile, or None when it can."""
+    """Why ``node`` (a function application) cannot compile, or None when it can.
+
+    >>> x = sp.Symbol("x")
+    >>> unsupported_reason(sp.besselj(1, x)) is None, unsupported_reason(sp.zeta(x, 2))[:40]
+    (True, 'algebrac computes the Riemann zeta funct')
+    """
     row = row_for(type(node))
     if row is not None:
         return row.check(node) if row.check is not None else None
