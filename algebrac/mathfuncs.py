@@ -68,6 +68,7 @@ class FuncRow:
     mpmath: Callable | None = None  # the definition, for the row's end-to-end test
     sample: tuple = ()  # (lo, hi) per argument: where the row's test samples it
     cuda: tuple | None = field(default=None)   # (cuda64, cuda32); None: the C names
+    api: str = ""       # the wrapper's name in ac.special (SciPy's name), if it has one
 
     @property
     def cuda64(self) -> str | None:
@@ -123,7 +124,8 @@ def _np_sinc(x):
     return np.where(x == 0, 1, np.sin(x) / safe).astype(x.dtype)
 
 
-def _np_zeta(s):
+def zeta(s):
+    # scipy.special.zeta(s) is the Riemann zeta function; 1 + zetac(s) is it too.
     import scipy.special
 
     return 1 + scipy.special.zetac(s)
@@ -142,11 +144,12 @@ def _riemann(node):
 
 
 def _sf(func, nargs, numpy, scipy_expr, mp, sample, **kw) -> FuncRow:
-    """A row computed by SciPy: cython_special in C, scipy.special in NumPy."""
+    """A row computed by SciPy: cython_special in C, scipy.special in NumPy (and the
+    wrapper ``ac.special.<SciPy's name>``)."""
     name = "_ac_sf_" + func.__name__
     # No cython_special on a GPU: a CUDA backend needs its own implementation first.
     return FuncRow(func, nargs, numpy, name, name + "f", cython=scipy_expr, mpmath=mp,
-                   sample=sample, cuda=(None, None), **kw)
+                   sample=sample, cuda=(None, None), api=numpy.__name__, **kw)
 
 
 _U, _P, _R = ((-3, 3),), ((0.1, 5),), (-3, 3)
@@ -201,7 +204,7 @@ _ROWS = [
     FuncRow(cf.Cbrt, 1, np.cbrt, "cbrt", "cbrtf", True, mpmath=mpmath.cbrt, sample=_P),
     FuncRow(cf.fma, 3, lambda a, b, c: a * b + c, "fma", "fmaf",
             mpmath=lambda a, b, c: a * b + c, sample=(_R, _R, _R)),
-    FuncRow(sp.sinc, 1, _np_sinc, "_ac_sinc", "_ac_sincf", calls=(sp.sin,),
+    FuncRow(sp.sinc, 1, _np_sinc, "_ac_sinc", "_ac_sincf", calls=(sp.sin,), api="sinc",
             mpmath=lambda x: mpmath.sin(x) / x if x else mpmath.mpf(1), sample=((-8, 8),)),
     # Special functions: SciPy's C implementations through cython_special.
     _sf(sp.beta, 2, _special("beta"), "beta(a0, a1)", mpmath.beta, ((0.2, 5), (0.2, 5))),
@@ -224,7 +227,7 @@ _ROWS = [
         ((-2, 2), (-2, 2), (0.5, 3), (-0.9, 0.9))),
     _sf(sf.spence, 1, _special("spence"), "spence(a0)",
         lambda z: mpmath.polylog(2, 1 - z), ((0, 4),)),
-    _sf(sp.zeta, 1, _np_zeta, "1 + zetac(a0)", mpmath.zeta, ((1.5, 8),), check=_riemann),
+    _sf(sp.zeta, 1, zeta, "1 + zetac(a0)", mpmath.zeta, ((1.5, 8),), check=_riemann),
 ]
 # The stable functions: _ac_<name> helpers, NumPy twins np_<name>, and the libm
 # functions each helper calls (declared SIMD with the helper, so loops stay vectorised).

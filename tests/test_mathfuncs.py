@@ -156,3 +156,23 @@ def test_unsupported_error_lists_every_function():
         ac.compile(e, [x], backend="numpy")
     text = str(info.value).split("cannot compile")[1]
     assert "mystery" in text and "hyper" in text and "Hurwitz" in text and "exp" not in text
+
+
+def test_special_wrappers_come_from_the_table():
+    import scipy.special
+
+    rows = [row for row in ROWS if row.api]
+    assert sorted(ac.special.__all__) == sorted(row.api for row in rows)
+    for row in rows:
+        args = [sp.Rational(7, 10)] * (row.nargs - 1)
+        wrapper = getattr(ac.special, row.api)
+        assert wrapper(*args, ARGS[0]) == row.sympy(*args, ARGS[0])
+        v = ac.vector("v", 3)
+        values = np.array([0.1, 0.4, 0.8])
+        got = ac.evaluate(wrapper(*args, v), {v: values})
+        want = getattr(scipy.special, row.api, None) or row.numpy
+        np.testing.assert_allclose(got, row.numpy(*[float(a) for a in args], values), rtol=1e-14)
+        if row.api != "sinc":   # SciPy's sinc is sin(pi x)/(pi x); SymPy's sin(x)/x
+            np.testing.assert_allclose(got, want(*[float(a) for a in args], values), rtol=1e-12)
+    with pytest.raises(ac.SignatureError, match="takes 2"):
+        ac.special.jv(1.0)
