@@ -6,8 +6,9 @@ names for double and float, whether glibc's vector math library (libmvec)
 has a SIMD variant, the CUDA names (``cuda64``/``cuda32``, the C names unless
 a row says otherwise), the value of an omitted trailing argument, which
 instances are out of reach (``check``), and the mpmath definition and sample
-arguments the end-to-end test of the row uses.  The C printer, the
-interpreter, ``ac.evaluate``, the support check of ``ac.compile`` and the
+arguments the end-to-end test of the row uses, and the name of its
+``ac.special`` wrapper (``api``).  The C printer, the interpreter,
+``ac.evaluate``, the support check of ``ac.compile``, the wrappers and the
 name resolution of parsed formulas (:func:`resolve_names`) all read it, so a
 function cannot be half-added (``tests/test_mathfuncs.py`` checks every row
 end to end: C against NumPy against mpmath).
