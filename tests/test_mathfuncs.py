@@ -176,3 +176,12 @@ def test_special_wrappers_come_from_the_table():
             np.testing.assert_allclose(got, want(*[float(a) for a in args], values), rtol=1e-12)
     with pytest.raises(ac.SignatureError, match="takes 2"):
         ac.special.jv(1.0)
+
+
+def test_nan_through_every_row_is_quiet(compiled):
+    """NaN raises no floating-point flag, as in NumPy and SciPy's ufuncs (whose C code
+    compares NaNs but drops the flags): libm, the _ac_ helpers and SciPy's functions."""
+    for cpu, _ in compiled:
+        with np.errstate(all="raise"):
+            outs = cpu(*[np.full(N, np.nan)] * 4)
+        assert all(np.isnan(o).all() for o in outs)

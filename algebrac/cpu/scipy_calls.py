@@ -1,23 +1,26 @@
 """SciPy's special functions inside the generated C loop, with no Python call per element.
 
 A table row with a ``cython`` expression (:mod:`algebrac.mathfuncs`) is
-called from C as ``_ac_sf_<name>``, a function pointer of the generated
-module.  Its Cython part cimports the ``scipy.special.cython_special``
-functions the expression uses, wraps the expression in a ``noexcept nogil``
-function, and stores that function's address in the pointer before the
-ufunc is created.  Float32 loops call a ``_ac_sf_<name>f`` shim that computes
-in double and rounds once.
+called from C as ``_ac_sf_<name>``, through ``_ac_sfp_<name>``, a function
+pointer of the generated module.  Its Cython part cimports the
+``scipy.special.cython_special`` functions the expression uses, wraps the
+expression in a ``noexcept nogil`` function, and stores that function's
+address in the pointer before the ufunc is created.  Like SciPy's own ufuncs,
+the call leaves the floating-point flags as it found them (SciPy's C code
+compares NaNs and reports its errors through ``sf_error``, not the flags).
+Float32 loops call a ``_ac_sf_<name>f`` shim that computes in double and
+rounds once.
 
 >>> import sympy as sp
 >>> from algebrac.mathfuncs import FUNCTIONS
 >>> c, ext, cy = scipy_parts([FUNCTIONS[sp.besselj]])
 >>> print(c[0]); print(ext[0]); print(*cy, sep="\\n")
-static double (*_ac_sf_besselj)(double, double);
-double (*_ac_sf_besselj)(double, double)
+static double (*_ac_sfp_besselj)(double, double);
+double (*_ac_sfp_besselj)(double, double)
 from scipy.special.cython_special cimport jv as _ac_cs_jv
 cdef double _ac_w_besselj(double _ac_a0, double _ac_a1) noexcept nogil:
     return _ac_cs_jv(_ac_a0, _ac_a1)
-_ac_sf_besselj = _ac_w_besselj
+_ac_sfp_besselj = _ac_w_besselj
 """
 from __future__ import annotations
 
@@ -40,13 +43,23 @@ def scipy_parts(rows) -> tuple[list, list, list]:
         params64 = ", ".join(f"double _ac_a{k}" for k in range(n))
         params32 = ", ".join(f"float _ac_a{k}" for k in range(n))
         args = ", ".join(f"_ac_a{k}" for k in range(n))
-        c += [f"static double (*{name})({doubles});",
+        pointer = name.replace("_ac_sf_", "_ac_sfp_")
+        # SciPy's ufuncs drop the floating-point flags their C code raises (it compares
+        # NaNs, and reports through sf_error instead): so does the loop, per call.
+        c += [f"static double (*{pointer})({doubles});",
+              f"static inline double {name}({params64}) {{",
+              "    fexcept_t _ac_flags;",
+              "    fegetexceptflag(&_ac_flags, FE_ALL_EXCEPT);",
+              f"    const double _ac_r = {pointer}({args});",
+              "    fesetexceptflag(&_ac_flags, FE_ALL_EXCEPT);",
+              "    return _ac_r;",
+              "}",
               f"static inline float {row.c32}({params32}) {{ return (float){name}({args}); }}"]
-        ext.append(f"double (*{name})({doubles})")
+        ext.append(f"double (*{pointer})({doubles})")
         cy += [f"from scipy.special.cython_special cimport {f} as _ac_cs_{f}"
                for f in row.scipy_names]
         wrapper = "_ac_w_" + name.removeprefix("_ac_sf_")
         cy += [f"cdef double {wrapper}({params64}) noexcept nogil:",
                f"    return {_expression(row)}",
-               f"{name} = {wrapper}"]
+               f"{name.replace('_ac_sf_', '_ac_sfp_')} = {wrapper}"]
     return c, ext, cy
