@@ -48,10 +48,11 @@ def scipy_parts(rows) -> tuple[list, list, list]:
         # NaNs, and reports through sf_error instead): so does the loop, per call.
         c += [f"static double (*{pointer})({doubles});",
               f"static inline double {name}({params64}) {{",
-              "    fexcept_t _ac_flags;",
-              "    fegetexceptflag(&_ac_flags, FE_ALL_EXCEPT);",
+              # Testing is cheap; clearing (fldenv) is not, so only new flags are cleared.
+              "    const int _ac_before = fetestexcept(_AC_FE_FLAGS);",
               f"    const double _ac_r = {pointer}({args});",
-              "    fesetexceptflag(&_ac_flags, FE_ALL_EXCEPT);",
+              "    const int _ac_new = fetestexcept(_AC_FE_FLAGS) & ~_ac_before;",
+              "    if (_ac_new) feclearexcept(_ac_new);",
               "    return _ac_r;",
               "}",
               f"static inline float {row.c32}({params32}) {{ return (float){name}({args}); }}"]
