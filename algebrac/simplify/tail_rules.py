@@ -13,10 +13,13 @@ relative accuracy in both tails:
   is the angle of ``(-u, 1)``), and ``k*atan(u) - c -> -k*atan2(1, u)``
   (Cauchy and its relatives, both tails).
 
+* ``c - c*(1 + v)**b -> -c*expm1(b*log1p(v))`` for a number ``b`` that is
+  not an integer (Kumaraswamy's ``1 - (1 - x**a)**b``, exact to the last bit
+  where ``v`` is tiny).  For an integer ``b`` (or one SymPy cannot decide) and
+  ``1 + v < 0`` the naive form is real and the rewrite NaN, so the rule
+  waits: rules hold for every real input.
+
 ``1 - exp(-x)`` is already ``-expm1(-x)`` (``exp_minus_one_to_expm1``).
-``1 - (1 - x**a)**b`` (Kumaraswamy) is *not* rewritten to
-``-expm1(b*log1p(-x**a))``: for an integer ``b`` and ``x**a > 1`` the naive
-form is real and the rewrite NaN, and rules must hold for every real input.
 
 The specialize rule ``polynomial_to_horner`` evaluates a polynomial of degree
 3 or more in one symbol with numeric coefficients in Horner form: the
@@ -37,11 +40,14 @@ from __future__ import annotations
 
 import sympy as sp
 
+from sympy.codegen.cfunctions import expm1, log1p
+
 from ..expr.special import erfc_kept
 from .specialize import SPECIALIZE
 from .stable_rules import STABILIZE
 
-__all__ = ["half_plus_erf_to_erfc", "atan_plus_half_pi_to_atan2", "polynomial_to_horner"]
+__all__ = ["half_plus_erf_to_erfc", "atan_plus_half_pi_to_atan2", "one_minus_power_to_expm1",
+           "polynomial_to_horner"]
 
 
 def _constant_plus(node, cls):
@@ -91,6 +97,26 @@ def atan_plus_half_pi_to_atan2(node):
             return k * sp.atan2(1, -u) + rest
         if sp.expand(const + k * sp.pi / 2) == 0:
             return -k * sp.atan2(1, u) + rest
+    return None
+
+
+@STABILIZE.rule(tracks=(sp.Add,))
+def one_minus_power_to_expm1(node):
+    """c - c*(1 + v)**b = -c*expm1(b*log1p(v)) for a non-integer number b (both NaN for v < -1)."""
+    c, others = node.as_coeff_Add()
+    if c == 0:
+        return None
+    terms = sp.Add.make_args(others)
+    for t in terms:
+        k, f = t.as_coeff_Mul()
+        if k != -c or not isinstance(f, sp.Pow) or not f.exp.is_number \
+                or f.exp.is_integer is not False:
+            continue
+        one, v = f.base.as_coeff_Add()
+        if one != 1 or v == 0:
+            continue
+        rest = sp.Add(*[s for s in terms if s is not t])
+        return -c * expm1(f.exp * log1p(v)) + rest
     return None
 
 
