@@ -147,6 +147,7 @@ def test_parsed_names_resolve_to_the_table():
     assert ac.compile(e, [x], backend="numpy")(0.5) == pytest.approx(
         np.expm1(0.5) + np.log1p(0.5) + 1 / (1 + np.exp(-0.5)) + 0.2422684576748739, rel=1e-14)
     assert resolve_names(sp.Function("mystery")(x)) == sp.Function("mystery")(x)
+    assert ac.grad(parse_expr("expm1(x)"), [x]) == [sp.exp(x)]
 
 
 def test_unsupported_error_lists_every_function():
