@@ -273,10 +273,10 @@ def _hyper(ap, bq, z):
 
 
 def _polylog(s, z):
+    """Li_2(z) = spence(1 - z); orders SymPy expands (s <= 1) become elementary."""
     if s == 2:
         return sf.spence(1 - z)
-    expanded = sp.expand_func(sp.polylog(s, z))
-    return expanded
+    return sp.expand_func(sp.polylog(s, z))
 
 
 def _betainc(a, b, x1, x2):
