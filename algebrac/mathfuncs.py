@@ -132,9 +132,10 @@ def zeta(s):
     return 1 + scipy.special.zetac(s)
 
 
-def _order_zero(node):
-    if node.args[0] != 0:
-        return "algebrac computes polygamma of order 0 (digamma) only"
+def _order_up_to_4(node):
+    n = node.args[0]
+    if not (n.is_Integer and 0 <= n <= 4):
+        return "algebrac computes polygamma of integer order 0 to 4 only (digamma to its 4th derivative)"
     return None
 
 
@@ -179,9 +180,9 @@ _ROWS = [
             sample=((0.1, 6),)),
     FuncRow(sp.loggamma, 1, _np_lgamma, "lgamma", "lgammaf", mpmath=mpmath.loggamma,
             sample=((0.1, 6),)),
-    # Order 0 only (digamma, the derivative of loggamma).
+    # Orders 0 to 4: digamma (the derivative of loggamma) and its derivatives.
     FuncRow(sp.polygamma, 2, _special("polygamma"), "_ac_polygamma", "_ac_polygammaf",
-            check=_order_zero, mpmath=mpmath.polygamma, sample=((0, 0), (0.1, 6))),
+            check=_order_up_to_4, mpmath=mpmath.polygamma, sample=((0, 0), (0.1, 6))),
     FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf", mpmath=abs, sample=_U),
     FuncRow(sp.floor, 1, np.floor, "floor", "floorf", mpmath=mpmath.floor, sample=_U),
     FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf", mpmath=mpmath.ceil, sample=_U),

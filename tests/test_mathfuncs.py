@@ -91,10 +91,8 @@ def _derivative_rows():
     for row in ROWS:
         e = _expr(row)
         last = ARGS[row.nargs - 1]
-        # Piecewise constant, or beyond the table (d zeta(s)/ds has no closed form;
-        # d digamma = polygamma(1, x), which cython_special does not provide).
-        if row.sympy in (sp.floor, sp.ceiling, sp.sign, sp.Heaviside, sp.Mod, sp.zeta,
-                         sp.polygamma) \
+        # Piecewise constant, or no closed form (d zeta(s)/ds).
+        if row.sympy in (sp.floor, sp.ceiling, sp.sign, sp.Heaviside, sp.Mod, sp.zeta) \
                 or last not in e.free_symbols:
             continue
         out.append((row, e, last))
