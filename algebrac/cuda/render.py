@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..dtypes import DType
-from ..errors import VerifyError
+from ..errors import UnsupportedError, VerifyError
 from ..lower.ir import Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
     Role, Stage
 from ..lower.printing import NestPrinter, stride_name
@@ -137,6 +137,15 @@ class CudaPrinter(NestPrinter):
 
     def ctype_of(self, dtype: DType) -> str:
         return {DType.INT64: "long long", DType.BOOL: "unsigned char"}.get(dtype, dtype.c_name)
+
+    def names_of(self, row, expr) -> tuple:
+        # The function table's CUDA column (the C names unless a row says otherwise).
+        if row.cuda64 is None or row.cuda32 is None:
+            raise UnsupportedError(
+                f"{type(expr).__name__} has no CUDA implementation (on the CPU it calls "
+                f"SciPy's compiled {', '.join(row.scipy_names) or 'code'}): {expr}; "
+                "compute it with backend='cpu'")
+        return row.cuda64, row.cuda32
 
     def _print_Symbol(self, expr):
         if expr.name in self.slots and expr.name not in self.redirect:
