@@ -98,25 +98,24 @@ def test_elementwise_corpus_matches_numpy_backend(chunks, emulator):
 
 
 def test_every_table_function_compiles_for_cuda(emulator):
-    """One formula per row of the function table: its CUDA name exists on the device."""
-    from algebrac.mathfuncs import FUNCTIONS
-
-    x, y = sp.symbols("x y")
-    exprs = []
-    for fn, row in FUNCTIONS.items():
-        if fn is sp.polygamma:
-            exprs.append(fn(0, x))
-        else:
-            exprs.append(fn(*([x, y, x][:row.nargs])))
-    assert len(exprs) <= ac.ufunc.MAX_UFUNC_ARGS - 2
-    f = ac.compile(exprs, [x, y], backend="cuda", stabilize=False)
+    """Every row of the function table with a CUDA column, on the row's sample points (as
+    tests/test_mathfuncs.py draws them); the SciPy-only rows are refused clearly."""
+    mf = _load(HERE.parent / "test_mathfuncs.py", "_ac_mathfuncs_for_cuda")
+    rows = [r for r in mf.ROWS if r.cuda64 is not None]
+    assert len(rows) <= ac.ufunc.MAX_UFUNC_ARGS - len(mf.ARGS)
+    exprs = [mf._expr(r) for r in rows]
+    f = ac.compile(exprs, mf.ARGS, backend="cuda")
     check_ptx(f)
-    ref = ac.compile(exprs, [x, y], backend="numpy", stabilize=False)
-    v = np.array([0.3, 1.7, 2.5, -0.4])
-    w = np.array([0.9, 0.2, 1.1, 0.6])
-    with np.errstate(all="ignore"):
-        for k, (g, r) in enumerate(zip(f(v, w), ref(v, w))):
-            _compare(g, r, np.float64, 1.0, str(exprs[k]))
+    ref = ac.compile(exprs, mf.ARGS, backend="numpy")
+    rng = np.random.default_rng(11)
+    for k, row in enumerate(rows):
+        pts = mf._points(row, rng)
+        with np.errstate(all="ignore"):
+            got, want = f(*pts)[k], ref(*pts)[k]
+        _compare(got, want, np.float64, 1.0, row.sympy.__name__)
+    for row in (r for r in mf.ROWS if r.cuda64 is None):
+        with pytest.raises(ac.errors.UnsupportedError, match="no CUDA implementation"):
+            ac.compile(mf._expr(row), mf.ARGS, backend="cuda")
 
 
 def test_edge_values_broadcasting_and_scalars(emulator):
