@@ -115,14 +115,7 @@ MODELS = {"logistic": (logistic, logistic_np), "softmax": (softmax, softmax_np),
           "mlp": (mlp, mlp_np), "pairwise": (pairwise, pairwise_np),
           "rosenbrock": (rosenbrock, rosenbrock_np)}
 
-# The reference interpreter mis-broadcasts a Piecewise whose condition reads a hoisted
-# scalar: Rosenbrock's value and gradient in one program (each alone runs) raise
-# ValueError.  Strict: the marker must go once the interpreter is fixed.
-KNOWN_BUGS = {("rosenbrock", "numpy"): pytest.mark.xfail(
-    strict=True, raises=ValueError, reason="numpy backend: Piecewise on a hoisted scalar "
-                                           "mis-broadcasts")}
-CASES = [pytest.param(kind, backend, id=f"{kind}-{backend}",
-                      marks=KNOWN_BUGS.get((kind, backend), ()))
+CASES = [pytest.param(kind, backend, id=f"{kind}-{backend}")
          for kind in MODELS for backend in ("cpu", "numpy")]
 
 
@@ -229,9 +222,6 @@ def test_logistic_layouts_and_saturated_logits(backend):
     assert loss == 0.0 and np.array_equal(grad, np.zeros(4))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="cpu renderer: a literal core dimension takes a slot in the gufunc's "
-                          "dims[], so the sizes after it are read from the wrong slot")
 def test_pairwise_with_a_literal_coordinate_count():
     """``(n, 3)`` and ``(m, 3)`` inputs: signature ``(d1,3),(d0,3)->(d1,d0)``.
 
