@@ -32,6 +32,7 @@ are appended to a JSON-lines file, formulas already there are skipped.
 
     python tools/fuzz.py --count 10000 --seed 0 --out fuzz.jsonl
     python tools/fuzz.py --report --out fuzz.jsonl
+    python tools/fuzz.py --recheck --out fuzz.jsonl   # after a fix: judge the wrong ones again
 """
 from __future__ import annotations
 
@@ -297,6 +298,8 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="cpu")
     p.add_argument("--out", default="fuzz.jsonl")
     p.add_argument("--report", action="store_true", help="only summarise --out")
+    p.add_argument("--recheck", action="store_true",
+                   help="judge the wrong and other-error formulas of --out again (after a fix)")
     a = p.parse_args(argv)
     out = Path(a.out)
     done = {}
@@ -304,7 +307,14 @@ def main(argv=None) -> int:
         for line in out.read_text().splitlines():
             r = json.loads(line)
             done[(r["seed"], r["i"])] = r
-    if not a.report:
+    if a.recheck:
+        pts = points(a.points, a.seed)
+        for key, r in list(done.items()):
+            if r["class"] in ("wrong", "other-error"):
+                e = formula(*key)
+                r["class"], r["detail"] = run_batch([e], pts, a.backend)[0]
+        out.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+    elif not a.report:
         pts = points(a.points, a.seed)
         todo = [i for i in range(a.count) if (a.seed, i) not in done]
         start = time.time()
