@@ -96,6 +96,11 @@ def test_division_stays_division_through_cse():
     with np.errstate(all="ignore"):
         q, r = uf(1.5e-99, -2.5e-320)
     assert q == pytest.approx(1.5e-99 / -2.5e-320, rel=1e-15) and r == -INF
+    # ... and y**3 next to y**-3: CSE shared y**3, so y**-3 became 1/(y*y*y) = -0.0.
+    uf = ac.compile([y**3, sp.sqrt(sp.asinh(y**-3))], [y])
+    with np.errstate(all="ignore"):
+        _, r = uf(np.full(20, -6.9e104))
+    assert np.isnan(r).all()
 
 
 def test_negative_power_raises_numpys_flag():

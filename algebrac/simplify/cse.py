@@ -21,6 +21,8 @@ is ``-inf`` at ``x = 1.5e-99, y = -2.5e-320``, where ``x/y`` is ``-6e220``).
 
 >>> cse([x / y, 1 / y, x / y**2])[1]
 [x/y, 1/y, x/y**2]
+>>> cse([y**3, sp.asinh(y**-3)])  # y**-3 stays (1/y)**3, not 1/(y*y*y)
+([], [y**3, asinh(y**(-3))])
 """
 from __future__ import annotations
 
@@ -31,6 +33,12 @@ __all__ = ["cse"]
 
 class _Div(sp.Function):
     """``a/b`` held as one opaque node while ``sympy.cse`` runs (it would share ``1/b``)."""
+
+    nargs = 2
+
+
+class _NegPow(sp.Function):
+    """``b**-n`` held opaque while ``sympy.cse`` runs (it would share ``b**n``: 1/(b*b*b))."""
 
     nargs = 2
 
@@ -46,11 +54,13 @@ def _hide_division(expr):
         num = [f for f in m.args if not _negative_power(f)]
         return _Div(sp.Mul(*num), sp.Mul(*[1 / d for d in den]))
 
-    return expr.replace(lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
+    expr = expr.replace(lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
                         as_div)
+    return expr.replace(_negative_power, lambda n: _NegPow(n.base, -n.exp))
 
 
 def _show_division(expr):
+    expr = expr.replace(lambda n: isinstance(n, _NegPow), lambda n: n.args[0] ** -n.args[1])
     return expr.replace(lambda n: isinstance(n, _Div), lambda n: n.args[0] / n.args[1])
 
 
