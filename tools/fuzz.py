@@ -240,7 +240,8 @@ def classify(got, ieee, exact, pts) -> tuple:
     finite = np.isfinite(pts).all(axis=1)
     got, ieee, exact = got[finite], ieee[finite], exact[finite]
     g_nan, i_nan, e_nan = np.isnan(got), np.isnan(ieee), np.isnan(exact)
-    spurious = g_nan & ~i_nan & ~e_nan
+    # exact inf: a pole, an overflow of the exact value, or mpmath gave up: not judged
+    spurious = g_nan & ~i_nan & np.isfinite(exact)
     lost = ~g_nan & i_nan & e_nan
     eg, ei = _relerr(got, exact), _relerr(ieee, exact)
     judged = ~e_nan & ~g_nan
