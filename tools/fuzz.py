@@ -248,7 +248,8 @@ def classify(got, ieee, exact, pts) -> tuple:
     with np.errstate(all="ignore"):
         # Where ieee itself is off (tan(1.7e23): any rounding changes every digit), an
         # error within 1000x of its own is conditioning, not a wrong rewrite.
-        worse = judged & (eg > 1e-6) & (~np.isfinite(ieee) | (ei < 1e-8) | (eg > 1e3 * ei))
+        worse = judged & (eg > 1e-6) & (got != ieee) \
+            & (~np.isfinite(ieee) | (ei < 1e-8) | (eg > 1e3 * ei))
     # Not judged: an infinite exact value (mpmath's -inf of log(0)) and an exact 0, which
     # 400 digits do not resolve when the formula has 1 + exp(-1e300) in it.
     worse &= ~np.isinf(exact) & (exact != 0)
