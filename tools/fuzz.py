@@ -169,6 +169,9 @@ class _IEEEComparisons(MpmathPrinter):
     ``Piecewise((a, log(x) > 2), (b, True))`` at ``x < 0`` is ``b``, in floats and here.
     """
 
+    def _print_loggamma(self, expr):  # C's lgamma, log|gamma(x)|; mpmath's is complex
+        return f"mpmath.log(abs(mpmath.gamma({self._print(expr.args[0])})))"
+
     def _print_Relational(self, expr):
         lhs, rhs = self._print(expr.lhs), self._print(expr.rhs)
         return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs})"
@@ -197,9 +200,7 @@ def _exact(expr, args, pts) -> np.ndarray:
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
-    # loggamma is C's lgamma, log|gamma(x)| (mpmath's is the complex principal branch)
-    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath,
-             "loggamma": lambda v: mpmath.log(abs(mpmath.gamma(v)))}
+    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}
     f = sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES],
                     printer=_IEEEComparisons)
     out = np.full(len(pts), np.nan)
