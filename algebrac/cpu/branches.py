@@ -30,7 +30,7 @@ non-trivial later condition) get ``None``: they stay a scalar loop.
 >>> plan = plan_branches(body, DType.FLOAT64)
 >>> [type(s).__name__ for s in plan.steps]
 ['Select', 'Group']
->>> plan.steps[1].symbol, sorted(plan.stored, key=str)
+>>> plan.steps[0].symbol, sorted(plan.stored, key=str)
 (_ac_pw0, [_ac_pw0])
 """
 from __future__ import annotations
