@@ -76,9 +76,10 @@ def _stabilize_expr(expr, trace: Trace | None, assume_real: bool):
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
     out = expr.xreplace(forward) if forward else expr
+    memos: dict = {}
     for _ in range(MAX_PASSES):
         before = out
-        out = rewrite(out, PHASES, work)
+        out = rewrite(out, PHASES, work, memos)
         if out == before:
             break
     else:
