@@ -31,6 +31,7 @@ from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..mathfuncs import REWRITES, row_for
 from ..simplify import cse, specialize, stabilize as stabilize_formula
+from ..simplify.substitute import xreplace
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
 __all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
@@ -150,7 +151,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
     exprs = [stabilize_formula(e) if stabilize else specialize(e) for e in exprs]
     mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
     renames = dict(zip(args, mangled))
-    exprs = [e.xreplace(renames) for e in exprs]
+    exprs = [xreplace(e, renames) for e in exprs]
     lets, reduced = cse(exprs)
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
 
