@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 import sympy as sp
 
+from . import progress
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -172,6 +173,11 @@ class Ufunc:
             [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout
         )
 
+    def _describe(self) -> str:
+        outs = "1 output" if self.nout == 1 else f"{self.nout} outputs"
+        names = ", ".join(str(a) for a in self.args)
+        return f"{outs} of ({names[:40]})"
+
     def _build(self) -> None:
         from .cpu import build
 
@@ -181,7 +187,14 @@ class Ufunc:
                 str(self._stabilize))
             module = build.load_indexed(fkey)
             if module is None:
-                module = build.load(self._render(), fkey)
+                with progress.compiling(self._describe()) as bar:
+                    bar.phase("simplify and CSE")
+                    self._program  # noqa: B018
+                    bar.phase("lower")
+                    self._kernels  # noqa: B018
+                    bar.phase("render C")
+                    source = self._render()
+                    module = build.load(source, fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":

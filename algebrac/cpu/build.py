@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config
+from .. import config, progress
 from ..errors import BackendUnavailable, CacheError, CompileError
 from . import cache
 from .render import Source
@@ -262,15 +262,6 @@ def _import(name: str, path: Path):
     return module
 
 
-def _progress(name: str):
-    if not config.progress():
-        return contextlib.nullcontext(None)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=2, desc=f"algebrac: compiling {name}", delay=0.5, leave=False,
-                bar_format="{desc}: {n}/{total} [{elapsed}] {postfix}")
-
-
 def _compile(source: Source, name: str, build_dir: Path) -> None:
     try:
         from Cython.Compiler import Errors
@@ -283,9 +274,8 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
     c_file = build_dir / f"{name}.c"
     so = build_dir / f"{name}{_EXT}"
     pyx.write_text(source.text)
-    with _progress(name) as bar:
-        if bar is not None:
-            bar.set_postfix_str("cython", refresh=False)
+    with progress.compiling(name) as bar:
+        bar.phase(f"Cython ({name})")
         log = io.StringIO()
         with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
             options = CompilationOptions(default_options, output_file=str(c_file),
@@ -300,9 +290,7 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
         if failed or not c_file.exists():
             raise CompileError("Cython rejected the generated module", source_path=pyx,
                                command=["cython", str(pyx)], output=log.getvalue())
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(cc, refresh=False)
+        bar.phase(f"C compiler ({name})")
         cmd = [cc, "-shared", *CFLAGS, f"-I{sysconfig.get_paths()['include']}",
                f"-I{np.get_include()}", f"-I{HERE}", str(c_file), "-o", str(so)]
         cmd += [f"-l{lib}" for lib in source.libraries]
@@ -310,5 +298,3 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
         if proc.returncode != 0:
             raise CompileError(f"the C compiler failed (exit {proc.returncode})",
                                source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
-        if bar is not None:
-            bar.update(1)
