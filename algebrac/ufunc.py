@@ -161,10 +161,10 @@ class Ufunc:
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module (``None`` on the numpy backend)."""
+        """The generated Cython module and its C files (``None`` on the numpy backend)."""
         if self.backend != "cpu":
             return None
-        return Listing(self._render().text)
+        return Listing(self._render().listing)
 
     def _render(self):
         from .cpu.render import render_ufunc_module

@@ -112,6 +112,8 @@ def toolchain_id() -> str:
 def _key(source: Source) -> str:
     h = hashlib.sha256()
     h.update(source.text.encode())
+    for name, text in source.c_files:
+        h.update(b"\0" + name.encode() + b"\0" + text.encode())
     h.update(repr(source.libraries).encode())
     h.update(toolchain_id().encode())
     return h.hexdigest()
@@ -206,7 +208,7 @@ def _load_uncached(source: Source, key: str):
                        "directory instead")
             module, how = _build_temporary(source, key, name), "built (cache unusable)"
     config.log(1, f"{name}: {how} in {time.perf_counter() - start:.3f}s")
-    config.log(4, f"{name} source:\n{source.text}")
+    config.log(4, f"{name} source:\n{source.listing}")
     with _memo_lock:
         return _memo.setdefault(key, module)
 
@@ -274,7 +276,12 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
     c_file = build_dir / f"{name}.c"
     so = build_dir / f"{name}{_EXT}"
     pyx.write_text(source.text)
-    with progress.compiling(name) as bar:
+    includes = [f"-I{sysconfig.get_paths()['include']}", f"-I{np.get_include()}", f"-I{HERE}"]
+    with progress.compiling(name) as bar, contextlib.ExitStack() as jobs:
+        # The C files (one per dtype) start compiling at once, in parallel with
+        # Cython and with each other.
+        objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, includes, jobs)
+                   for stem, text in source.c_files]
         bar.phase(f"Cython ({name})")
         log = io.StringIO()
         with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
@@ -291,10 +298,32 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
             raise CompileError("Cython rejected the generated module", source_path=pyx,
                                command=["cython", str(pyx)], output=log.getvalue())
         bar.phase(f"C compiler ({name})")
-        cmd = [cc, "-shared", *CFLAGS, f"-I{sysconfig.get_paths()['include']}",
-               f"-I{np.get_include()}", f"-I{HERE}", str(c_file), "-o", str(so)]
+        objects.append(_start(cc, c_file, None, includes, jobs, source_path=pyx))
+        for job in objects:
+            _finish(*job)
+        cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], "-o", str(so)]
         cmd += [f"-l{lib}" for lib in source.libraries]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise CompileError(f"the C compiler failed (exit {proc.returncode})",
+            raise CompileError(f"the C compiler failed to link (exit {proc.returncode})",
                                source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
+
+
+def _start(cc, c_path: Path, text, includes, jobs, source_path=None):
+    """Start compiling ``c_path`` (written from ``text`` unless None) to an object file."""
+    if text is not None:
+        c_path.write_text(text)
+    obj = c_path.with_suffix(".o")
+    cmd = [cc, "-c", *CFLAGS, *includes, str(c_path), "-o", str(obj)]
+    log = jobs.enter_context(tempfile.TemporaryFile("w+"))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    jobs.callback(lambda: proc.poll() is None and proc.kill())  # on an error elsewhere
+    return proc, obj, cmd, log, source_path or c_path
+
+
+def _finish(proc, obj, cmd, log, source_path) -> None:
+    code = proc.wait()
+    if code != 0:
+        log.seek(0)
+        raise CompileError(f"the C compiler failed (exit {code})", source_path=source_path,
+                           command=cmd, output=log.read())
