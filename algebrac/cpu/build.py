@@ -112,8 +112,8 @@ def toolchain_id() -> str:
 def _key(source: Source) -> str:
     h = hashlib.sha256()
     h.update(source.text.encode())
-    for name, text in source.c_files:
-        h.update(b"\0" + name.encode() + b"\0" + text.encode())
+    for name, text, flags in source.c_files:
+        h.update(b"\0".join([b"", name.encode(), text.encode(), *map(str.encode, flags)]))
     h.update(repr(source.libraries).encode())
     h.update(toolchain_id().encode())
     return h.hexdigest()
@@ -280,8 +280,8 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
     with progress.compiling(name) as bar, contextlib.ExitStack() as jobs:
         # The C files (one per dtype) start compiling at once, in parallel with
         # Cython and with each other.
-        objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, includes, jobs)
-                   for stem, text in source.c_files]
+        objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, [*includes, *flags], jobs)
+                   for stem, text, flags in source.c_files]
         bar.phase(f"Cython ({name})")
         log = io.StringIO()
         with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
@@ -309,12 +309,13 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
                                source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
 
 
-def _start(cc, c_path: Path, text, includes, jobs, source_path=None):
-    """Start compiling ``c_path`` (written from ``text`` unless None) to an object file."""
+def _start(cc, c_path: Path, text, flags, jobs, source_path=None):
+    """Start compiling ``c_path`` (written from ``text`` unless None) to an object file;
+    ``flags`` come after CFLAGS (a later -O wins)."""
     if text is not None:
         c_path.write_text(text)
     obj = c_path.with_suffix(".o")
-    cmd = [cc, "-c", *CFLAGS, *includes, str(c_path), "-o", str(obj)]
+    cmd = [cc, "-c", *CFLAGS, *flags, str(c_path), "-o", str(obj)]
     log = jobs.enter_context(tempfile.TemporaryFile("w+"))
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     jobs.callback(lambda: proc.poll() is None and proc.kill())  # on an error elsewhere
