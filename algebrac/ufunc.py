@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from . import progress
+from .deep import run_deep
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -138,10 +139,11 @@ class Ufunc:
         self.backend = _resolve_backend(backend)
         self.ufunc = None
         self._cache: dict = {}
+        # Deep formulas (hundreds of levels) need more stack than SymPy's recursion has.
         if self.backend == "cpu":
-            self._build()
-        else:
-            self._kernels  # noqa: B018 (validate the formula now, not at first call)
+            run_deep(self.exprs, self._build)
+        else:  # validate the formula now, not at first call
+            run_deep(self.exprs, lambda: self._kernels)
 
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
