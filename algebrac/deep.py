@@ -7,14 +7,14 @@ multibody model) exceeds Python's default recursion limit of 1000.
 recursion limit; shallow formulas run directly, as before.
 
 >>> import sympy as sp
->>> x = sp.Symbol("x")
+>>> x, y = sp.symbols("x y")
 >>> f = x
->>> for _ in range(2000):
-...     f = sp.sin(f)
->>> depth([f])
-2001
->>> run_deep([f], lambda: len(f.free_symbols))
-1
+>>> for i in range(100):
+...     f = sp.exp(-f * y) + x if i % 2 else sp.sin(f) / 2 + y * i
+>>> depth([f]) > SHALLOW
+True
+>>> run_deep([f], lambda: sorted(f.free_symbols, key=str))
+[x, y]
 """
 from __future__ import annotations
 

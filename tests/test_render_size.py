@@ -38,3 +38,19 @@ def test_long_bodies_compile_at_O1(monkeypatch):
     want = sp.lambdify([x, y], exprs, "numpy")(a, a[::-1])
     for got, ref in zip(uf(a, a[::-1]), want):
         np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-14)
+
+
+def test_deep_recurrence_compiles():
+    """A formula ~800 levels deep: SymPy's recursive walks get a large stack."""
+    import math
+
+    steps = 200
+    f = x
+    for i in range(steps):
+        f = sp.sin(f) / 2 + y * i if i % 2 else sp.exp(-f * y) + x
+    uf = ac.compile(f, [x, y])
+    for a, b in [(0.3, 0.2), (-1.0, 0.7)]:
+        ref = a
+        for i in range(steps):
+            ref = math.sin(ref) / 2 + b * i if i % 2 else math.exp(-ref * b) + a
+        np.testing.assert_allclose(uf(np.array([a]), np.array([b]))[0], ref, rtol=1e-12)
