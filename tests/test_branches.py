@@ -91,3 +91,20 @@ def test_untaken_branch_raises_no_flag_but_taken_branch_does(uf):
 def test_branchy_loops_call_vector_math(uf):
     calls = simd_calls(ac.compile(FORMULAS[:2], [x, y]))
     assert {"exp", "sin", "log"} <= set(calls), calls
+
+
+def test_output_may_be_an_input():
+    """uf(x, y, out=(x, ...)): NumPy allows an output to be an input array, and the
+    block passes read inputs again after the Piecewise, so outputs are stored last."""
+    f = ac.compile([x + 1, sp.Piecewise((sp.exp(-x), x > 0), (x * y, True))], [x, y])
+    a, b = _inputs(n=2000)
+    a, b = a[np.isfinite(a)], b[: np.isfinite(a).sum()]
+    want = f(a, b)
+    a2 = a.copy()
+    f(a2, b, out=(a2, np.empty_like(a2)))
+    np.testing.assert_array_equal(a2, want[0])
+    other = np.empty_like(a)
+    a3 = a.copy()
+    f(a3, b, out=(other, a3))
+    np.testing.assert_array_equal(other, want[0])
+    np.testing.assert_array_equal(a3, want[1])

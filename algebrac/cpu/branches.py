@@ -114,7 +114,7 @@ def plan_branches(body: tuple, dtype: DType) -> BranchPlan | None:
     the kernel's floating type (a ``Piecewise`` is a number of that type).
     """
     steps, current, names = [], [], {}
-    dtypes, loads = {}, {}
+    dtypes, loads, stores = {}, {}, []
     for stmt in body:
         if not hasattr(stmt, "value"):
             return None
@@ -137,11 +137,16 @@ def plan_branches(body: tuple, dtype: DType) -> BranchPlan | None:
         if names:
             value = value.xreplace(names)
         stmt = type(stmt)(**{**stmt.__dict__, "value": value})
-        current.append(stmt)
         if isinstance(stmt, Let):
+            current.append(stmt)
             dtypes[stmt.symbol] = stmt.dtype
+        else:
+            stores.append(stmt)
     if not names:
         return None
+    # Outputs are stored in the last pass only: NumPy lets an output be the very
+    # array of an input (uf(x, out=x)), and later passes read the inputs again.
+    current += stores
     if current:
         steps.append(Group(tuple(current)))
     # A symbol is stored if a pass other than the one defining it reads it.
