@@ -107,9 +107,12 @@ def _buffers(kernel: Kernel):
 
 
 def _loop(kernel: Kernel) -> Loop:
-    (loop,) = kernel.body
-    if not isinstance(loop, Loop) or loop.kind is not LoopKind.PARALLEL:
-        raise VerifyError("render_loop expects an elementwise kernel: one parallel loop")
+    """The elementwise loop: the last statement, after loop-invariant ``Let``s."""
+    *prelude, loop = kernel.body
+    if not isinstance(loop, Loop) or loop.kind is not LoopKind.PARALLEL or any(
+            not isinstance(s, Let) for s in prelude):
+        raise VerifyError("render_block expects an elementwise kernel: hoisted lets, then "
+                          "one parallel loop")
     return loop
 
 
@@ -137,6 +140,8 @@ def render_block(kernel: Kernel, printer: CPrinter) -> list:
         for b in _buffers(kernel))
     lines = [f"static void __attribute__((noinline)) _ac_block_{dtype.char}"
              f"(const npy_intp _ac_n, {params})", "{"]
+    for stmt in kernel.body[:-1]:  # loop-invariant work: once per call
+        lines += printer.statement(stmt, 1)
     i = printer._print(loop.index)
     header = f"for (npy_intp {i} = 0; {i} < _ac_n; {i}++)"
     plan = plan_branches(loop.body, dtype) if _has_branches(loop) else None
