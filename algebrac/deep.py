@@ -39,12 +39,13 @@ def depth(exprs) -> int:
             if node in memo:
                 stack.pop()
                 continue
-            pending = [a for a in node.args if a not in memo]
+            args = getattr(node, "args", ())  # not SymPy (yet): checked by the caller
+            pending = [a for a in args if a not in memo]
             if pending:
                 stack.extend(pending)
                 continue
             stack.pop()
-            memo[node] = 1 + max((memo[a] for a in node.args), default=0)
+            memo[node] = 1 + max((memo[a] for a in args), default=0)
         best = max(best, memo[root])
     return best
 
