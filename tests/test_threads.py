@@ -37,7 +37,8 @@ def test_eight_threads_compile_and_call_the_same_fresh_formula():
         np.testing.assert_allclose(values, expected, rtol=1e-14, atol=4e-16)
         assert ufunc is results[0][0], "every thread got the same compiled module"
     # (tensor modules of ac.function in the same memo have no ufunc)
-    assert sum(1 for m in build._memo.values() if getattr(m, "ufunc", None) is results[0][0]) == 1
+    modules = build._memo.values()
+    assert sum(1 for m in modules if getattr(m, "ufunc", None) is results[0][0]) == 1
 
 
 def test_concurrent_calls_of_one_ufunc_are_independent():
