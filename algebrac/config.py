@@ -3,7 +3,7 @@
 ``ALGEBRAC_CACHE_DIR``  directory of the compile cache (default: the per-user cache dir)
 ``ALGEBRAC_NOCACHE``    ``1`` builds every kernel in a temporary directory, never reusing one
 ``ALGEBRAC_DEBUG``      ``1`` one line per compile (cache hit/miss, time); ``3`` the IR; ``4`` the source
-``ALGEBRAC_PROGRESS``   ``0`` silences the progress line shown during slow compiles (see algebrac.progress)
+``ALGEBRAC_PROGRESS``   ``0`` silences the progress line of slow compiles (algebrac.progress)
 ``ALGEBRAC_CC``         the C compiler (default: ``$CC`` or ``cc``)
 
 Values are read at call time, so tests and notebooks can change them with
