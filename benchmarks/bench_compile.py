@@ -106,8 +106,13 @@ elif tool == "symengine llvm":
     call = lambda xs: fn(np.column_stack(xs))
 elif tool == "ufuncify":
     from sympy.utilities.autowrap import ufuncify
-    fn = ufuncify(args, exprs, tempdir=tempfile.mkdtemp(prefix="bench-ufuncify-"))
-    call = lambda xs: fn(*xs)
+    tmp = tempfile.mkdtemp(prefix="bench-ufuncify-")
+    if len(args) + len(exprs) <= 32:  # NumPy's limit on a ufunc's arguments
+        fn = ufuncify(args, exprs, tempdir=tmp)
+        call = lambda xs: fn(*xs)
+    else:  # one module per output, as a user would have to
+        fns = [ufuncify(args, e, tempdir=tmp) for e in exprs]
+        call = lambda xs: [f(*xs) for f in fns]
 compile_s = time.perf_counter() - t0
 xs = [np.random.default_rng(k).uniform(0.5, 1.5, 10**5) for k in range(len(args))]
 call(xs)
