@@ -35,7 +35,8 @@ a disagreement aborts the run.
 Then: the time ratio when the sizes double (``2x sizes``; the formulas' cost
 says 4x for the O(n*m) cases, 2x for Rosenbrock), the cold compile of the
 logistic loss + gradient in a fresh process with an empty compile cache, and a
-warm cache hit in a fresh process (the ``ac.function`` call alone).
+warm cache hit in a fresh process (the ``ac.function`` call alone).  Compiles go
+to a private temporary cache unless ``ALGEBRAC_CACHE_DIR`` is set.
 
 For a benchmark, run with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` unset in
 that command (they slow a current NumPy where they are set); the header prints
@@ -44,11 +45,13 @@ the BLAS kernel in use (threadpoolctl).
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,10 +107,8 @@ def mlp_program():
 def pairwise_program():
     import algebrac as ac
 
-    # The coordinate count is a dim, not the literal 3: a literal core dimension
-    # mis-binds the gufunc's sizes (see benchmarks/README.md, "Bugs found").
-    n, m, d = ac.dim("n"), ac.dim("m"), ac.dim("d")
-    A, B = ac.matrix("A", (n, d)), ac.matrix("B", (m, d))
+    n, m = ac.dim("n"), ac.dim("m")
+    A, B = ac.matrix("A", (n, 3)), ac.matrix("B", (m, 3))
     D = ac.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=2)
     return [A, B], [ac.exp(-D)]
 
@@ -554,6 +555,11 @@ def main(argv=None) -> int:
                                    *(sys.argv[1:] if argv is None else argv)], env)
     if args.quick:
         args.rounds = 1
+    # Never the user's compile cache: a private one unless ALGEBRAC_CACHE_DIR is set.
+    if "ALGEBRAC_CACHE_DIR" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="algebrac-bench-")
+        os.environ["ALGEBRAC_CACHE_DIR"] = cache
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
     QUIET.max_wait = args.max_wait
     warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     header(args)
