@@ -21,7 +21,7 @@ FORMULAS = [
     sp.Piecewise((sp.Piecewise((sp.log(x), y > 0), (x, True)), x > 0), (sp.exp(x), True)),
 ]
 HARD_X = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, np.inf, -np.inf, 1e308, -1e308, 5e-324, -800.0,
-          800.0, -699.0, 2.5, -2.5]
+          800.0, -699.0, 2.5, -2.5, np.nan]
 
 
 REFERENCE = ac.compile(FORMULAS, [x, y], backend="numpy")
