@@ -60,6 +60,20 @@ class ElementwiseProgram:
     outputs: tuple     # one SymPy expression per output
 
 
+class _Where:
+    """Names an output in error messages; printed only when one is raised (a large
+    formula takes seconds to print)."""
+
+    def __init__(self, k: int, expr):
+        self.k, self.expr = k, expr
+
+    def __str__(self) -> str:
+        return f"output {self.k} ({str(self.expr)[:60]})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def _short(node) -> str:
     text = sp.srepr(node)
     return text if len(text) <= 120 else text[:117] + "..."
@@ -149,7 +163,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)
     for k, e in enumerate(exprs):
-        where = f"output {k} ({str(e)[:60]})"
+        where = _Where(k, e)
         if isinstance(e, Boolean) and not isinstance(e, sp.Symbol):
             raise UnsupportedError(
                 f"{where} is a condition, not a number; wrap it as "

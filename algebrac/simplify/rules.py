@@ -207,20 +207,26 @@ def _walk(expr, phase: Phase, walk: _Walk, fired, memo):
     return out
 
 
-def rewrite(expr, phases, trace: Trace | None = None, *, limits: bool = False,
-            deadline=None):
+def rewrite(expr, phases, trace: Trace | None = None, memos: dict | None = None, *,
+            limits: bool = False, deadline=None):
     """Apply each phase's rules bottom-up until a fixed point, phase by phase.
 
-    ``limits`` enables the rules filed with ``limit=True`` (a limit instead of
-    the IEEE value at a point, e.g. ``x*log(x) = 0`` at 0).  ``deadline`` (a
+    ``memos`` (phase name -> dict) carries what each phase made of every
+    subexpression from one call to the next: rules are deterministic, so a
+    later round or pass walks only what changed (near-linear, not one full
+    walk of a large formula per round).  ``limits`` enables the rules filed
+    with ``limit=True`` (a limit instead of the IEEE value at a point, e.g.
+    ``x*log(x) = 0`` at 0).  ``deadline`` (a
     :class:`~algebrac.simplify.budget.Deadline`) stops rewriting when it
     expires: what is not rewritten by then stays as written.
     """
+    memos = {} if memos is None else memos
     walk = _Walk(trace, limits, deadline)
     for phase in phases:
+        memo = memos.setdefault(phase.name, {})
         for _ in range(MAX_ROUNDS):
             fired: collections.Counter = collections.Counter()
-            new = _walk(expr, phase, walk, fired, {})
+            new = _walk(expr, phase, walk, fired, memo)
             if new == expr or walk.expired():
                 expr = new
                 break

@@ -30,9 +30,7 @@ nodes above it); a step that fails the check, or raises, is not taken.  Rules
 that give a limit where the formula is NaN (``x*log(x)`` at 0) run only with
 ``limits=True``.
 
->>> import functools
-
-import sympy as sp
+>>> import sympy as sp
 >>> x, y = sp.symbols("x y")
 >>> stabilize(sp.log(1 + sp.exp(x)) - sp.log(sp.exp(x) + sp.exp(y)))
 -logaddexp(x, y) + softplus(x)
@@ -49,6 +47,7 @@ import sympy as sp
 
 from .rules import RewriteLoopError, Step, Trace, rewrite
 from .specialize import SPECIALIZE
+from .substitute import xreplace
 from .stable_rules import CANONICALIZE, STABILIZE
 
 __all__ = ["CANONICALIZE", "STABILIZE", "SPECIALIZE", "PHASES", "stabilize", "all_rules", "rename"]
@@ -90,7 +89,7 @@ def rename(expr, mapping: dict):
     if not mapping:
         return expr
     with sp.evaluate(False):
-        return expr.xreplace(mapping)
+        return xreplace(expr, mapping)
 
 
 def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool = False,
@@ -99,9 +98,10 @@ def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool =
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
     out = rename(expr, forward)
+    memos: dict = {}
     for _ in range(MAX_PASSES):
         before = out
-        out = rewrite(out, PHASES, work, limits=limits, deadline=deadline)
+        out = rewrite(out, PHASES, work, memos, limits=limits, deadline=deadline)
         if out == before or (deadline is not None and deadline.expired()):
             break
     else:
