@@ -16,9 +16,12 @@ from .dtypes import DType
 from .expr import *  # noqa: F401,F403  (tensor API)
 from . import config
 from ._kernels import get_num_threads, set_num_threads
+from .threads import register_with_threadpoolctl as _register_threads
 from .cpu import cache
 from . import simplify  # noqa: E402  (the package is callable: ac.simplify(expr))
 from .simplify import cse, stabilize  # noqa: E402
 from .ufunc import Ufunc, compile  # noqa: A004
 from . import diff  # noqa: E402  (the package is callable: ac.diff(expr, var, n))
 from .diff import grad, hessian, hvp, jacobian, jvp, vjp  # noqa: E402
+
+_register_threads()

@@ -12,17 +12,23 @@ scalar promotion and ``__array_ufunc__`` dispatch are NumPy's own.  The
 (2, 2)
 >>> [a.tolist() for a in uf(np.array([1.0, 2.0]), 3.0)]
 [[3.0, 6.0], [4.0, 5.0]]
+
+A ``Ufunc`` pickles by its formula (:mod:`algebrac.pickling`), has a readable
+unique ``__name__``, and takes Dask arrays (lazy results, one blockwise pass
+for all outputs, :mod:`algebrac.dask`).
 """
 from __future__ import annotations
 
 import collections
 import functools
+import sys
 import threading
 import warnings
 
 import numpy as np
 import sympy as sp
 
+from . import pickling
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -38,7 +44,11 @@ BACKENDS = ("cpu", "numpy")
 _MEMO_SIZE = 256
 _memo: collections.OrderedDict = collections.OrderedDict()
 _memo_lock = threading.Lock()
+_building: dict = {}  # memo key -> lock held by the one thread compiling that formula
 _fallback_warned = False
+# Inputs smaller than NumPy's buffer are cast inside the ufunc call; larger ones are
+# cast here in one pass, so the compiled loop runs once over all of them, threaded.
+_PRECAST_MIN = 8192
 
 
 class Listing(str):
@@ -89,14 +99,27 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         if hit is not None:
             _memo.move_to_end(key)
             return hit
-    uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
-    if uf.backend != backend:
-        return uf  # a fallback: once a compiler appears, compile for real next time
-    with _memo_lock:
-        _memo[key] = uf
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return uf
+        gate = _building.setdefault(key, threading.Lock())
+    # Threads asking for the same new formula (a Dask worker unpickling many tasks at
+    # once) wait for the first one's compile instead of each simplifying and lowering.
+    with gate:
+        with _memo_lock:
+            hit = _memo.get(key)
+        if hit is not None:
+            return hit
+        try:
+            uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
+            if uf.backend != backend:
+                return uf  # a fallback: once a compiler appears, compile for real next time
+            with _memo_lock:
+                _memo[key] = uf
+                while len(_memo) > _MEMO_SIZE:
+                    _memo.popitem(last=False)
+            return uf
+        finally:
+            with _memo_lock:
+                if _building.get(key) is gate:
+                    del _building[key]
 
 
 def _resolve_backend(backend: str) -> str:
@@ -120,13 +143,24 @@ class Ufunc:
 
     Attributes: ``exprs``, ``args``, ``nin``, ``nout``, ``backend``,
     ``ufunc`` (the ``numpy.ufunc``; ``None`` on the numpy backend),
-    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant).
+    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant),
+    ``__name__`` (from the formula, unique, an identifier; also the ufunc's name).
+
+    Inputs that need a cast (integers, big-endian arrays, float64 into a float32
+    loop) and ``out=`` arrays of another dtype are converted in one pass outside
+    the compiled loop when they are large, so the loop runs once, on every thread,
+    instead of once per 8192-element NumPy buffer.
     """
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
                  stabilize: bool = True):
         self.exprs, self.args, self._single = exprs, args, single
         self._stabilize = bool(stabilize)
+        self._requested_backend = backend
+        self._key_text = (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize))
+        text = str(exprs[0]) if single else ", ".join(map(str, exprs))
+        self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
+        self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
         if self.nin + self.nout > MAX_UFUNC_ARGS:
             raise SignatureError(
@@ -169,16 +203,14 @@ class Ufunc:
         from .cpu.render import render_ufunc_module
 
         return render_ufunc_module(
-            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout
-        )
+            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout,
+            self.__name__)
 
     def _build(self) -> None:
         from .cpu import build
 
         try:
-            fkey = build.formula_key(
-                "ufunc", sp.srepr(self.exprs), sp.srepr(self.args), str(self._single),
-                str(self._stabilize))
+            fkey = build.formula_key("ufunc", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
                 module = build.load(self._render(), fkey)
@@ -200,9 +232,19 @@ class Ufunc:
         if "dtype" not in kwargs and "signature" not in kwargs and _all_integral(inputs):
             # Integer and bool inputs compute in float64 (documented in DType.result).
             kwargs["dtype"] = np.float64
+        if "dask.array" in sys.modules:
+            from . import dask as _dask
+
+            if not self._dask_registered:
+                self._dask_registered = _dask.register_ufunc(self)
+            if _dask.has_dask_array(inputs):
+                return self._finish(_dask.call(self, inputs, kwargs))
         if self.ufunc is not None:
             try:
+                inputs, out_later = self._precast(inputs, kwargs)
                 result = self.ufunc(*inputs, **kwargs)
+                if out_later is not None:
+                    result = _store(result, out_later, kwargs)
             except TypeError as err:
                 # A ufunc with fixed loops (ours) reports "no loop" as a plain
                 # TypeError ("not supported for the input types").
@@ -219,9 +261,42 @@ class Ufunc:
                 raise
         else:
             result = self._interpret(inputs, **kwargs)
+        return self._finish(result)
+
+    def _finish(self, result):
         if self._single or self.nout > 1 or isinstance(result, tuple):
             return result
         return (result,)
+
+    def _precast(self, inputs, kwargs):
+        """Cast large inputs to the loop dtype here; route ``out=`` of another dtype
+        through a temporary.  Returns the inputs and the ``out`` to fill afterwards."""
+        if "signature" in kwargs or not any(
+                isinstance(x, np.ndarray) and x.size > _PRECAST_MIN for x in inputs):
+            return inputs, None
+        try:
+            if "dtype" in kwargs:
+                loop = np.dtype(kwargs["dtype"])
+            else:
+                probes = tuple(type(x) if type(x) in (bool, int, float) else np.asarray(x).dtype
+                               for x in inputs)
+                loop = self.ufunc.resolve_dtypes(probes + (None,) * self.nout)[0]
+        except (TypeError, ValueError):
+            return inputs, None  # the call itself reports what is wrong
+        casting = kwargs.get("casting", "same_kind")
+        inputs = tuple(
+            x.astype(loop) if isinstance(x, np.ndarray) and x.size > _PRECAST_MIN
+            and x.dtype != loop and np.can_cast(x.dtype, loop, casting) else x
+            for x in inputs)
+        out = kwargs.get("out")
+        outs = out if isinstance(out, tuple) else (out,)
+        if out is None or len(outs) != self.nout or not all(
+                isinstance(o, np.ndarray) for o in outs) or all(
+                o.dtype == loop for o in outs) or not all(
+                np.can_cast(loop, o.dtype, casting) for o in outs):
+            return inputs, None
+        kwargs["out"] = tuple(np.empty(o.shape, loop) for o in outs)
+        return inputs, outs
 
     def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
                    **extra):
@@ -264,6 +339,16 @@ class Ufunc:
                 raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
 
+    # -- pickling and Dask ------------------------------------------------
+    def __reduce__(self):
+        exprs = self.exprs[0] if self._single else list(self.exprs)
+        return (pickling.rebuild, ("ufunc", (exprs, list(self.args)),
+                                   {"backend": self._requested_backend,
+                                    "stabilize": self._stabilize}))
+
+    def __dask_tokenize__(self):
+        return ("algebrac.Ufunc", self.__name__, self._key_text, self.backend)
+
     # -- display ---------------------------------------------------------
     def __repr__(self) -> str:
         sig = ", ".join(str(a) for a in self.args)
@@ -276,6 +361,19 @@ class Ufunc:
         if not self._single:
             body = r"\left(" + body + r"\right)"
         return rf"$\left({sig}\right) \mapsto {body}$"
+
+
+def _store(result, outs, kwargs):
+    """Copy results from the loop-dtype temporaries into ``out=`` arrays of another
+    dtype (see ``Ufunc._precast``), where ``where=`` allows."""
+    results = result if isinstance(result, tuple) else (result,)
+    where = kwargs.get("where", True)
+    for o, r in zip(outs, results):
+        np.copyto(o, r, casting=kwargs.get("casting", "same_kind"), where=where)
+    return outs if isinstance(result, tuple) else outs[0]
+
+
+pickling.register("ufunc", compile)
 
 
 def _is_integral(x) -> bool:

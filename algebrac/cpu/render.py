@@ -28,7 +28,7 @@ static void _ac_loop_d(char **args, npy_intp const *dims, npy_intp const *steps,
         double *_ac_out0 = (double *)args[1];
         {
             int _ac_fpe = 0;
-            #pragma omp parallel if(_ac_n > 1000) reduction(|:_ac_fpe)
+            #pragma omp parallel if(_ac_n > 1000) num_threads(_ac_nthreads()) reduction(|:_ac_fpe)
             {
                 const int _ac_worker = omp_get_thread_num() != 0;
                 if (_ac_worker) feclearexcept(_AC_FE_FLAGS);
@@ -60,6 +60,7 @@ from ..lower.printing import CFamilyPrinter
 __all__ = ["Source", "CPrinter", "render_loop", "render_ufunc_module", "has_libmvec"]
 
 UFUNC_NAME = "algebrac_ufunc"
+_BUFSIZE = 8192  # NumPy's default buffer size, in elements
 _QUIET_COMPARISONS = {">": "isgreater", ">=": "isgreaterequal", "<": "isless",
                       "<=": "islessequal"}
 
@@ -119,7 +120,7 @@ class CPrinter(CFamilyPrinter):
         lines = [f"{pad}{{",
                  f"{inner}int _ac_fpe = 0;",
                  f"{inner}#pragma omp parallel if({n} > {self._settings['cutoff']}) "
-                 "reduction(|:_ac_fpe)",
+                 "num_threads(_ac_nthreads()) reduction(|:_ac_fpe)",
                  f"{inner}{{",
                  f"{inner}{self.indent_unit}const int _ac_worker = omp_get_thread_num() != 0;",
                  f"{inner}{self.indent_unit}if (_ac_worker) feclearexcept(_AC_FE_FLAGS);"]
@@ -228,18 +229,24 @@ def _simd_declarations(printers) -> list:
     return lines
 
 
-def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
+def render_ufunc_module(kernels: list, nin: int, nout: int,
+                        name: str = UFUNC_NAME) -> Source:
     """The ``.pyx`` of a module whose attribute ``ufunc`` is the compiled ufunc.
 
     ``kernels`` holds one elementwise kernel per loop dtype, in NumPy's
-    resolution order (float32 first, so float32 inputs stay float32).
+    resolution order (float32 first, so float32 inputs stay float32); ``name``
+    (an ASCII identifier) becomes the ufunc's ``__name__``.
     """
+    if not (name.isascii() and name.isidentifier()):
+        raise ValueError(f"a ufunc name must be an ASCII identifier, got {name!r}")
     printers: list = []
     loops = []
     for k in kernels:
-        # Threads pay off above ~20 us of work per call (NumPy calls once per row
-        # when broadcasting, so rows of a few thousand elements must thread too).
-        cutoff = max(2048, min(1 << 17, 100000 // _cost(k)))
+        # Threads pay off above ~20 us of work per call.  Never at or below NumPy's
+        # buffer size (8192): inputs that need a cast arrive in 8192-element
+        # chunks, and a parallel region per chunk costs a scheduler slice each
+        # when the machine is busy (seconds for 1e7 elements).
+        cutoff = max(_BUFSIZE, min(1 << 17, 100000 // _cost(k)))
         loops.append(render_loop(k, strided=True, cutoff=cutoff, printer_out=printers))
     simd = _simd_declarations(printers) if has_libmvec() else []
     nk = len(kernels)
@@ -256,6 +263,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "#include <numpy/ndarraytypes.h>",
         "#include <numpy/ufuncobject.h>",
         '#include "algebrac_math.h"',
+        '#include "algebrac_threads.h"',
         *simd,
         *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
@@ -265,8 +273,9 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "{",
         "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
         "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
+        "    if (_ac_bind_threads() < 0) return NULL;",
         f"    return PyUFunc_FromFuncAndData(_ac_funcs, _ac_data, _ac_types, {nk}, {nin}, "
-        f'{nout}, PyUFunc_None, "{UFUNC_NAME}", "A formula compiled by algebrac.", 0);',
+        f'{nout}, PyUFunc_None, "{name}", "A formula compiled by algebrac.", 0);',
         "}",
     ]
     body = "\n".join("    " + line if line else "" for line in "\n".join(c).splitlines())
