@@ -339,6 +339,13 @@ class Ufunc:
                 raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
 
+    def low_level_callable(self):
+        """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
+        a C function pointer, no Python call per point (:func:`algebrac.solvers.low_level_callable`)."""
+        from .solvers import low_level_callable
+
+        return low_level_callable(self)
+
     # -- pickling and Dask ------------------------------------------------
     def __reduce__(self):
         exprs = self.exprs[0] if self._single else list(self.exprs)
