@@ -1,4 +1,4 @@
-"""Scalar formulas → one C function over flat float64 vectors (for SciPy's callbacks).
+r"""Scalar formulas → one C function over flat float64 vectors (for SciPy's callbacks).
 
 A ufunc maps arrays elementwise; SciPy's integrators, ODE solvers and
 optimizers instead call back with one point at a time: a vector ``in`` of
