@@ -46,9 +46,6 @@ _memo: collections.OrderedDict = collections.OrderedDict()
 _memo_lock = threading.Lock()
 _building: dict = {}  # memo key -> lock held by the one thread compiling that formula
 _fallback_warned = False
-# Inputs smaller than NumPy's buffer are cast inside the ufunc call; larger ones are
-# cast here in one pass, so the compiled loop runs once over all of them, threaded.
-_PRECAST_MIN = 8192
 
 
 class Listing(str):
@@ -147,9 +144,9 @@ class Ufunc:
     ``__name__`` (from the formula, unique, an identifier; also the ufunc's name).
 
     Inputs that need a cast (integers, big-endian arrays, float64 into a float32
-    loop) and ``out=`` arrays of another dtype are converted in one pass outside
-    the compiled loop when they are large, so the loop runs once, on every thread,
-    instead of once per 8192-element NumPy buffer.
+    loop, ``out=`` of another dtype) go through NumPy's buffered loop in chunks of
+    8192 elements; the compiled loop never opens a parallel region for a chunk
+    that small, so they run at one thread's speed whatever the load.
     """
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
@@ -241,10 +238,7 @@ class Ufunc:
                 return self._finish(_dask.call(self, inputs, kwargs))
         if self.ufunc is not None:
             try:
-                inputs, out_later = self._precast(inputs, kwargs)
                 result = self.ufunc(*inputs, **kwargs)
-                if out_later is not None:
-                    result = _store(result, out_later, kwargs)
             except TypeError as err:
                 # A ufunc with fixed loops (ours) reports "no loop" as a plain
                 # TypeError ("not supported for the input types").
@@ -267,77 +261,6 @@ class Ufunc:
         if self._single or self.nout > 1 or isinstance(result, tuple):
             return result
         return (result,)
-
-    def _precast(self, inputs, kwargs):
-        """Cast large inputs to the loop dtype here; route ``out=`` of another dtype
-        through a temporary.  Returns the inputs and the ``out`` to fill afterwards."""
-        if "signature" in kwargs or not any(
-                isinstance(x, np.ndarray) and x.size > _PRECAST_MIN for x in inputs):
-            return inputs, None
-        try:
-            if "dtype" in kwargs:
-                loop = np.dtype(kwargs["dtype"])
-            else:
-                probes = tuple(type(x) if type(x) in (bool, int, float) else np.asarray(x).dtype
-                               for x in inputs)
-                loop = self.ufunc.resolve_dtypes(probes + (None,) * self.nout)[0]
-        except (TypeError, ValueError):
-            return inputs, None  # the call itself reports what is wrong
-        casting = kwargs.get("casting", "same_kind")
-        inputs = tuple(
-            x.astype(loop) if isinstance(x, np.ndarray) and x.size > _PRECAST_MIN
-            and x.dtype != loop and np.can_cast(x.dtype, loop, casting) else x
-            for x in inputs)
-        out = kwargs.get("out")
-        outs = out if isinstance(out, tuple) else (out,)
-        if out is None or len(outs) != self.nout or not all(
-                isinstance(o, np.ndarray) for o in outs) or all(
-                o.dtype == loop for o in outs) or not all(
-                np.can_cast(loop, o.dtype, casting) for o in outs):
-            return inputs, None
-        kwargs["out"] = tuple(np.empty(o.shape, loop) for o in outs)
-        return inputs, outs
-
-    def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
-                   **extra):
-        if extra:
-            raise SignatureError(f"unsupported keyword(s) for the numpy backend: {sorted(extra)}")
-        arrays = [np.asarray(a) for a in inputs]
-        for a in arrays:
-            if a.dtype.kind not in "biuf":
-                raise DTypeError(f"cannot compute with {a.dtype} input; algebrac computes "
-                                 "in float32 or float64")
-        loop = DType.from_numpy(dtype) if dtype is not None else _loop_dtype(inputs, arrays)
-        for k, (x, a) in enumerate(zip(inputs, arrays)):  # as the ufunc checks its inputs
-            if type(x) not in (bool, int, float) and not np.can_cast(a.dtype, loop.numpy,
-                                                                     casting):
-                raise DTypeError(f"cannot cast input {k} from {a.dtype} to {loop.numpy} "
-                                 f"with casting={casting!r}")
-        try:
-            shape = np.broadcast_shapes(*[a.shape for a in arrays])
-        except ValueError as err:
-            raise ShapeError(f"arguments do not broadcast together: {err}") from err
-        kernel = self._kernels[loop]
-        flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
-                for k, a in enumerate(arrays)}
-        results = interp.run(kernel, flat)
-        outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
-        if out is None:
-            if where is True:
-                final = [o if o.ndim else o[()] for o in outs]
-                return final[0] if self._single else tuple(final)
-            out = tuple(np.empty(shape, loop.numpy) for _ in outs)
-        out = out if isinstance(out, tuple) else (out,)
-        if len(out) != self.nout:
-            raise SignatureError(f"out= needs one array per output ({self.nout}), got {len(out)}")
-        for o, r in zip(out, outs):
-            try:
-                np.copyto(o, r, casting=casting, where=where)
-            except ValueError as err:
-                raise ShapeError(f"out= does not broadcast with the arguments: {err}") from err
-            except TypeError as err:
-                raise DTypeError(f"cannot store the result in out=: {err}") from err
-        return out[0] if self._single else tuple(out)
 
     def low_level_callable(self):
         """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
@@ -368,16 +291,6 @@ class Ufunc:
         if not self._single:
             body = r"\left(" + body + r"\right)"
         return rf"$\left({sig}\right) \mapsto {body}$"
-
-
-def _store(result, outs, kwargs):
-    """Copy results from the loop-dtype temporaries into ``out=`` arrays of another
-    dtype (see ``Ufunc._precast``), where ``where=`` allows."""
-    results = result if isinstance(result, tuple) else (result,)
-    where = kwargs.get("where", True)
-    for o, r in zip(outs, results):
-        np.copyto(o, r, casting=kwargs.get("casting", "same_kind"), where=where)
-    return outs if isinstance(result, tuple) else outs[0]
 
 
 pickling.register("ufunc", compile)

@@ -185,7 +185,7 @@ def test_xarray_keeps_coordinates_and_runs_parallelized(uf1, uf3):
 
 
 def test_inputs_that_need_a_cast_give_the_float64_results(uf1, uf3):
-    n = 50_000  # above NumPy's buffer, so algebrac casts in one pass
+    n = 50_000  # several NumPy buffers of 8192
     ints = np.arange(n, dtype=np.int64) % 200 - 100
     floats = ints.astype(np.float64)
     assert np.array_equal(uf1(ints, 0.5), uf1(floats, 0.5))
