@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import sympy as sp
@@ -61,8 +62,21 @@ _UNARY = {
     cf.log2: np.log2, cf.log10: np.log10, sp.cot: lambda x: 1.0 / np.tan(x),
     sp.sec: lambda x: 1.0 / np.cos(x), sp.csc: lambda x: 1.0 / np.sin(x),
     sp.erf: _special("erf"), sp.erfc: _special("erfc"), sp.gamma: _special("gamma"),
-    sp.loggamma: _special("gammaln"),
+    sp.loggamma: lambda x: _loggamma(x),
 }
+
+
+def _loggamma(x):
+    """C99's lgamma at the edges: SciPy's gammaln gives inf below ~1e-308 (exact:
+    -log x, finite) and -inf at -inf (C99 and the limit of log|Gamma|: +inf)."""
+    import scipy.special
+
+    x = _float(x)
+    with np.errstate(divide="ignore"):
+        out = np.asarray(scipy.special.gammaln(x))
+        tiny = (np.abs(x) < 1e-300) & (x != 0)
+        out = np.where(tiny, -np.log(np.abs(np.where(tiny, x, 1.0))), out)
+    return np.where(np.isneginf(x), np.inf, out)[()]
 # The stable functions: the NumPy twins of the compiled kernels (algebrac.stablemath).
 _UNARY.update({f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {1}})
 _BINARY = {f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {2}}
@@ -461,8 +475,13 @@ def _evaluate_expr(e: sp.Basic, b: _Bindings):
     return out.reshape(shape) if shape else out[()]
 
 
-def evaluate(expr, bindings: dict | None = None, **named):
+def evaluate(expr, bindings: dict | None = None, *, stabilize: bool = True, **named):
     """Evaluate a Tensor (or SymPy expression, or a list of them) with NumPy.
+
+    ``stabilize`` (the default, as in :func:`algebrac.function`) first rewrites the
+    formula into numerically stable forms (:func:`algebrac.stabilize`), so
+    ``log(1 + exp(z))`` is finite at ``z = 800``; ``stabilize=False`` evaluates it
+    as written.
 
     ``bindings`` maps input tensors, SymPy symbols (scalar parameters, dims) or
     their names to values; keyword arguments bind by name.  Sizes are bound from
@@ -485,11 +504,19 @@ def evaluate(expr, bindings: dict | None = None, **named):
     """
     b = _Bindings({**(bindings or {}), **named})
     if isinstance(expr, (list, tuple)):
-        return type(expr)(evaluate(e, bindings, **named) for e in expr)
+        return type(expr)(evaluate(e, bindings, stabilize=stabilize, **named) for e in expr)
     if isinstance(expr, Tensor):
+        if stabilize:
+            from ..simplify import stabilize as stable
+
+            expr = dc_replace(expr, body=stable(expr.body))
         return _evaluate_tensor(expr, b)
     try:
         e = sp.sympify(expr, strict=True)
     except sp.SympifyError as err:
         raise UnsupportedError(f"evaluate: cannot evaluate {expr!r}") from err
+    if stabilize:
+        from ..simplify import stabilize as stable
+
+        e = stable(e)
     return _evaluate_expr(e, b)

@@ -89,6 +89,12 @@ def _check_supported(expr, where: str) -> None:
 
 def as_formula(e) -> sp.Basic:
     """``e`` as a SymPy object; text is refused (``sympify`` would ``eval`` it)."""
+    from ..expr.tensor import Tensor
+
+    if isinstance(e, Tensor):
+        raise SignatureError(
+            f"ac.compile() takes scalar formulas, and {e} is a Tensor of shape {e.shape}; "
+            "compile tensor programs with ac.function(inputs, outputs)")
     try:
         return sp.sympify(e, strict=True)
     except sp.SympifyError as err:

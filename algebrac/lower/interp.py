@@ -23,7 +23,7 @@ from sympy.core.relational import Relational
 from ..dtypes import DType
 from ..errors import VerifyError
 from ..mathfuncs import row_for
-from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, Role, pformat
+from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role, pformat
 
 __all__ = ["run", "evaluate_scalar"]
 
@@ -31,7 +31,11 @@ __all__ = ["run", "evaluate_scalar"]
 def run(kernel: Kernel, arrays: dict, sizes: dict | None = None) -> dict:
     """Execute ``kernel`` on input ``arrays`` (by buffer name); return the output arrays.
 
-    Sizes are bound from the input shapes when not given.
+    Sizes are bound from the input shapes when not given.  Every loop runs
+    vectorised: its index is an ``arange`` along its own axis, so a nest of depth
+    d evaluates each statement once over a d-dimensional grid of iterations.
+    That is the meaning of the IR the passes guarantee: iterations of a loop
+    interact only through ``Accumulate`` (commutative reductions).
     """
     env: dict = {}
     bufs: dict = {}
@@ -40,48 +44,119 @@ def run(kernel: Kernel, arrays: dict, sizes: dict | None = None) -> dict:
             if p.name not in arrays:
                 raise VerifyError(f"interp: no array for input {p.name}")
             bufs[p.name] = np.asarray(arrays[p.name], dtype=p.dtype.numpy)
+            if not p.shape:
+                bufs[p.name] = bufs[p.name].reshape(1)
             for dim, n in zip(p.shape, bufs[p.name].shape):
                 if isinstance(dim, sp.Symbol):
                     env.setdefault(dim, n)
     env.update(sizes or {})
     for p in kernel.params:
         if isinstance(p, Buffer) and p.role is not Role.IN:
-            shape = tuple(int(sp.sympify(d).xreplace(env)) for d in p.shape)
+            shape = tuple(max(0, int(sp.sympify(d).xreplace(env))) for d in p.shape) or (1,)
             bufs[p.name] = np.empty(shape, dtype=p.dtype.numpy)
-    _exec(kernel.body, env, bufs, kernel)
-    return {p.name: bufs[p.name] for p in kernel.params
-            if isinstance(p, Buffer) and p.role is Role.OUT}
+    state = _State(kernel, bufs, _depth(kernel.body))
+    state.exec(kernel.body, env, 0, ())
+
+    return {p.name: (bufs[p.name] if p.shape else bufs[p.name].reshape(()))
+            for p in kernel.params if isinstance(p, Buffer) and p.role is Role.OUT}
 
 
-def _exec(stmts, env, bufs, kernel):
-    for s in stmts:
-        if isinstance(s, Loop):
-            if any(isinstance(t, (Accumulate, Call)) for t in s.body):
-                raise VerifyError(f"interp: loop {s.index} carries a dependence\n{pformat(kernel)}")
-            extent = int(sp.sympify(s.extent).xreplace(env))
-            inner = dict(env)
-            inner[s.index] = np.arange(extent)
-            _exec(s.body, inner, bufs, kernel)
-        elif isinstance(s, Let):
-            value = evaluate_scalar(s.value, env, bufs, s.dtype)
-            env[s.symbol] = value
-        elif isinstance(s, Assign):
-            target = s.target
-            if isinstance(target, sp.Indexed):
-                buf = bufs[target.base.name]
-                value = evaluate_scalar(s.value, env, bufs, DType.from_numpy(buf.dtype))
-                idx = tuple(_index(i, env) for i in target.indices)
-                buf[idx] = value
+def _sizes(env) -> dict:
+    return {k: v for k, v in env.items() if isinstance(k, sp.Symbol) and isinstance(v, int)}
+
+
+def _depth(stmts) -> int:
+    return max([1 + _depth(s.body) for s in stmts if isinstance(s, Loop)], default=0)
+
+
+_REDUCE = {ReduceOp.ADD: np.add, ReduceOp.MUL: np.multiply, ReduceOp.MAX: np.maximum,
+           ReduceOp.MIN: np.minimum}
+
+
+class _State:
+    def __init__(self, kernel, bufs, maxd):
+        self.kernel, self.bufs, self.maxd = kernel, bufs, max(maxd, 1)
+        self.scalar_depth: dict = {}
+
+    def shape(self, extents) -> tuple:
+        return tuple(extents) + (1,) * (self.maxd - len(extents))
+
+    def exec(self, stmts, env, depth, extents):
+        # One env for the whole run: every symbol of a kernel is bound once (unique
+        # loop indices and temporaries), so scalars accumulate in place.
+        saved = env.get("__shape__")
+        env["__shape__"] = self.shape(extents)
+        for s in stmts:
+            if isinstance(s, Loop):
+                extent = max(0, int(sp.sympify(s.extent).xreplace(_sizes(env))))
+                shape = [1] * self.maxd
+                shape[depth] = extent
+                before = set(env)
+                env[s.index] = np.arange(extent).reshape(shape)
+                self.exec(s.body, env, depth + 1, extents + (extent,))
+                for key in set(env) - before:   # values private to the loop's iterations
+                    del env[key]
+            elif isinstance(s, Let):
+                env[s.symbol] = evaluate_scalar(s.value, env, self.bufs, s.dtype)
+            elif isinstance(s, Assign) and not isinstance(s.target, sp.Indexed):
+                env[s.target] = evaluate_scalar(s.value, env, self.bufs, None)
+                self.scalar_depth[s.target] = depth
+            elif isinstance(s, Assign):
+                buf, idx = self.target(s.target, env)
+                value = evaluate_scalar(s.value, env, self.bufs, DType.from_numpy(buf.dtype))
+                full = np.broadcast_arrays(*idx, value)
+                buf[tuple(full[:-1])] = full[-1]
+            elif isinstance(s, Accumulate):
+                self.accumulate(s, env, depth, extents)
+            elif isinstance(s, Call):
+                self.call(s, env)
             else:
-                env[target] = evaluate_scalar(s.value, env, bufs, None)
-        else:
-            raise VerifyError(f"interp: no case for {type(s).__name__}")
+                raise VerifyError(f"interp: no case for {type(s).__name__}")
+        env["__shape__"] = saved
+
+    def target(self, t, env):
+        buf = self.bufs[t.base.name]
+        idx = [np.asarray(_index(i, env)) for i in t.indices]
+        for axis, i in enumerate(idx):
+            if i.size and (i.min() < 0 or i.max() >= buf.shape[axis]):
+                raise VerifyError(f"interp: index {t.indices[axis]} of {t} out of range\n"
+                                  f"{pformat(self.kernel)}")
+        return buf, idx
+
+    def accumulate(self, s, env, depth, extents):
+        op = _REDUCE[s.op]
+        full_shape = self.shape(extents)
+        if isinstance(s.target, sp.Indexed):
+            buf, idx = self.target(s.target, env)
+            value = evaluate_scalar(s.value, env, self.bufs, DType.from_numpy(buf.dtype))
+            idx = [np.broadcast_to(i, full_shape) for i in idx]
+            op.at(buf, tuple(idx), np.broadcast_to(value, full_shape))
+            return
+        sym = s.target
+        d0 = self.scalar_depth.get(sym, 0)
+        value = np.broadcast_to(np.asarray(evaluate_scalar(s.value, env, self.bufs, None)),
+                                full_shape)
+        if depth > d0:
+            value = op.reduce(value, axis=tuple(range(d0, depth)), keepdims=True)
+        env[sym] = op(env[sym], value)
+
+    def call(self, s, env):
+        (g,) = s.args
+        a, b = self.bufs[g.a.name], self.bufs[g.b.name]
+        a = a.T if g.trans_a else a
+        b = b.T if g.trans_b else b
+        alpha = float(evaluate_scalar(g.alpha, env, self.bufs, None))
+        self.bufs[g.c.name][...] = alpha * (a @ b)
 
 
 def _index(expr, env):
     value = env.get(expr) if isinstance(expr, sp.Symbol) else None
     if value is None:
-        value = _eval(expr, env, {}, None)
+        if expr.is_Integer:
+            return int(expr)
+        value = np.asarray(_eval(expr, env, {}, None))
+        if value.dtype.kind != "i":  # index arithmetic is exact in float64 at these sizes
+            value = value.astype(np.int64)
     return value
 
 
@@ -190,6 +265,14 @@ def _length(env):
 
 
 def _piecewise(expr, env, bufs, dtype):
+    shape = env.get("__shape__")
+    if shape is not None and len(shape) > 1 and any(
+            isinstance(v, np.ndarray) and v.ndim > 1 for v in env.values()):
+        # A loop nest: evaluate over the flattened grid of iterations.
+        flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray)
+                    and v.ndim == len(shape) else v)
+                for k, v in env.items() if k != "__shape__"}
+        return _piecewise(expr, flat, bufs, dtype).reshape(shape)
     n = _length(env)
     if n is None:  # scalar context: plain Python branching
         for e, c in expr.args:
@@ -212,4 +295,4 @@ def _piecewise(expr, env, bufs, dtype):
 
 def _restrict(env, rows, n):
     return {k: (v[rows] if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] == n else v)
-            for k, v in env.items()}
+            for k, v in env.items() if k != "__shape__"}

@@ -74,7 +74,9 @@ class Buffer:
 
     @property
     def base(self) -> sp.IndexedBase:
-        return sp.IndexedBase(self.name, shape=self.shape)
+        # A 0-d buffer is read as buf[0]; SymPy wants no shape for that.
+        return sp.IndexedBase(self.name, shape=self.shape) if self.shape else sp.IndexedBase(
+            self.name)
 
     def __getitem__(self, index) -> sp.Indexed:
         index = index if isinstance(index, tuple) else (index,)
@@ -194,37 +196,95 @@ def pformat(node, indent: int = 0) -> str:
 
 
 def verify(kernel: Kernel) -> Kernel:
-    """Check that every scalar symbol is bound before use and indices are loop variables.
+    """Check the invariants every pass and printer relies on.
+
+    * every scalar symbol is bound before use (by the sizes, a loop, a ``let`` or an
+      assignment to a scalar);
+    * every index of a buffer access is integer arithmetic over loop indices and sizes,
+      and the access has one index per axis (``[0]`` for a 0-d buffer);
+    * no statement writes into an input buffer;
+    * every accumulator is initialised before its first ``Accumulate``;
+    * loop extents do not depend on the indices of loops inside them.
 
     Returns the kernel unchanged so it can sit in a pass pipeline.
     """
     bound: set = set(kernel.sizes)
-    buffers = {p.name for p in kernel.params if isinstance(p, Buffer)}
+    bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    initialised: set = set()
+    loops: set = set()
+
+    def fail(msg):
+        raise VerifyError(f"{msg}\n{pformat(kernel)}")
 
     def check_expr(expr, where):
+        expr = sp.sympify(expr)
         for s in expr.free_symbols:
-            if isinstance(s, sp.Symbol) and s not in bound and s.name not in buffers:
-                raise VerifyError(f"{s} used before it is bound in {where}\n{pformat(kernel)}")
+            if isinstance(s, sp.Symbol) and s not in bound and s.name not in bufs:
+                fail(f"{s} used before it is bound in {where}")
+        for ix in expr.atoms(sp.Indexed):
+            check_access(ix, where)
 
-    def walk(stmts, scope):
+    def check_access(ix, where):
+        buf = bufs.get(ix.base.name)
+        if buf is None:
+            fail(f"{ix} in {where} reads {ix.base.name}, which is not a kernel buffer")
+        want = max(len(buf.shape), 1)
+        if len(ix.indices) != want:
+            fail(f"{ix} in {where} has {len(ix.indices)} indices for a {len(buf.shape)}-d "
+                 "buffer")
+        for i in ix.indices:
+            i = sp.sympify(i)
+            if i.is_integer is not True and not (i.free_symbols and all(
+                    s in loops or s in kernel.sizes for s in i.free_symbols)):
+                fail(f"index {i} of {ix} in {where} is not integer arithmetic")
+            for s in i.free_symbols:
+                if s not in bound:
+                    fail(f"index {i} of {ix} in {where} uses {s}, which is not bound")
+
+    def walk(stmts):
         nonlocal bound
         for s in stmts:
             if isinstance(s, Loop):
                 check_expr(sp.sympify(s.extent), f"extent of loop {s.index}")
                 saved = set(bound)
                 bound.add(s.index)
-                walk(s.body, scope + 1)
+                loops.add(s.index)
+                walk(s.body)
                 bound = saved
             elif isinstance(s, Let):
                 check_expr(s.value, f"let {s.symbol}")
                 bound.add(s.symbol)
+            elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
+                check_expr(s.value, f"assignment to {s.target}")
+                bound.add(s.target)
+                initialised.add(s.target.name)
             elif isinstance(s, (Assign, Accumulate)):
                 check_expr(s.value, f"assignment to {s.target}")
-                check_expr(s.target, f"target {s.target}")
+                if isinstance(s.target, sp.Symbol):
+                    if s.target not in bound:
+                        fail(f"accumulator {s.target} is not initialised before {s.target} "
+                             f"{s.op.value}= ...")
+                    continue
+                if not isinstance(s.target, sp.Indexed):
+                    fail(f"cannot assign to {s.target!r}")
+                check_access(s.target, f"target {s.target}")
+                buf = bufs[s.target.base.name]
+                if buf.role is Role.IN:
+                    fail(f"{s.target} writes into the input buffer {buf.name}")
+                if isinstance(s, Assign):
+                    initialised.add(buf.name)
+                elif buf.name not in initialised:
+                    fail(f"{buf.name} is accumulated before it is initialised")
             elif isinstance(s, Call):
-                pass
+                for g in s.args:
+                    for b in (g.a, g.b):
+                        if b.role is not Role.IN and b.name not in initialised:
+                            fail(f"call {s.routine} reads {b.name} before it is written")
+                    if g.c.role is Role.IN:
+                        fail(f"call {s.routine} writes into the input buffer {g.c.name}")
+                    initialised.add(g.c.name)
             else:
-                raise VerifyError(f"{type(s).__name__} is not an IR statement")
+                fail(f"{type(s).__name__} is not an IR statement")
 
-    walk(kernel.body, 0)
+    walk(kernel.body)
     return kernel

@@ -19,22 +19,11 @@ from dataclasses import replace
 
 from .. import config
 from ..dtypes import DType  # noqa: F401 (doctest)
-from .ir import Accumulate, Call, Kernel, Loop, LoopKind, Stage, Transformer, pformat, verify
+from .ir import Kernel, Stage, pformat, verify
+from .schedule import (fuse_loops, hoist_invariants, mark_parallel, mark_simd, scalarize,
+                       use_blas)
 
 __all__ = ["mark_parallel", "finish", "PIPELINES", "run"]
-
-
-class _MarkParallel(Transformer):
-    def visit_Loop(self, loop: Loop):
-        body = tuple(self.visit(s) for s in loop.body)
-        independent = not any(isinstance(s, (Accumulate, Call, Loop)) for s in body)
-        kind = LoopKind.PARALLEL if independent else loop.kind
-        return replace(loop, body=body, kind=kind)
-
-
-def mark_parallel(kernel: Kernel) -> Kernel:
-    """Mark innermost loops whose iterations are independent as PARALLEL (threads + SIMD)."""
-    return _MarkParallel().visit(kernel)
 
 
 def finish(kernel: Kernel) -> Kernel:
@@ -42,15 +31,17 @@ def finish(kernel: Kernel) -> Kernel:
     return replace(verify(kernel), stage=Stage.READY)
 
 
-PIPELINES = {
-    "cpu": (
-        mark_parallel,  # elementwise loops: OpenMP threads and SIMD on the CPU
-        finish,         # verify, then hand to the printer
-    ),
-    "numpy": (
-        finish,         # the interpreter vectorises independent loops itself
-    ),
-}
+_SCHEDULE = (
+    use_blas,          # matrix-matrix contractions: one gemm call (compute-bound)
+    fuse_loops,        # one pass over shared operands (a loss and its gradient read X once)
+    scalarize,         # per-iteration temporaries and 0-d accumulators live in registers
+    hoist_invariants,  # loop-invariant work once, before the loop
+    mark_parallel,     # outermost independent loops: threads (reductions get partials)
+    mark_simd,         # innermost safe loops: vector lanes
+    finish,            # verify, then hand to the printer
+)
+# Both targets run the same schedule, so the interpreter checks exactly what is compiled.
+PIPELINES = {"cpu": _SCHEDULE, "numpy": _SCHEDULE}
 
 
 def run(kernel: Kernel, target: str) -> Kernel:

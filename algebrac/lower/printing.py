@@ -275,4 +275,11 @@ class CFamilyPrinter(C99CodePrinter):
             return "(" + " + ".join(self._print_index(a) for a in expr.args) + ")"
         if isinstance(expr, sp.Mul):
             return "(" + "*".join(self._print_index(a) for a in expr.args) + ")"
+        if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
+            return "(" + "*".join([self._print_index(expr.base)] * int(expr.exp)) + ")"
+        if isinstance(expr, (sp.Max, sp.Min)):
+            op = ">" if isinstance(expr, sp.Max) else "<"
+            a, b = self._print_index(expr.args[0]), self._print_index(
+                expr.func(*expr.args[1:]))
+            return f"(({a}) {op} ({b}) ? ({a}) : ({b}))"
         raise VerifyError(f"index expression {expr} is not integer arithmetic")

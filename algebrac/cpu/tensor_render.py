@@ -1,0 +1,493 @@
+"""Render tensor kernels (loop nests) as a Cython module holding a NumPy gufunc.
+
+One C function per loop dtype computes the whole program for one set of core
+arrays; the gufunc's inner loop calls it once per batch element, so NumPy
+does broadcasting over leading axes, casting and ``out=``.  Every input and
+output is addressed through its element strides (views, negative strides and
+Fortran order need no copy); temporaries are private and contiguous.
+
+Parallel loops run in one OpenMP region: reductions over the parallel index
+accumulate into per-thread partials that are combined in thread order after
+the loop, so with a fixed thread count results are deterministic, and worker
+threads hand their floating-point flags to the caller.  ``gemm`` calls go to
+``scipy.linalg.cython_blas`` (no link-time BLAS); an operand whose rows are not
+unit-stride is copied to a contiguous scratch matrix first.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..dtypes import DType
+from ..errors import UnsupportedError
+from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, Role
+from ..lower.schedule import reductions_of
+from .render import CPrinter, Source, _simd_declarations, has_libmvec
+
+__all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
+
+CUTOFF = 32768  # iterations x inner work below which a parallel loop stays on one thread
+_BLAS_TYPES = {
+    "d": "typedef void (*_ac_gemm_d_t)(char *, char *, int *, int *, int *, double *, "
+         "double *, int *, double *, int *, double *, double *, int *);",
+    "s": "typedef void (*_ac_gemm_s_t)(char *, char *, int *, int *, int *, float *, "
+         "float *, int *, float *, int *, float *, float *, int *);",
+}
+
+
+def buf_ctype(dtype: DType) -> str:
+    return {DType.INT64: "npy_int64", DType.BOOL: "npy_bool"}.get(dtype, dtype.c_name)
+
+
+def _stride(name: str, axis: int) -> str:
+    return f"_ac_st_{name.removeprefix('_ac_')}_{axis}"
+
+
+def gufunc_signature(kernel: Kernel):
+    """``(signature, core-dim names, {size symbol: position in dims})`` for the kernel."""
+    names, order = {}, []
+    sizes = set(kernel.sizes)
+    parts = []
+    fresh = 0
+    for p in _operands(kernel):
+        axes = []
+        for d in p.shape:
+            d = sp.sympify(d)
+            if d.is_Integer:
+                axes.append(str(int(d)))
+                continue
+            if d in sizes:
+                name = "d" + d.name.removeprefix("_ac_d")
+            else:
+                name, fresh = f"e{fresh}", fresh + 1
+            if name not in names:
+                names[name] = len(order)
+                order.append(name)
+            if d in sizes:
+                names.setdefault(d, names[name])
+            axes.append(name)
+        parts.append("(" + ",".join(axes) + ")")
+    nin = sum(1 for p in _operands(kernel) if p.role is Role.IN)
+    sig = ",".join(parts[:nin]) + "->" + ",".join(parts[nin:])
+    positions = {}
+    for s in kernel.sizes:
+        if s not in names:
+            raise UnsupportedError(
+                f"the size {s} is not the plain size of any input axis (it appears only in "
+                "expressions such as n + 1); add an input whose axis has exactly that size")
+        positions[s] = names[s]
+    return sig, tuple(order), positions
+
+
+def _operands(kernel: Kernel):
+    return [p for p in kernel.params if isinstance(p, Buffer) and p.role is not Role.TEMP]
+
+
+class TensorPrinter(CPrinter):
+    """C for a loop-nest kernel: strided operands, private temporaries, OpenMP partials."""
+
+    def __init__(self, kernel: Kernel, settings=None):
+        dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
+        super().__init__({"dtype": dtype, **(settings or {})})
+        self.kernel = kernel
+        self.buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+        self.declared: set = set()
+        self.redirect: dict = {}   # name -> (private name, is array)
+        self.counter = 0
+
+    # -- scalars ---------------------------------------------------------------
+    def _print_Symbol(self, expr):
+        r = self.redirect.get(expr.name)
+        if r is not None and not r[1]:
+            return r[0]
+        return super()._print_Symbol(expr)
+
+    def _offset(self, buf: Buffer, indices, contiguous: bool) -> str:
+        if not buf.shape:
+            return "0"
+        if contiguous:
+            text = self._print_index(indices[0])
+            for d, i in zip(buf.shape[1:], indices[1:]):
+                text = f"({text})*{self._print_index(d)} + {self._print_index(i)}"
+            return text
+        return " + ".join(f"({self._print_index(i)})*{_stride(buf.name, a)}"
+                          for a, i in enumerate(indices))
+
+    def _print_Indexed(self, expr):
+        name = expr.base.name
+        buf = self.buffers[name]
+        r = self.redirect.get(name)
+        if r is not None:
+            return f"{r[0]}[{self._offset(buf, expr.indices, True)}]"
+        contiguous = buf.role is Role.TEMP
+        return f"{name}[{self._offset(buf, expr.indices, contiguous)}]"
+
+    def _print_Relational(self, expr):
+        # Comparisons of loop indices and sizes (where, slicing, concatenation) are
+        # integer arithmetic; C's isgreater & co. take only floating arguments.
+        syms = expr.free_symbols
+        if syms and all(s.name.startswith(("_ac_j", "_ac_d", "_ac_o")) for s in syms) and all(
+                a.is_integer for a in (expr.lhs, expr.rhs)):
+            return f"({self._print_index(expr.lhs)} {expr.rel_op} {self._print_index(expr.rhs)})"
+        return super()._print_Relational(expr)
+
+    # -- statements --------------------------------------------------------------
+    def _stmt_Assign(self, stmt: Assign, depth):
+        if isinstance(stmt.target, sp.Symbol) and stmt.target.name not in self.declared \
+                and stmt.target.name not in self.redirect:
+            self.declared.add(stmt.target.name)
+            pad = self.indent_unit * depth
+            return [f"{pad}{self.dtype.c_name} {self._print(stmt.target)} = "
+                    f"{self._print(stmt.value)};"]
+        return super()._stmt_Assign(stmt, depth)
+
+    def _stmt_Let(self, stmt: Let, depth):
+        pad = self.indent_unit * depth
+        ctype = buf_ctype(stmt.dtype) if stmt.dtype is not DType.BOOL else "int"
+        return [f"{pad}const {ctype} {self._print(stmt.symbol)} = {self._print(stmt.value)};"]
+
+    def _stmt_Loop(self, loop: Loop, depth):
+        if loop.kind is LoopKind.PARALLEL:
+            return self._parallel(loop, depth)
+        pragma = ""
+        if loop.kind is LoopKind.SIMD:
+            red = reductions_of(loop) or {}
+            clauses = "".join(f" reduction({op.value}:{self._print(sp.Symbol(n))})"
+                              for n, op in sorted(red.items(), key=lambda kv: kv[0]))
+            pragma = "#pragma omp simd" + clauses
+        return super()._stmt_Loop(loop, depth) if not pragma else self.block(
+            self._for(loop), loop.body, depth, pragma)
+
+    def _for(self, loop: Loop) -> str:
+        i, n = self._print(loop.index), self._print_index(loop.extent)
+        return f"for (npy_intp {i} = 0; {i} < {n}; {i}++)"
+
+    def _work(self, loop: Loop) -> sp.Expr:
+        inner = [self._work(s) for s in loop.body if isinstance(s, Loop)]
+        return sp.sympify(loop.extent) * (1 + sp.Add(*inner))
+
+    def _parallel(self, loop: Loop, depth):
+        pad = self.indent_unit * depth
+        p1, p2 = pad + self.indent_unit, pad + 2 * self.indent_unit
+        t = self.dtype.c_name
+        reductions = sorted((reductions_of(loop) or {}).items())
+        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;"]
+        parts = []
+        for name, op in reductions:
+            k = self.counter
+            self.counter += 1
+            buf = self.buffers.get(name)
+            size = sp.Mul(*buf.shape) if buf is not None else sp.S.One
+            size_c = self._print_index(size) if buf is not None and buf.shape else "1"
+            parts.append((name, op, buf, size_c, k))
+            lines += [f"{p1}{t} *_ac_part{k} = ({t} *)malloc(sizeof({t}) * "
+                      f"(size_t)omp_get_max_threads() * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
+                      f"{p1}if (!_ac_part{k}) {{ _ac_status = -1; }}"]
+        lines.append(f"{p1}if (_ac_status == 0) {{")
+        work = self._print_index(self._work(loop))
+        lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) reduction(|:_ac_fpe)",
+                  f"{p1}{{",
+                  f"{p2}const int _ac_tid = omp_get_thread_num();",
+                  f"{p2}if (_ac_tid) feclearexcept(_AC_FE_FLAGS);",
+                  f"{p2}if (_ac_tid == 0) _ac_nt = omp_get_num_threads();"]
+        saved = dict(self.redirect)
+        ident = {op: self._print(op.identity) for _, op, _, _, _ in parts}
+        for name, op, buf, size_c, k in parts:
+            if buf is not None:
+                lines += [f"{p2}{t} *_ac_pp{k} = _ac_part{k} + (size_t)_ac_tid * ({size_c});",
+                          f"{p2}for (npy_intp _ac_e = 0; _ac_e < {size_c}; _ac_e++) "
+                          f"_ac_pp{k}[_ac_e] = {ident[op]};"]
+                self.redirect[name] = (f"_ac_pp{k}", True)
+            else:
+                lines.append(f"{p2}{t} _ac_pv{k} = {ident[op]};")
+                self.redirect[name] = (f"_ac_pv{k}", False)
+        simd = not any(isinstance(t, Loop) for t in loop.body) and not any(
+            v.has(sp.Piecewise) for v in _values(loop.body))
+        if any(buf is None and op.value not in "+*" for _, op, buf, _, _ in parts):
+            simd = False   # NaN-propagating max/min have no OpenMP simd reduction
+        clauses = "".join(f" reduction({op.value}:_ac_pv{k})" for name, op, buf, _, k in parts
+                          if buf is None)
+        # Each thread takes one contiguous block (static schedule computed here, so the
+        # block's loop can carry a simd reduction into the thread's private partial).
+        n = self._print_index(loop.extent)
+        lines += [f"{p2}const npy_intp _ac_n = {n}, _ac_nth = omp_get_num_threads();",
+                  f"{p2}const npy_intp _ac_chunk = _ac_n / _ac_nth, _ac_rem = _ac_n % _ac_nth;",
+                  f"{p2}const npy_intp _ac_lo = _ac_tid * _ac_chunk + "
+                  "(_ac_tid < _ac_rem ? _ac_tid : _ac_rem);",
+                  f"{p2}const npy_intp _ac_hi = _ac_lo + _ac_chunk + (_ac_tid < _ac_rem);"]
+        i = self._print(loop.index)
+        header = f"for (npy_intp {i} = _ac_lo; {i} < _ac_hi; {i}++)"
+        lines += self.block(header, loop.body, depth + 2,
+                            f"#pragma omp simd{clauses}" if simd else "")
+        self.redirect = saved
+        for name, op, buf, size_c, k in parts:
+            if buf is None:
+                lines.append(f"{p2}_ac_part{k}[_ac_tid] = _ac_pv{k};")
+        lines.append(f"{p2}#pragma omp barrier")
+        for name, op, buf, size_c, k in parts:
+            lines += self._combine(name, op, buf, size_c, k, depth + 2)
+        lines += [f"{p2}if (_ac_tid) _ac_fpe |= fetestexcept(_AC_FE_FLAGS);",
+                  f"{p1}}}",
+                  f"{p1}}}",
+                  f"{p1}if (_ac_fpe) feraiseexcept(_ac_fpe);"]
+        lines += [f"{p1}free(_ac_part{k});" for *_, k in parts]
+        lines.append(f"{pad}}}")
+        return lines
+
+    def _combine(self, name, op, buf, size_c, k, depth):
+        """Fold the per-thread partials into the shared target, in thread order."""
+        pad = self.indent_unit * depth
+        p1 = pad + self.indent_unit
+        fold = self._fold(op)
+        if buf is None:
+            target = self._print(sp.Symbol(name))
+            return [f"{pad}#pragma omp single",
+                    f"{pad}for (int _ac_t = 0; _ac_t < _ac_nt; _ac_t++) "
+                    f"{target} = {fold(target, f'_ac_part{k}[_ac_t]')};"]
+        # Unravel the flat element number into the target's (strided) indices.
+        e = sp.Symbol("_ac_e", integer=True)
+        idx, rest = [], e
+        for a in range(len(buf.shape) - 1, -1, -1):
+            d = sp.sympify(buf.shape[a])
+            idx.insert(0, sp.Mod(rest, d, evaluate=False) if a else rest)
+            rest = sp.floor(rest / d) if a else rest
+        offset = " + ".join(f"({self._unravel(i)})*{_stride(buf.name, a)}"
+                            if buf.role is not Role.TEMP else "" for a, i in enumerate(idx))
+        if buf.role is Role.TEMP:
+            offset = "_ac_e"
+        elem = f"{name}[{offset or '0'}]"
+        return [f"{pad}#pragma omp for schedule(static)",
+                f"{pad}for (npy_intp _ac_e = 0; _ac_e < {size_c}; _ac_e++) {{",
+                f"{p1}{buf_ctype(buf.dtype)} _ac_v = {elem};",
+                f"{p1}for (int _ac_t = 0; _ac_t < _ac_nt; _ac_t++) "
+                f"_ac_v = {fold('_ac_v', f'_ac_part{k}[(size_t)_ac_t * ({size_c}) + _ac_e]')};",
+                f"{p1}{elem} = _ac_v;",
+                f"{pad}}}"]
+
+    def _unravel(self, e) -> str:
+        if isinstance(e, sp.Mod):
+            return f"({self._unravel(e.args[0])}) % ({self._print_index(e.args[1])})"
+        if isinstance(e, sp.floor):
+            num, den = e.args[0].as_numer_denom()
+            return f"({self._unravel(num)}) / ({self._print_index(den)})"
+        return self._print_index(e)
+
+    def _fold(self, op):
+        if op.value in "+*":
+            return lambda a, b: f"{a} {op.value} {b}"
+        fn = ("_ac_max" if op.value == "max" else "_ac_min") + (
+            "f" if self.dtype is DType.FLOAT32 else "")
+        return lambda a, b: f"{fn}({a}, {b})"
+
+    def _stmt_Call(self, stmt: Call, depth):
+        (g,) = stmt.args
+        pad = self.indent_unit * depth
+        p1 = pad + self.indent_unit
+        t = self.dtype.c_name
+        blas = "_ac_sgemm" if self.dtype is DType.FLOAT32 else "_ac_dgemm"
+        lines = [f"{pad}{{"]
+        m, n, k = (self._print_index(x) for x in (g.m, g.n, g.k))
+        lines += [f"{p1}int _ac_M = (int)({m}), _ac_N = (int)({n}), _ac_K = (int)({k});",
+                  f"{p1}{t} _ac_alpha = {self._print(g.alpha)}, _ac_beta = 0;"]
+        ops = []
+        for tag, buf in (("a", g.a), ("b", g.b)):
+            rows, cols = (self._print_index(d) for d in buf.shape)
+            ld = f"_ac_ld{tag}"
+            if buf.role is Role.TEMP:
+                lines += [f"{p1}int {ld} = (int)(({cols}) > 0 ? ({cols}) : 1);",
+                          f"{p1}{t} *_ac_{tag} = {buf.name};"]
+            else:
+                s0, s1 = _stride(buf.name, 0), _stride(buf.name, 1)
+                lines += [
+                    f"{p1}int {ld} = (int)(({cols}) > 0 ? ({cols}) : 1);",
+                    f"{p1}{t} *_ac_{tag} = ({t} *){buf.name};",
+                    f"{p1}{t} *_ac_{tag}_copy = NULL;",
+                    f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ {ld} = (int){s0}; }}",
+                    f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
+                    f"{p1}    _ac_{tag}_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                    f"* (size_t)({cols}));",
+                    f"{p1}    if (!_ac_{tag}_copy) return -1;",
+                    f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
+                    f"{p1}        for (npy_intp _ac_c = 0; _ac_c < {cols}; _ac_c++)",
+                    f"{p1}            _ac_{tag}_copy[_ac_r*({cols}) + _ac_c] = "
+                    f"{buf.name}[_ac_r*{s0} + _ac_c*{s1}];",
+                    f"{p1}    _ac_{tag} = _ac_{tag}_copy;",
+                    f"{p1}}}"]
+                ops.append(f"_ac_{tag}_copy")
+        c = g.c
+        rows, cols = (self._print_index(d) for d in c.shape)
+        lines += [f"{p1}int _ac_ldc = (int)(({cols}) > 0 ? ({cols}) : 1);",
+                  f"{p1}{t} *_ac_c = {c.name};",
+                  f"{p1}{t} *_ac_c_copy = NULL;"]
+        copy_back = []
+        if c.role is not Role.TEMP:   # an output: write in place when its rows are unit-stride
+            s0, s1 = _stride(c.name, 0), _stride(c.name, 1)
+            lines += [
+                f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ _ac_ldc = (int){s0}; }}",
+                f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
+                f"{p1}    _ac_c_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                f"* (size_t)({cols}));",
+                f"{p1}    if (!_ac_c_copy) return -1;",
+                f"{p1}    _ac_c = _ac_c_copy;",
+                f"{p1}}}"]
+            copy_back = [
+                f"{p1}if (_ac_c_copy) {{",
+                f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
+                f"{p1}        for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
+                f"{p1}            {c.name}[_ac_r*{s0} + _ac_q*{s1}] = "
+                f"_ac_c_copy[_ac_r*({cols}) + _ac_q];",
+                f"{p1}}}"]
+            ops.append("_ac_c_copy")
+        ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
+        lines += [f"{p1}char _ac_ta = {ta}, _ac_tb = {tb};",
+                  f"{p1}if (_ac_M > 0 && _ac_N > 0) {{",
+                  f"{p1}    if (_ac_K > 0) {blas}(&_ac_tb, &_ac_ta, &_ac_N, &_ac_M, &_ac_K, "
+                  "&_ac_alpha, _ac_b, &_ac_ldb, _ac_a, &_ac_lda, &_ac_beta, _ac_c, &_ac_ldc);",
+                  f"{p1}    else for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
+                  f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++) "
+                  "_ac_c[_ac_r*_ac_ldc + _ac_q] = 0;",
+                  f"{p1}}}"]
+        lines += copy_back
+        lines += [f"{p1}free({x});" for x in ops]
+        lines.append(f"{pad}}}")
+        return lines
+
+
+def _values(stmts):
+    for s in stmts:
+        if isinstance(s, Loop):
+            yield from _values(s.body)
+        elif hasattr(s, "value"):
+            yield sp.sympify(s.value)
+
+
+def _has_call(stmts) -> bool:
+    return any(isinstance(s, Call) or (isinstance(s, Loop) and _has_call(s.body))
+               for s in stmts)
+
+
+def render_kernel(kernel: Kernel, printers: list) -> str:
+    """The C function computing ``kernel`` for one set of core arrays."""
+    p = TensorPrinter(kernel)
+    printers.append(p)
+    t = p.dtype.c_name
+    sig, order, positions = gufunc_signature(kernel)
+    ops = _operands(kernel)
+    lines = [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
+             "npy_intp const *_ac_steps)", "{", "    int _ac_status = 0;"]
+    for s in kernel.sizes:
+        lines.append(f"    const npy_intp {s.name} = _ac_dims[{positions[s]}];")
+    step = 0
+    for k, b in enumerate(ops):
+        ct = buf_ctype(b.dtype)
+        const = "const " if b.role is Role.IN else ""
+        # restrict: NumPy hands a gufunc non-overlapping operands (it copies overlaps).
+        lines.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
+        for a in range(len(b.shape)):
+            lines.append(f"    const npy_intp {_stride(b.name, a)} = _ac_steps[{step}] / "
+                         f"(npy_intp)sizeof({ct});")
+            step += 1
+    temps = [b for b in kernel.params if isinstance(b, Buffer) and b.role is Role.TEMP]
+    for b in temps:
+        size = p._print_index(sp.Mul(*b.shape)) if b.shape else "1"
+        lines.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
+                     f"? ({size}) : 1));")
+    if temps:
+        lines.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
+        lines += [f"        free({b.name});" for b in temps]
+        lines += ["        return -1;", "    }"]
+    for s in kernel.body:
+        lines += p.statement(s, 1)
+    lines += [f"    free({b.name});" for b in temps]
+    lines += ["    (void)_ac_steps; (void)_ac_dims;", "    return _ac_status;", "}"]
+    return "\n".join(lines)
+
+
+def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Source:
+    """The ``.pyx`` of a module whose attribute ``gufunc`` is the compiled program.
+
+    ``kernels``: one tensor kernel per loop dtype (float32 first), same signature.
+    """
+    from ..errors import VerifyError
+    from ..lower.ir import Stage
+
+    for k in kernels:
+        if k.stage is not Stage.READY:
+            raise VerifyError(f"render_tensor_module: kernel {k.name} is {k.stage.name}, "
+                              "not READY (run algebrac.lower.passes.run first)")
+    printers: list = []
+    bodies = [render_kernel(k, printers) for k in kernels]
+    sig, _, _ = gufunc_signature(kernels[0])
+    ops = _operands(kernels[0])
+    nin = sum(1 for b in ops if b.role is Role.IN)
+    nargs = len(ops)
+    loops = []
+    for k in kernels:
+        loops += [
+            f"static void _ac_loop_{k.name}(char **args, npy_intp const *dims, "
+            "npy_intp const *steps, void *data)",
+            "{",
+            f"    char *_ac_a[{nargs}];",
+            "    (void)data;",
+            "    for (npy_intp _ac_b = 0; _ac_b < dims[0]; _ac_b++) {",
+            f"        for (int _ac_k = 0; _ac_k < {nargs}; _ac_k++) "
+            "_ac_a[_ac_k] = args[_ac_k] + _ac_b * steps[_ac_k];",
+            f"        if ({k.name}(_ac_a, dims + 1, steps + {nargs}) != 0) {{",
+            "            NPY_ALLOW_C_API_DEF",
+            "            NPY_ALLOW_C_API",
+            "            PyErr_NoMemory();",
+            "            NPY_DISABLE_C_API",
+            "            return;",
+            "        }",
+            "    }",
+            "}",
+        ]
+    types = ", ".join(", ".join(b.dtype.npy_type for b in _operands(k)) for k in kernels)
+    funcs = ", ".join(f"_ac_loop_{k.name}" for k in kernels)
+    nk = len(kernels)
+    use_blas = any(_has_call(k.body) for k in kernels)
+    simd = _simd_declarations(printers) if has_libmvec() else []
+    c = [
+        "#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION",
+        "#include <math.h>", "#include <fenv.h>", "#include <stdlib.h>", "#include <omp.h>",
+        "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
+        "#include <numpy/ndarraytypes.h>", "#include <numpy/ufuncobject.h>",
+        '#include "algebrac_math.h"',
+        *simd,
+        _BLAS_TYPES["d"], _BLAS_TYPES["s"],
+        "static _ac_gemm_d_t _ac_dgemm = NULL;",
+        "static _ac_gemm_s_t _ac_sgemm = NULL;",
+        "static void _ac_set_blas(void *d, void *s) "
+        "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
+        *bodies, *loops,
+        f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
+        f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
+        f"static char _ac_types[{nk * nargs}] = {{{types}}};",
+        "static PyObject *_ac_make_gufunc(void)",
+        "{",
+        "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
+        "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
+        f"    return PyUFunc_FromFuncAndDataAndSignature(_ac_funcs, _ac_data, _ac_types, {nk}, "
+        f'{nin}, {nargs - nin}, PyUFunc_None, "{name}", "A tensor program compiled by '
+        f'algebrac.", 0, "{sig}");',
+        "}",
+    ]
+    body = "\n".join("    " + line if line else "" for line in "\n".join(c).splitlines())
+    blas_py = ""
+    if use_blas:
+        blas_py = ("from scipy.linalg.cython_blas cimport dgemm, sgemm\n"
+                   "_ac_set_blas(<void *>dgemm, <void *>sgemm)\n")
+    text = (
+        "# cython: language_level=3\n"
+        "# Generated by algebrac. Every identifier is algebrac's own (_ac_ prefix).\n"
+        "cdef extern from *:\n"
+        '    """\n'
+        f"{body}\n"
+        '    """\n'
+        "    object _ac_make_gufunc()\n"
+        "    void _ac_set_blas(void *d, void *s)\n"
+        "\n"
+        f"{blas_py}"
+        "gufunc = _ac_make_gufunc()\n"
+    )
+    libs = ("mvec", "m") if has_libmvec() else ("m",)
+    return Source(text, libs)

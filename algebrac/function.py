@@ -1,0 +1,330 @@
+"""``ac.function``: tensor formulas (a loss and its gradient) → one compiled program.
+
+The outputs are lowered together into one loop-nest kernel (shared
+temporaries, fused loops, BLAS for matrix products), compiled once per loop
+dtype and wrapped as a NumPy gufunc whose core dimensions are the tensors'
+shapes, so extra leading axes batch the call.
+
+>>> import numpy as np, algebrac as ac
+>>> n, m = ac.dim("n"), ac.dim("m")
+>>> X, w = ac.matrix("X", (n, m)), ac.vector("w", m)
+>>> fn = ac.function([X, w], [ac.sum(ac.exp(X @ w)), X @ w])
+>>> total, z = fn(np.eye(2), np.array([0.0, 1.0]))
+>>> float(total), z.tolist()
+(3.718281828459045, [0.0, 1.0])
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import threading
+import types
+
+import numpy as np
+import sympy as sp
+
+from .dtypes import DType
+from .errors import BackendUnavailable, DTypeError, ShapeError, SignatureError
+from .expr.evaluate import _bind_dims, _fmt
+from .expr.functions import LogSumExp, ReduceMax, ReduceMin
+from .expr.tensor import Tensor
+from .lower import interp, passes
+from .lower.ir import Call, Role, pformat
+from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
+    prepare_tensors
+from .ufunc import Listing, _resolve_backend
+
+__all__ = ["function", "Function"]
+
+BACKENDS = ("cpu", "numpy")
+_MEMO_SIZE = 256
+_memo: collections.OrderedDict = collections.OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -> "Function":
+    """Compile tensor formulas into one callable computing every output in one program.
+
+    Parameters
+    ----------
+    inputs : the input tensors (``ac.vector``, ``ac.matrix``, ...) and scalar SymPy
+        symbols, in call order.
+    outputs : a Tensor (the call returns one array) or a list of them (a tuple).
+        A 0-d output is returned as a 0-d array.
+    backend : ``"cpu"`` (generated C with OpenMP and BLAS) or ``"numpy"`` (the
+        reference interpreter of the same loop IR).
+    stabilize : rewrite the formulas into numerically stable forms first
+        (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).
+
+    Symbolic sizes are bound from the arrays at call time and checked; extra leading
+    axes on the inputs batch the call (generalized-ufunc semantics); float32 inputs
+    compute in float32.
+
+    >>> import numpy as np, algebrac as ac
+    >>> n = ac.dim("n")
+    >>> x = ac.vector("x", n)
+    >>> norm2 = ac.function([x], ac.sum(x * x))
+    >>> norm2(np.array([3.0, 4.0])), norm2(np.ones((2, 3))).tolist()
+    (array(25.), [3.0, 3.0])
+    """
+    single = not isinstance(outputs, (list, tuple))
+    outs = (outputs,) if single else tuple(outputs)
+    outs = tuple(_as_tensor_output(o, k) for k, o in enumerate(outs))
+    if isinstance(inputs, (Tensor, sp.Symbol)):
+        inputs = [inputs]
+    ins = tuple(inputs)
+    if backend not in BACKENDS:
+        raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    key = (tuple((o.shape, o.dtype, o.body) for o in outs),
+           tuple((_label_of(t), getattr(t, "shape", ())) for t in ins),
+           single, backend, bool(stabilize))
+    with _memo_lock:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
+            return hit
+    fn = Function(ins, outs, single=single, backend=backend, stabilize=stabilize)
+    if fn.backend != backend:
+        return fn
+    with _memo_lock:
+        _memo[key] = fn
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return fn
+
+
+class Function:
+    """A compiled tensor program.  Call it with one array per input.
+
+    Attributes: ``inputs``, ``outputs``, ``backend``, ``gufunc`` (the NumPy gufunc
+    on the cpu backend), ``signature``, ``source`` (generated Cython/C) and ``kernel``
+    (the loop IR after every pass, float64 variant).
+    """
+
+    def __init__(self, inputs: tuple, outputs: tuple, *, single: bool, backend: str,
+                 stabilize: bool = True):
+        self.inputs, self.outputs, self._single = inputs, outputs, single
+        self._stabilize = bool(stabilize)
+        self._kinds = [_label_of(t) for t in inputs]
+        self._check_reads()
+        self.backend = _resolve_backend(backend)
+        self.gufunc = None
+        if self.backend == "cpu":
+            self._build()
+        else:
+            self._kernels  # noqa: B018 (validate now, not at the first call)
+
+    def _check_reads(self):
+        """Cheap signature checks (the full ones run in prepare_tensors on a cache miss)."""
+        labels = [key for kind, key in self._kinds]
+        if len(set(labels)) != len(labels):
+            raise SignatureError("function() inputs repeat a tensor or symbol; list each once")
+        tensors = {key for kind, key in self._kinds if kind == "tensor"}
+        scalars = {key for kind, key in self._kinds if kind == "scalar"}
+        for k, o in enumerate(self.outputs):
+            for t in o.inputs:
+                if t.label not in tensors:
+                    raise SignatureError(f"output {k} reads the tensor {t.name}, which is not "
+                                         "among the inputs; add it to the inputs")
+            for p in o.parameters:
+                if p not in scalars:
+                    raise SignatureError(f"output {k} depends on the symbol {p}, which is not "
+                                         "among the inputs; add it or substitute a value")
+
+    # Stages are computed on first use: a warm cache hit needs none of them.
+    @functools.cached_property
+    def _program(self) -> TensorProgram:
+        return prepare_tensors(self.inputs, self.outputs, stabilize=self._stabilize)
+
+    @functools.cached_property
+    def _kernels(self) -> dict:
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        return {dt: passes.run(lower_tensors(self._program, dt), target)
+                for dt in (DType.FLOAT32, DType.FLOAT64)}
+
+    @functools.cached_property
+    def kernel(self) -> Listing:
+        """The loop IR after every pass (float64 variant), pretty-printed.
+
+        Notes at the end say where the compiled code copies an operand (a ``gemm``
+        operand whose rows are not unit-stride is copied to a contiguous scratch).
+        """
+        k = self._kernels[DType.FLOAT64]
+        notes = []
+        for s in k.body:
+            if isinstance(s, Call):
+                for b in (s.args[0].a, s.args[0].b, s.args[0].c):
+                    if b.role is not Role.TEMP:
+                        notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
+                                     "its rows are not unit-stride")
+        return Listing("\n".join([pformat(k), *notes]))
+
+    def kernel_stages(self) -> dict:
+        """The loop IR after each named pass (float64 variant): ``{pass name: listing}``.
+
+        >>> import algebrac as ac
+        >>> x = ac.vector("x", ac.dim("n"))
+        >>> list(ac.function([x], ac.sum(x), backend="numpy").kernel_stages())[:3]
+        ['lowered', 'use_blas', 'fuse_loops']
+        """
+        kernel = lower_tensors(self._program, DType.FLOAT64)
+        stages = {"lowered": Listing(pformat(kernel))}
+        target = "cpu" if self.backend == "cpu" else "numpy"
+        for p in passes.PIPELINES[target]:
+            kernel = p(kernel)
+            stages[p.__name__] = Listing(pformat(kernel))
+        return stages
+
+    @functools.cached_property
+    def source(self) -> Listing | None:
+        """The generated Cython module (``None`` on the numpy backend)."""
+        if self.backend != "cpu":
+            return None
+        return Listing(self._render().text)
+
+    @property
+    def signature(self) -> str:
+        """The gufunc signature: core dimensions of each input and output."""
+        from .cpu.tensor_render import gufunc_signature
+
+        return gufunc_signature(self._kernels[DType.FLOAT64])[0]
+
+    def _render(self):
+        from .cpu.tensor_render import render_tensor_module
+
+        return render_tensor_module([self._kernels[DType.FLOAT32],
+                                     self._kernels[DType.FLOAT64]])
+
+    def _build(self) -> None:
+        from .cpu import build
+
+        try:
+            fkey = build.formula_key(
+                "function", sp.srepr(tuple((o.shape, o.dtype.value, o.body)
+                                           for o in self.outputs)),
+                sp.srepr(tuple(getattr(t, "body", t) for t in self.inputs)),
+                str(self._single), str(self._stabilize))
+            module = build.load_indexed(fkey)
+            if module is None:
+                module = build.load(self._render(), fkey)
+        except BackendUnavailable:
+            self.backend = _resolve_backend("cpu")
+            if self.backend != "numpy":
+                raise
+            return
+        self.gufunc = module.gufunc
+
+    # -- calling ---------------------------------------------------------------
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            names = ", ".join(_name(t) for t in self.inputs)
+            raise SignatureError(f"this function takes {len(self.inputs)} argument(s) "
+                                 f"({names}), got {len(args)}")
+        arrays, loop = self._arrays(args)
+        dims, batch = self._bind(arrays)
+        outs = []
+        for o in self.outputs:
+            core = tuple(int(sp.sympify(d).xreplace(dims)) for d in o.shape)
+            if any(c < 0 for c in core):
+                raise ShapeError(f"output {o.name or ''} would have the negative shape "
+                                 f"{core} with {_show(dims)}")
+            dtype = loop.numpy if o.dtype.is_float else o.dtype.numpy
+            outs.append(np.empty(batch + core, dtype=dtype))
+        if self.gufunc is not None:
+            sig = tuple(a.dtype for a in arrays) + tuple(o.dtype for o in outs)
+            self.gufunc(*arrays, out=tuple(outs), signature=sig, casting="unsafe")
+        else:
+            self._interpret(arrays, outs, loop, batch)
+        return outs[0] if self._single else tuple(outs)
+
+    def _arrays(self, args):
+        arrays = []
+        for t, (kind, _), a in zip(self.inputs, self._kinds, args):
+            arr = np.asarray(a)
+            if arr.dtype.kind not in "biuf":
+                raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
+            arrays.append(arr)
+        strong = [a.dtype for (kind, _), x, a in zip(self._kinds, args, arrays)
+                  if type(x) not in (bool, int, float) and a.dtype.kind == "f"]
+        floats = [d for d in strong]
+        loop = DType.FLOAT32 if floats and all(d == np.float32 for d in floats) else DType.FLOAT64
+        out = []
+        for t, (kind, _), arr in zip(self.inputs, self._kinds, arrays):
+            want = t.dtype if kind == "tensor" else DType.FLOAT64
+            target = loop.numpy if want.is_float else want.numpy
+            if not want.is_float and arr.dtype.kind == "f":
+                raise DTypeError(f"{_name(t)}: expected {want.value} values, got {arr.dtype}")
+            out.append(arr.astype(target, copy=False))
+        return out, loop
+
+    def _bind(self, arrays):
+        tensors, fake = [], {}
+        batches = []
+        for t, (kind, key), arr in zip(self.inputs, self._kinds, arrays):
+            nd = t.ndim if kind == "tensor" else 0
+            if arr.ndim < nd:
+                raise ShapeError(f"{_name(t)}: expected a {nd}-d array of shape "
+                                 f"{_fmt(t.shape)}, got shape {_fmt(arr.shape)}")
+            batches.append(arr.shape[:arr.ndim - nd])
+            if kind == "tensor":
+                tensors.append(t)
+                fake[key] = types.SimpleNamespace(shape=arr.shape[arr.ndim - nd:])
+        dims, source = {}, {}
+        _bind_dims(tensors, fake, dims, source)
+        needed = set()
+        for o in self.outputs:
+            needed |= set(o.dims)
+        for s in sorted(needed, key=str):
+            if s not in dims:
+                raise SignatureError(f"the size {s} is not bound by any input array")
+        for o in self.outputs:
+            for c in o.constraints:
+                lv, rv = int(c.lhs.xreplace(dims)), int(c.rhs.xreplace(dims))
+                if lv != rv:
+                    raise ShapeError(f"{c.why}: {c.lhs}={lv} but {c.rhs}={rv}; they must be "
+                                     "equal")
+            for r in o.body.atoms(ReduceMax, ReduceMin, LogSumExp):
+                for _, lo, hi in r.limits:
+                    if (hi - lo + 1).xreplace(dims).is_positive is False:
+                        raise ShapeError(f"{type(r).__name__}: zero-size array to reduction "
+                                         "operation which has no identity "
+                                         f"(with {_show(dims)})")
+        try:
+            batch = np.broadcast_shapes(*batches)
+        except ValueError as err:
+            raise ShapeError(f"the leading (batch) axes of the inputs do not broadcast: "
+                             f"{[b for b in batches]}") from err
+        return dims, tuple(batch)
+
+    def _interpret(self, arrays, outs, loop, batch):
+        kernel = self._kernels[loop]
+        names = [p.buffer for p in self._program.params]
+        onames = [o.buffer for o in self._program.outputs]
+        cores = [a.shape[a.ndim - len(p.shape):] if p.shape else () for a, p in
+                 zip(arrays, self._program.params)]
+        full = [np.broadcast_to(a, batch + c) for a, c in zip(arrays, cores)]
+        for idx in np.ndindex(*batch):
+            res = interp.run(kernel, {n: a[idx] for n, a in zip(names, full)})
+            for o, n in zip(outs, onames):
+                o[idx] = res[n]
+
+    # -- display ---------------------------------------------------------------
+    def __repr__(self) -> str:
+        ins = ", ".join(_name(t) for t in self.inputs)
+        outs = ", ".join(o.name or str(o.shape) for o in self.outputs)
+        return f"<algebrac.Function ({ins}) -> ({outs}), backend={self.backend!r}>"
+
+    def _repr_latex_(self) -> str:
+        ins = ", ".join(sp.latex(getattr(t, "body", t)) if not isinstance(t, Tensor)
+                        else (t.name or "") for t in self.inputs)
+        parts = [o._repr_latex_().strip("$") if hasattr(o, "_repr_latex_") else sp.latex(o.body)
+                 for o in self.outputs]
+        return rf"$\left({ins}\right) \mapsto \left({', '.join(parts)}\right)$"
+
+
+def _name(t) -> str:
+    return t.name if isinstance(t, Tensor) else str(t)
+
+
+def _show(dims) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(dims.items(), key=lambda kv: str(kv[0])))

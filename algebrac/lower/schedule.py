@@ -1,0 +1,591 @@
+"""Scheduling passes for loop nests: BLAS, fusion, scalar replacement, hoisting, parallelism.
+
+Each pass is a pure ``Kernel -> Kernel`` function; :mod:`algebrac.lower.passes`
+lists them in pipeline order.  They rely on one analysis, :func:`accesses`:
+which buffers and scalars a statement reads and writes, and at which indices.
+
+>>> import sympy as sp
+>>> from algebrac.lower.ir import Buffer, Kernel, Loop, Assign, Role, pformat
+>>> from algebrac.dtypes import DType
+>>> n = sp.Symbol("_ac_d0", integer=True)
+>>> i, j = sp.Symbol("_ac_j0", integer=True), sp.Symbol("_ac_j1", integer=True)
+>>> x = Buffer("_ac_in0", DType.FLOAT64, (n,), Role.IN)
+>>> a, b = (Buffer(f"_ac_out{k}", DType.FLOAT64, (n,), Role.OUT) for k in (0, 1))
+>>> k = Kernel("k", (x, a, b), (Loop(i, n, (Assign(a[i], 2 * x[i]),)),
+...                             Loop(j, n, (Assign(b[j], a[j] + 1),))))
+>>> print(pformat(fuse_loops(k)))
+kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], out _ac_out1: float64[_ac_d0]):
+  for _ac_j0 in 0.._ac_d0 (serial):
+    _ac_out0[_ac_j0] = 2*_ac_in0[_ac_j0]
+    _ac_out1[_ac_j0] = _ac_out0[_ac_j0] + 1
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from .ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp,
+                 Role)
+
+__all__ = ["Access", "accesses", "use_blas", "fuse_loops", "scalarize", "hoist_invariants",
+           "mark_parallel", "mark_simd", "reductions_of", "Gemm"]
+
+
+@dataclass(frozen=True)
+class Access:
+    name: str        # buffer name, or scalar symbol name
+    indices: tuple   # () for scalars
+    kind: str        # "read", "write" or "acc" (an Accumulate)
+    op: ReduceOp | None = None
+
+
+def _reads(expr, out: list) -> None:
+    expr = sp.sympify(expr)
+    bases = set()
+    for ix in expr.atoms(sp.Indexed):
+        bases.add(ix.base.name)
+        out.append(Access(ix.base.name, tuple(ix.indices), "read"))
+    for s in expr.free_symbols:
+        if type(s) is sp.Symbol and s.name not in bases:
+            out.append(Access(s.name, (), "read"))
+
+
+def _target(t) -> tuple:
+    if isinstance(t, sp.Indexed):
+        return t.base.name, tuple(t.indices)
+    return t.name, ()
+
+
+def accesses(stmts) -> list:
+    """Every buffer/scalar access of ``stmts`` (recursively), in program order."""
+    out: list = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            _reads(s.extent, out)
+            out += accesses(s.body)
+        elif isinstance(s, Let):
+            _reads(s.value, out)
+            out.append(Access(s.symbol.name, (), "write"))
+        elif isinstance(s, (Assign, Accumulate)):
+            _reads(s.value, out)
+            if isinstance(s.target, sp.Indexed):
+                for i in s.target.indices:
+                    _reads(i, out)
+            name, idx = _target(s.target)
+            out.append(Access(name, idx, "write" if isinstance(s, Assign) else "acc",
+                              getattr(s, "op", None)))
+        elif isinstance(s, Call):
+            g = s.args[0]
+            out += [Access(g.a.name, (), "read"), Access(g.b.name, (), "read"),
+                    Access(g.c.name, (), "write")]
+    return out
+
+
+def _defined_inside(stmts) -> set:
+    """Scalar names first bound inside ``stmts`` (private to each iteration)."""
+    found = set()
+    for s in stmts:
+        if isinstance(s, Let):
+            found.add(s.symbol.name)
+        elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
+            found.add(s.target.name)
+        elif isinstance(s, Loop):
+            found.add(s.index.name)
+            found |= _defined_inside(s.body)
+    return found
+
+
+def _rename(stmts, old, new):
+    """Substitute a loop index in statements."""
+    m = {old: new}
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            out.append(replace(s, extent=sp.sympify(s.extent).xreplace(m),
+                               body=tuple(_rename(s.body, old, new))))
+        elif isinstance(s, Let):
+            out.append(replace(s, value=s.value.xreplace(m)))
+        elif isinstance(s, (Assign, Accumulate)):
+            out.append(replace(s, target=s.target.xreplace(m), value=s.value.xreplace(m)))
+        else:
+            out.append(s)
+    return out
+
+
+# ---- BLAS -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Gemm:
+    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked)."""
+
+    c: Buffer
+    a: Buffer
+    b: Buffer
+    trans_a: bool
+    trans_b: bool
+    m: sp.Expr
+    n: sp.Expr
+    k: sp.Expr
+    alpha: sp.Expr
+
+    def __str__(self) -> str:
+        ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
+        return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
+                f"{self.a.name}{ta} @ {self.b.name}{tb} (k={self.k})")
+
+
+def _perfect(stmt):
+    """(loops, innermost statements) of a loop nest, allowing one init before the last loop."""
+    loops, init = [], None
+    s = stmt
+    while isinstance(s, Loop):
+        loops.append(s)
+        body = s.body
+        if len(body) == 2 and isinstance(body[0], Assign) and isinstance(body[1], Loop):
+            if init is not None:
+                return None
+            init, s = body[0], body[1]
+        elif len(body) == 1 and isinstance(body[0], Loop):
+            s = body[0]
+        else:
+            return loops, init, body
+    return None
+
+
+def _match_gemm(stmt, buffers):
+    found = _perfect(stmt) if isinstance(stmt, Loop) else None
+    if not found:
+        return None
+    loops, init, body = found
+    if len(loops) != 3 or len(body) != 1 or not isinstance(body[0], Accumulate):
+        return None
+    acc = body[0]
+    if acc.op is not ReduceOp.ADD or not isinstance(acc.target, sp.Indexed):
+        return None
+    if init is not None and (init.target != acc.target or init.value != 0):
+        return None
+    idx = [lp.index for lp in loops]
+    ext = {lp.index: lp.extent for lp in loops}
+    ci = tuple(acc.target.indices)
+    if len(ci) != 2 or len(set(ci)) != 2 or not set(ci) <= set(idx):
+        return None
+    (k,) = [s for s in idx if s not in ci]
+    p, q = ci
+    reads = [f for f in sp.Mul.make_args(acc.value) if isinstance(f, sp.Indexed)]
+    consts = [f for f in sp.Mul.make_args(acc.value) if not isinstance(f, sp.Indexed)]
+    if len(reads) != 2 or any(c.free_symbols & set(idx) or c.has(sp.Indexed) for c in consts):
+        return None
+    a = next((r for r in reads if p in r.indices), None)
+    b = next((r for r in reads if q in r.indices and r is not a), None)
+    if a is None or b is None:
+        return None
+    ta = tuple(a.indices) == (k, p)
+    tb = tuple(b.indices) == (q, k)
+    if not (ta or tuple(a.indices) == (p, k)) or not (tb or tuple(b.indices) == (k, q)):
+        return None
+    bufs = [buffers.get(r.base.name) for r in (a, b)] + [buffers.get(acc.target.base.name)]
+    if any(buf is None or len(buf.shape) != 2 for buf in bufs):
+        return None
+    return Gemm(bufs[2], bufs[0], bufs[1], ta, tb, ext[p], ext[q], ext[k],
+                sp.Mul(*consts)), acc.target.base.name, init is None
+
+
+def use_blas(kernel: Kernel) -> Kernel:
+    """Turn matrix-matrix contractions (a nest of three loops) into a BLAS ``gemm`` call.
+
+    Matrix-vector products stay loops: they are memory-bound, and fused with the
+    loops that share their operand they read it once (DESIGN, worked example).
+    """
+    buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    body = list(kernel.body)
+    changed = False
+    for pos, s in enumerate(list(body)):
+        found = _match_gemm(s, buffers)
+        if not found:
+            continue
+        gemm, target, separate_init = found
+        body[pos] = Call("gemm", (gemm,))
+        changed = True
+        if separate_init:   # gemm writes every element: drop the zero-fill nest
+            for q in range(pos):
+                acc = [a for a in accesses([body[q]]) if a.kind != "read"]
+                zero = all(getattr(t, "value", 0) == 0 for t in _walk([body[q]]))
+                if (isinstance(body[q], Loop) and len(acc) == 1 and acc[0].name == target
+                        and acc[0].kind == "write" and zero):
+                    body[q] = None
+                    break
+    if not changed:
+        return kernel
+    return replace(kernel, body=tuple(s for s in body if s is not None))
+
+
+# ---- fusion -----------------------------------------------------------------------------
+
+def _names(acc, kinds):
+    return {a.name for a in acc if a.kind in kinds}
+
+
+def _fusable(l1: Loop, l2: Loop) -> bool:
+    if sp.sympify(l1.extent) != sp.sympify(l2.extent) or l1.kind != l2.kind:
+        return False
+    if any(isinstance(s, Call) for s in l1.body + l2.body):
+        return False
+    a = l1.index
+    b2 = _rename(l2.body, l2.index, a)
+    acc1, acc2 = accesses(l1.body), accesses(b2)
+    w1, w2 = _names(acc1, ("write", "acc")), _names(acc2, ("write", "acc"))
+    r1, r2 = _names(acc1, ("read",)), _names(acc2, ("read",))
+    for name in (w1 & (r2 | w2)) | (w2 & r1):
+        positions = set()
+        for x in acc1 + acc2:
+            if x.name != name:
+                continue
+            pos = [k for k, e in enumerate(x.indices) if e == a]
+            other = [e for e in x.indices if e != a and sp.sympify(e).has(a)]
+            if len(pos) != 1 or other:
+                return False
+            positions.add(pos[0])
+        if len(positions) != 1:
+            return False
+    return True
+
+
+def _independent(stmt, others) -> bool:
+    """``stmt`` can move before ``others`` (no dependence either way)."""
+    mine = accesses([stmt])
+    theirs = accesses(others)
+    w_mine, w_theirs = _names(mine, ("write", "acc")), _names(theirs, ("write", "acc"))
+    all_mine, all_theirs = {x.name for x in mine}, {x.name for x in theirs}
+    return not (w_mine & all_theirs) and not (w_theirs & all_mine)
+
+
+def _fuse_list(stmts) -> tuple:
+    stmts = list(stmts)
+    changed = True
+    while changed:
+        changed = False
+        for j, s in enumerate(stmts):
+            if not isinstance(s, Loop):
+                continue
+            for i in range(j - 1, -1, -1):
+                t = stmts[i]
+                if isinstance(t, Loop) and _fusable(t, s) and _independent(s, stmts[i + 1:j]):
+                    merged = t.body + tuple(_rename(s.body, s.index, t.index))
+                    stmts[i] = replace(t, body=merged)
+                    del stmts[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return tuple(replace(s, body=_fuse_list(s.body)) if isinstance(s, Loop) else s
+                 for s in stmts)
+
+
+def fuse_loops(kernel: Kernel) -> Kernel:
+    """Merge loops over the same range when no iteration needs another's result.
+
+    A later loop may move up past statements it does not depend on, so a matrix-vector
+    product, the loss that reads it and the gradient that reads the same matrix share
+    one pass over the rows.
+    """
+    return replace(kernel, body=_fuse_list(kernel.body))
+
+
+# ---- scalar replacement -------------------------------------------------------------------
+
+def _scalar_for(name: str) -> sp.Symbol:
+    return sp.Symbol("_ac_a" + name.removeprefix("_ac_"))
+
+
+def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
+    def fix(e):
+        return sp.sympify(e).replace(
+            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, lambda x: sym)
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            out.append(replace(s, body=tuple(_substitute_buffer(s.body, name, sym))))
+        elif isinstance(s, Let):
+            out.append(replace(s, value=fix(s.value)))
+        elif isinstance(s, (Assign, Accumulate)):
+            t = s.target
+            if isinstance(t, sp.Indexed) and t.base.name == name:
+                t = sym
+            out.append(replace(s, target=t, value=fix(s.value)))
+        else:
+            out.append(s)
+    return out
+
+
+def _count(stmts, name) -> int:
+    return sum(1 for a in accesses(stmts) if a.name == name)
+
+
+def _first_is_top_assign(body, name) -> bool:
+    for s in body:
+        acc = [a for a in accesses([s]) if a.name == name]
+        if acc:
+            return isinstance(s, Assign) and acc[0].kind == "write" and len(acc) == 1
+    return False
+
+
+def scalarize(kernel: Kernel) -> Kernel:
+    """Keep temporaries that live within one iteration (or are 0-d) in registers.
+
+    A 0-d temporary becomes a scalar; a 1-d temporary written and read only as
+    ``t[i]`` inside the loop over ``i`` becomes a scalar private to each iteration;
+    a 0-d output accumulated in a loop is accumulated in a scalar and stored once.
+    """
+    body = list(kernel.body)
+    drop = set()
+    bufs = [p for p in kernel.params if isinstance(p, Buffer)]
+    for buf in bufs:
+        total = _count(body, buf.name)
+        if not total:
+            continue
+        if buf.role is Role.TEMP and not buf.shape:
+            body = _substitute_buffer(body, buf.name, _scalar_for(buf.name))
+            drop.add(buf.name)
+        elif buf.role is Role.OUT and not buf.shape and any(
+                a.kind == "acc" and a.name == buf.name for a in accesses(body)):
+            sym = _scalar_for(buf.name)
+            last = max(k for k, s in enumerate(body) if _count([s], buf.name))
+            body = _substitute_buffer(body, buf.name, sym)
+            body.insert(last + 1, Assign(buf[0], sym))
+        elif buf.role is Role.TEMP and len(buf.shape) == 1:
+            body = _private_in_loop(body, buf, total)
+            if not _count(body, buf.name):
+                drop.add(buf.name)
+    params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
+    return replace(kernel, params=params, body=_registers(tuple(body), itertools.count()))
+
+
+def _registers(stmts, counter) -> tuple:
+    """``t[i] += ...`` over an inner loop that does not move ``i``: accumulate in a register."""
+    out = []
+    for s in stmts:
+        if not isinstance(s, Loop):
+            out.append(s)
+            continue
+        s = replace(s, body=_registers(s.body, counter))
+        inside = accesses(s.body)
+        private = _defined_inside(s.body) | {s.index.name}
+        targets = {}
+        for t in _walk(s.body):
+            if isinstance(t, Accumulate) and isinstance(t.target, sp.Indexed):
+                names = {x.name for x in t.target.free_symbols if type(x) is sp.Symbol}
+                if names & private:
+                    continue
+                same = [x for x in inside if x.name == t.target.base.name]
+                if all(x.kind == "acc" and x.indices == tuple(t.target.indices) for x in same):
+                    targets[t.target] = sp.Symbol(f"_ac_r{next(counter)}")
+        for target, sym in targets.items():
+            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
+            out.append(Assign(sym, target))
+        out.append(s)
+        out += [Assign(target, sym) for target, sym in targets.items()]
+    return tuple(out)
+
+
+def _swap_target(stmts, target, sym):
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
+        elif isinstance(s, Accumulate) and s.target == target:
+            s = replace(s, target=sym)
+        out.append(s)
+    return out
+
+
+def _private_in_loop(stmts, buf, total):
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            inside = [a for a in accesses(s.body) if a.name == buf.name]
+            if (len(inside) == total and all(a.indices == (s.index,) for a in inside)
+                    and _first_is_top_assign(s.body, buf.name)):
+                s = replace(s, body=tuple(_substitute_buffer(s.body, buf.name,
+                                                            _scalar_for(buf.name))))
+            else:
+                s = replace(s, body=tuple(_private_in_loop(s.body, buf, total)))
+        out.append(s)
+    return out
+
+
+# ---- hoisting -----------------------------------------------------------------------------
+
+class _Hoister:
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.counter = itertools.count()
+
+    def run(self, stmts) -> tuple:
+        out = []
+        for s in stmts:
+            if isinstance(s, Loop):
+                s = replace(s, body=self.run(s.body))
+                lets, s = self.hoist(s)
+                out += lets
+            out.append(s)
+        return tuple(out)
+
+    def hoist(self, loop: Loop):
+        bound = {loop.index.name} | _defined_inside(loop.body)
+        written = _names(accesses(loop.body), ("write", "acc"))
+        lets: list = []
+        memo: dict = {}
+
+        def invariant(e) -> bool:
+            names = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)}
+            names |= {ix.base.name for ix in e.atoms(sp.Indexed)}
+            return not (names & bound) and not (names & written)
+
+        def worth(e) -> bool:
+            if e.is_Atom or isinstance(e, sp.Indexed) or not e.args:
+                return False
+            if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number and (
+                    e.args[1].is_Atom or isinstance(e.args[1], sp.Indexed)):
+                return False
+            return not isinstance(e, (sp.Piecewise, sp.logic.boolalg.Boolean))
+
+        def visit(e):
+            if worth(e) and invariant(e):
+                if e not in memo:
+                    sym = sp.Symbol(f"_ac_h{next(self.counter)}")
+                    memo[e] = sym
+                    lets.append(Let(sym, e, self.dtype))
+                return memo[e]
+            if isinstance(e, sp.Piecewise):
+                # Only the first condition runs for every iteration.
+                (v0, c0), *rest = e.args
+                return sp.Piecewise((v0, visit(c0)), *rest)
+            if not e.args or isinstance(e, sp.Indexed):
+                return e
+            args = tuple(visit(a) for a in e.args)
+            return e.func(*args) if args != e.args else e
+
+        body = tuple(self.rewrite(s, visit) for s in loop.body)
+        return lets, replace(loop, body=body)
+
+    def rewrite(self, s, visit):
+        if isinstance(s, Loop):
+            return replace(s, body=tuple(self.rewrite(t, visit) for t in s.body))
+        if isinstance(s, Let):
+            return replace(s, value=visit(s.value))
+        if isinstance(s, (Assign, Accumulate)):
+            return replace(s, value=visit(s.value))
+        return s
+
+
+def hoist_invariants(kernel: Kernel) -> Kernel:
+    """Compute loop-invariant subexpressions once, before the loop (``let``).
+
+    Nothing is hoisted out of an untaken ``Piecewise`` branch, and nothing that
+    reads a buffer the loop writes.
+    """
+    dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
+    return replace(kernel, body=_Hoister(dtype).run(kernel.body))
+
+
+# ---- parallelism --------------------------------------------------------------------------
+
+def reductions_of(loop: Loop) -> dict:
+    """Targets the loop reduces over (name -> ReduceOp), or ``None`` if iterations conflict.
+
+    A written name is fine when every access to it indexes the loop variable at one
+    fixed position (each iteration owns a slice), when it is a scalar bound inside
+    the body (private), or when every access is an ``Accumulate`` with one operator
+    (a reduction: per-thread partials combined after the loop).
+    """
+    if any(isinstance(s, Call) for s in _walk(loop.body)):
+        return None
+    acc = accesses(loop.body)
+    private = _private(acc, loop.body)
+    reductions = {}
+    a = loop.index
+    for name in _names(acc, ("write", "acc")):
+        if name in private:
+            continue
+        mine = [x for x in acc if x.name == name]
+        positions = set()
+        owned = True
+        for x in mine:
+            pos = [k for k, e in enumerate(x.indices) if e == a]
+            if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
+                owned = False
+                break
+            positions.add(pos[0])
+        if owned and len(positions) == 1:
+            continue
+        ops = {x.op for x in mine}
+        if all(x.kind == "acc" for x in mine) and len(ops) == 1:
+            reductions[name] = ops.pop()
+            continue
+        return None
+    return reductions
+
+
+def _private(acc, body) -> set:
+    """Scalars bound inside the body before any read there: each iteration has its own."""
+    first: dict = {}
+    for x in acc:
+        if not x.indices:
+            first.setdefault(x.name, x.kind)
+    return {name for name in _defined_inside(body) if first.get(name) == "write"}
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, Loop):
+            yield from _walk(s.body)
+
+
+def _mark(stmts, inside_parallel: bool) -> tuple:
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            if not inside_parallel and reductions_of(s) is not None:
+                s = replace(s, kind=LoopKind.PARALLEL, body=_mark(s.body, True))
+            else:
+                s = replace(s, body=_mark(s.body, inside_parallel))
+        out.append(s)
+    return tuple(out)
+
+
+def mark_parallel(kernel: Kernel) -> Kernel:
+    """Mark the outermost loops whose iterations can run on different threads PARALLEL."""
+    return replace(kernel, body=_mark(kernel.body, False))
+
+
+def _simd(stmts) -> tuple:
+    out = []
+    for s in stmts:
+        if isinstance(s, Loop):
+            inner = any(isinstance(t, Loop) for t in s.body)
+            if inner:
+                s = replace(s, body=_simd(s.body))
+            elif s.kind is LoopKind.SERIAL:
+                red = reductions_of(s)
+                ok = red is not None and all(
+                    op in (ReduceOp.ADD, ReduceOp.MUL) and not name.startswith("_ac_tmp")
+                    and not name.startswith("_ac_out") for name, op in red.items())
+                branchy = any(v.has(sp.Piecewise) for v in _values(s.body))
+                if ok and not branchy:
+                    s = replace(s, kind=LoopKind.SIMD)
+        out.append(s)
+    return tuple(out)
+
+
+def _values(stmts):
+    for s in _walk(stmts):
+        if hasattr(s, "value"):
+            yield sp.sympify(s.value)
+
+
+def mark_simd(kernel: Kernel) -> Kernel:
+    """Mark innermost serial loops that vectorise safely (no branches, scalar +/* reductions)."""
+    return replace(kernel, body=_simd(kernel.body))

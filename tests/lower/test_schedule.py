@@ -1,0 +1,126 @@
+"""The scheduling passes as Before/Expected pairs, plus the analysis they share."""
+from __future__ import annotations
+
+import sympy as sp
+
+from algebrac.dtypes import DType
+from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
+                               ReduceOp, Role, pformat)
+from algebrac.lower.schedule import (Gemm, fuse_loops, hoist_invariants, mark_simd,
+                                     reductions_of, scalarize, use_blas)
+
+F = DType.FLOAT64
+n, m, h = (sp.Symbol(f"_ac_d{k}", integer=True, nonnegative=True) for k in range(3))
+i, j, k, l = (sp.Symbol(f"_ac_j{q}", integer=True, nonnegative=True) for q in range(4))
+X = Buffer("_ac_in0", F, (n, m), Role.IN)
+w = Buffer("_ac_in1", F, (m,), Role.IN)
+A = Buffer("_ac_in2", F, (n, m), Role.IN)
+B = Buffer("_ac_in3", F, (m, h), Role.IN)
+y = Buffer("_ac_out0", F, (n,), Role.OUT)
+g = Buffer("_ac_out1", F, (m,), Role.OUT)
+s0 = Buffer("_ac_out2", F, (), Role.OUT)
+z = Buffer("_ac_tmp0", F, (n,), Role.TEMP)
+C = Buffer("_ac_tmp1", F, (n, h), Role.TEMP)
+
+
+def check(after, expected):
+    assert after == expected, f"\nafter:\n{pformat(after)}\nexpected:\n{pformat(expected)}"
+
+
+def kernel(params, *body):
+    return Kernel("k", params, tuple(body), sizes=(n, m, h))
+
+
+def test_fuse_loops_merges_producer_and_consumer():
+    before = kernel((X, w, y, z),
+                    Loop(i, n, (Assign(z[i], 0), Loop(k, m, (Accumulate(z[i], X[i, k] * w[k]),)))),
+                    Loop(j, n, (Assign(y[j], sp.exp(z[j])),)))
+    expected = kernel((X, w, y, z),
+                      Loop(i, n, (Assign(z[i], 0), Loop(k, m, (Accumulate(z[i], X[i, k] * w[k]),)),
+                                  Assign(y[i], sp.exp(z[i])))))
+    check(fuse_loops(before), expected)
+
+
+def test_fuse_loops_refuses_shifted_reads_and_other_extents():
+    shifted = kernel((X, w, y, z), Loop(i, n, (Assign(z[i], w[0]),)),
+                     Loop(j, n - 1, (Assign(y[j], z[j + 1]),)))
+    assert fuse_loops(shifted) == shifted
+    offset = kernel((X, w, y, z), Loop(i, n, (Assign(z[i], w[0]),)),
+                    Loop(j, n, (Assign(y[j], z[0]),)))
+    assert fuse_loops(offset) == offset
+
+
+def test_fuse_loops_moves_a_loop_past_independent_statements():
+    # The gradient loop (reads X) moves up past the loss store and joins the row loop.
+    before = kernel((X, w, y, g, s0, z),
+                    Loop(i, n, (Assign(z[i], X[i, 0]),)),
+                    Assign(s0[0], 1),
+                    Loop(j, n, (Loop(k, m, (Accumulate(g[k], z[j] * X[j, k]),)),)))
+    after = fuse_loops(before)
+    assert len(after.body) == 2 and isinstance(after.body[0], Loop)
+    assert after.body[1] == Assign(s0[0], 1)
+
+
+def test_scalarize_private_temporary_and_zero_d_output():
+    before = kernel((X, w, s0, z),
+                    Assign(s0[0], 0),
+                    Loop(i, n, (Assign(z[i], 0), Loop(k, m, (Accumulate(z[i], X[i, k] * w[k]),)),
+                                Accumulate(s0[0], z[i] ** 2))))
+    za, sa = sp.Symbol("_ac_atmp0"), sp.Symbol("_ac_aout2")
+    expected = kernel((X, w, s0),
+                      Assign(sa, 0),
+                      Loop(i, n, (Assign(za, 0), Loop(k, m, (Accumulate(za, X[i, k] * w[k]),)),
+                                  Accumulate(sa, za ** 2))),
+                      Assign(s0[0], sa))
+    check(scalarize(before), expected)
+
+
+def test_scalarize_accumulates_fixed_target_in_a_register():
+    before = kernel((X, y), Loop(i, n, (Assign(y[i], 0),
+                                       Loop(k, m, (Accumulate(y[i], X[i, k]),)))))
+    r = sp.Symbol("_ac_r0")
+    expected = kernel((X, y), Loop(i, n, (Assign(y[i], 0), Assign(r, y[i]),
+                                         Loop(k, m, (Accumulate(r, X[i, k]),)), Assign(y[i], r))))
+    check(scalarize(before), expected)
+
+
+def test_hoist_invariants_moves_work_out_of_inner_loop_but_not_out_of_branches():
+    cond = sp.Piecewise((sp.log(w[0]), X[i, k] > 0), (0, True))
+    before = kernel((X, w, g), Loop(i, n, (Loop(k, m, (Accumulate(g[k], sp.exp(X[i, 0]) * X[i, k]
+                                                              + cond),)),)))
+    after = hoist_invariants(before)
+    outer = after.body[-1]
+    let = outer.body[0]
+    assert isinstance(let, Let) and let.value == sp.exp(X[i, 0])
+    # log(w[0]) is invariant but sits in a branch that may not run: not hoisted.
+    assert after.body[0] is outer and outer.body[1].body[0].value.has(sp.log(w[0]))
+
+
+def test_use_blas_turns_matrix_product_into_gemm():
+    before = kernel((A, B, C),
+                    Loop(l, n, (Loop(j, h, (Assign(C[l, j], 0),)),)),
+                    Loop(i, n, (Loop(k, m, (Loop(j, h, (Accumulate(C[i, j], 2 * A[i, k] * B[k, j]),)),)),)))
+    expected = kernel((A, B, C), Call("gemm", (Gemm(C, A, B, False, False, n, h, m, 2),)))
+    check(use_blas(before), expected)
+
+
+def test_use_blas_sees_transposed_operands_and_leaves_matvec_alone():
+    before = kernel((A, B, C),
+                    Loop(i, n, (Loop(j, h, (Assign(C[i, j], 0),
+                                            Loop(k, m, (Accumulate(C[i, j], A[i, k] * B[k, j]),)))),)))
+    (call,) = use_blas(before).body
+    assert call.args[0].trans_a is False and call.args[0].k == m
+    matvec = kernel((X, w, y), Loop(i, n, (Assign(y[i], 0),
+                                           Loop(k, m, (Accumulate(y[i], X[i, k] * w[k]),)))))
+    assert use_blas(matvec) == matvec
+
+
+def test_mark_simd_and_reductions_of():
+    sa = sp.Symbol("_ac_a")
+    inner = Loop(k, m, (Accumulate(sa, X[i, k] * w[k]),))
+    assert reductions_of(inner) == {"_ac_a": ReduceOp.ADD}
+    before = kernel((X, w), Loop(i, n, (Assign(sa, 0), inner)))
+    assert mark_simd(before).body[0].body[1].kind is LoopKind.SIMD
+    branchy = kernel((X, w, g), Loop(k, m, (Assign(g[k], sp.Piecewise((1 / w[k], w[k] > 0),
+                                                                      (0, True))),)))
+    assert mark_simd(branchy) == branchy  # the vectoriser would run the untaken branch
