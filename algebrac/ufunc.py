@@ -262,6 +262,47 @@ class Ufunc:
             return result
         return (result,)
 
+    def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
+                   **extra):
+        if extra:
+            raise SignatureError(f"unsupported keyword(s) for the numpy backend: {sorted(extra)}")
+        arrays = [np.asarray(a) for a in inputs]
+        for a in arrays:
+            if a.dtype.kind not in "biuf":
+                raise DTypeError(f"cannot compute with {a.dtype} input; algebrac computes "
+                                 "in float32 or float64")
+        loop = DType.from_numpy(dtype) if dtype is not None else _loop_dtype(inputs, arrays)
+        for k, (x, a) in enumerate(zip(inputs, arrays)):  # as the ufunc checks its inputs
+            if type(x) not in (bool, int, float) and not np.can_cast(a.dtype, loop.numpy,
+                                                                     casting):
+                raise DTypeError(f"cannot cast input {k} from {a.dtype} to {loop.numpy} "
+                                 f"with casting={casting!r}")
+        try:
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
+        except ValueError as err:
+            raise ShapeError(f"arguments do not broadcast together: {err}") from err
+        kernel = self._kernels[loop]
+        flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
+                for k, a in enumerate(arrays)}
+        results = interp.run(kernel, flat)
+        outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
+        if out is None:
+            if where is True:
+                final = [o if o.ndim else o[()] for o in outs]
+                return final[0] if self._single else tuple(final)
+            out = tuple(np.empty(shape, loop.numpy) for _ in outs)
+        out = out if isinstance(out, tuple) else (out,)
+        if len(out) != self.nout:
+            raise SignatureError(f"out= needs one array per output ({self.nout}), got {len(out)}")
+        for o, r in zip(out, outs):
+            try:
+                np.copyto(o, r, casting=casting, where=where)
+            except ValueError as err:
+                raise ShapeError(f"out= does not broadcast with the arguments: {err}") from err
+            except TypeError as err:
+                raise DTypeError(f"cannot store the result in out=: {err}") from err
+        return out[0] if self._single else tuple(out)
+
     def low_level_callable(self):
         """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
         a C function pointer, no Python call per point (:func:`algebrac.solvers.low_level_callable`)."""

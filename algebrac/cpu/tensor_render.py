@@ -170,7 +170,10 @@ class TensorPrinter(CPrinter):
         p1, p2 = pad + self.indent_unit, pad + 2 * self.indent_unit
         t = self.dtype.c_name
         reductions = sorted((reductions_of(loop) or {}).items())
-        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;"]
+        # The thread count is read once (ac.set_num_threads may change it meanwhile):
+        # it sizes the per-thread partials and bounds the team.
+        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;",
+                 f"{p1}const int _ac_nthr = _ac_nthreads();"]
         parts = []
         for name, op in reductions:
             k = self.counter
@@ -180,11 +183,12 @@ class TensorPrinter(CPrinter):
             size_c = self._print_index(size) if buf is not None and buf.shape else "1"
             parts.append((name, op, buf, size_c, k))
             lines += [f"{p1}{t} *_ac_part{k} = ({t} *)malloc(sizeof({t}) * "
-                      f"(size_t)omp_get_max_threads() * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
+                      f"(size_t)_ac_nthr * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
                       f"{p1}if (!_ac_part{k}) {{ _ac_status = -1; }}"]
         lines.append(f"{p1}if (_ac_status == 0) {{")
         work = self._print_index(self._work(loop))
-        lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) reduction(|:_ac_fpe)",
+        lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) num_threads(_ac_nthr) "
+                  "reduction(|:_ac_fpe)",
                   f"{p1}{{",
                   f"{p2}const int _ac_tid = omp_get_thread_num();",
                   f"{p2}if (_ac_tid) feclearexcept(_AC_FE_FLAGS);",
@@ -451,7 +455,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "#include <math.h>", "#include <fenv.h>", "#include <stdlib.h>", "#include <omp.h>",
         "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
         "#include <numpy/ndarraytypes.h>", "#include <numpy/ufuncobject.h>",
-        '#include "algebrac_math.h"',
+        '#include "algebrac_math.h"', '#include "algebrac_threads.h"',
         *simd,
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
         "static _ac_gemm_d_t _ac_dgemm = NULL;",
@@ -466,6 +470,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "{",
         "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
         "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
+        "    if (_ac_bind_threads() < 0) return NULL;",
         f"    return PyUFunc_FromFuncAndDataAndSignature(_ac_funcs, _ac_data, _ac_types, {nk}, "
         f'{nin}, {nargs - nin}, PyUFunc_None, "{name}", "A tensor program compiled by '
         f'algebrac.", 0, "{sig}");',
