@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import SignatureError
 
-__all__ = ["has_dask_array", "call", "register_ufunc"]
+__all__ = ["has_dask_array", "call", "register_ufunc", "call_function"]
 
 _KWARGS = ("dtype", "casting")
 
@@ -111,3 +111,166 @@ class _DaskEntry:
 
     def __call__(self, *inputs, **kwargs):
         return call(self.uf, inputs, kwargs)
+
+
+# ---- ac.function on Dask arrays ----------------------------------------------------------
+
+def call_function(fn, args: tuple):
+    """``fn(*args)`` for a compiled tensor program when some arguments are Dask arrays.
+
+    * Chunks along the **leading (batch) axes** only: one task per block through
+      :func:`dask.array.apply_gufunc` with ``fn.signature`` (core axes stay whole).
+    * Chunks along **one core dimension** ``n`` (the rows of a data matrix): one task
+      per chunk along ``n`` (every input with an ``n`` axis is sliced alike), then
+      the outputs are combined by kind: an output with an ``n`` axis whose formula
+      does not otherwise involve ``n`` is concatenated; a sum over ``n`` (times
+      factors free of ``n``, plus other such sums: a sum-type loss and its gradient)
+      is the sum of the per-chunk results; an output free of ``n`` comes from the
+      first chunk.  Any other output (a mean, a max, a log-sum-exp or a centring over
+      ``n``) cannot be assembled from chunks: that raises :class:`ShapeError`
+      naming it, and rechunking that axis into one chunk is the remedy.
+    """
+    import dask.array as da
+
+    from .errors import ShapeError
+
+    standins = [_standin(a) for a in args]
+    arrays, loop = fn._arrays(standins)
+    dims, batch = fn._bind(arrays)
+    dtypes = [loop.numpy if o.dtype.is_float else o.dtype.numpy for o in fn.outputs]
+    chunked = _chunked_core_dims(fn, args)
+    if not chunked:
+        sig = fn.signature
+        result = da.apply_gufunc(fn, sig, *args, output_dtypes=dtypes if len(dtypes) > 1
+                                 else dtypes[0], vectorize=False)
+        return result if fn._single or isinstance(result, tuple) else (result,)
+    if len(chunked) > 1:
+        raise ShapeError(f"the inputs are chunked along several core dimensions "
+                         f"({', '.join(sorted(map(str, chunked)))}); algebrac combines chunks "
+                         "along one: rechunk the others into one chunk (x.rechunk({axis: -1}))")
+    (n,) = chunked
+    if batch:
+        raise ShapeError(f"chunks along the core dimension {n} and leading batch axes "
+                         f"{batch} together are not supported: rechunk {n} into one chunk "
+                         "or drop the batch axes")
+    kinds = [_combine_kind(o, n) for o in fn.outputs]
+    bad = [f"output {k} ({o.name or o.body})" for k, (o, kind) in
+           enumerate(zip(fn.outputs, kinds)) if kind is None]
+    if bad:
+        raise ShapeError(
+            f"{'; '.join(bad)} cannot be computed chunk by chunk along {n}: only outputs "
+            f"indexed by {n}, sums over {n} (a sum-type loss, its gradient) and outputs "
+            f"free of {n} combine from chunks. Rechunk that axis into one chunk "
+            "(x.rechunk({axis: -1})) or compute this output separately")
+    return _chunked_call(fn, args, n, kinds, dims, dtypes)
+
+
+def _standin(a):
+    """A zero-memory array with ``a``'s shape and dtype (a Dask array is never computed)."""
+    if type(a) in (bool, int, float):
+        return a
+    dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+    return np.broadcast_to(np.zeros((), dtype), np.shape(a))
+
+
+def _core_axes(fn, args):
+    """(argument, axis, dim) for every core axis of every array argument."""
+    for t, (kind, _), a in zip(fn.inputs, fn._kinds, args):
+        if kind != "tensor":
+            continue
+        lead = np.ndim(a) - t.ndim
+        for j, d in enumerate(t.shape):
+            yield a, lead + j, d
+
+
+def _chunked_core_dims(fn, args) -> set:
+    out = set()
+    for a, axis, d in _core_axes(fn, args):
+        chunks = getattr(a, "chunks", None)
+        if chunks is not None and len(chunks[axis]) > 1:
+            out.add(d)
+    return out
+
+
+def _combine_kind(o, n):
+    """How chunk results of output ``o`` combine along ``n``: rows/sum/same, or None."""
+    import sympy as sp
+
+    # An IndexedBase carries its shape (n, m) among its free symbols: look past it.
+    body = o.body.xreplace({b: sp.IndexedBase(b.label) for b in o.body.atoms(sp.IndexedBase)})
+
+    def mentions(e) -> bool:
+        return n in e.free_symbols
+
+    if n in o.shape:
+        return "rows" if not mentions(body) and o.shape.count(n) == 1 else None
+    if not mentions(body):
+        return "same"
+
+    def additive(e) -> bool:
+        if isinstance(e, sp.Sum):
+            over = [lim for lim in e.limits if lim[1] == 0 and lim[2] == n - 1]
+            rest = [lim for lim in e.limits if lim not in over]
+            return len(over) == 1 and not mentions(e.function) and not any(
+                mentions(sp.Tuple(*lim)) for lim in rest)
+        if isinstance(e, sp.Add):
+            return all(additive(a) for a in e.args)
+        if isinstance(e, sp.Mul):
+            varying = [a for a in e.args if mentions(a)]
+            return len(varying) == 1 and additive(varying[0])
+        return False
+
+    return "sum" if additive(body) else None
+
+
+def _chunked_call(fn, args, n, kinds, dims, dtypes):
+    import dask
+    import dask.array as da
+
+    bounds, axes = None, []
+    for a, axis, d in _core_axes(fn, args):
+        if d == n:
+            axes.append((a, axis))
+            chunks = getattr(a, "chunks", None)
+            if bounds is None and chunks is not None and len(chunks[axis]) > 1:
+                bounds = np.cumsum((0,) + chunks[axis])  # other inputs are sliced alike
+    from dask.base import tokenize
+
+    token = tokenize(fn, *args)
+    call = dask.delayed(fn, pure=True)
+    parts = []
+    for c, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        sliced = list(args)
+        for k, a in enumerate(args):
+            for b, axis in axes:
+                if b is a:
+                    sliced[k] = sliced[k][(slice(None),) * axis + (slice(int(lo), int(hi)),)]
+        parts.append(call(*sliced, dask_key_name=f"{fn.__name__}-{token}-{c}"))
+    results = []
+    for j, (o, kind, dt) in enumerate(zip(fn.outputs, kinds, dtypes)):
+        item = [p if fn._single else p[j] for p in parts]
+
+        def shape(rows=None):
+            local = dict(dims) if rows is None else {**dims, n: rows}
+            return tuple(int(sp_int(d, local)) for d in o.shape)
+
+        if kind == "rows":
+            axis = o.shape.index(n)
+            results.append(da.concatenate(
+                [da.from_delayed(it, shape=shape(int(hi - lo)), dtype=dt)
+                 for it, lo, hi in zip(item, bounds[:-1], bounds[1:])], axis=axis))
+        elif kind == "sum":
+            total = dask.delayed(sum, pure=True)(item, dask_key_name=f"{fn.__name__}_{j}"
+                                                 f"-sum-{token}")
+            results.append(da.from_delayed(total, shape=shape(), dtype=dt,
+                                           name=f"{fn.__name__}_{j}-{token}"))
+        else:
+            results.append(da.from_delayed(item[0], shape=shape(), dtype=dt,
+                                           name=f"{fn.__name__}_{j}-{token}"))
+    return results[0] if fn._single else tuple(results)
+
+
+def sp_int(d, dims) -> int:
+    import sympy as sp
+
+    return int(sp.sympify(d).xreplace(dims))

@@ -19,16 +19,15 @@ for all outputs, :mod:`algebrac.dask`).
 """
 from __future__ import annotations
 
-import collections
 import functools
 import sys
-import threading
 import warnings
 
 import numpy as np
 import sympy as sp
 
 from . import pickling
+from .frontdoor import Memo
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -41,10 +40,7 @@ __all__ = ["compile", "Ufunc", "Listing", "MAX_UFUNC_ARGS"]
 # NumPy 2's NPY_MAXARGS: a ufunc takes at most this many inputs plus outputs.
 MAX_UFUNC_ARGS = 64
 BACKENDS = ("cpu", "numpy")
-_MEMO_SIZE = 256
-_memo: collections.OrderedDict = collections.OrderedDict()
-_memo_lock = threading.Lock()
-_building: dict = {}  # memo key -> lock held by the one thread compiling that formula
+_memo = Memo(256)
 _fallback_warned = False
 
 
@@ -91,32 +87,10 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     if backend not in BACKENDS:
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     key = (expr_list, args, single, backend, bool(stabilize))
-    with _memo_lock:
-        hit = _memo.get(key)
-        if hit is not None:
-            _memo.move_to_end(key)
-            return hit
-        gate = _building.setdefault(key, threading.Lock())
-    # Threads asking for the same new formula (a Dask worker unpickling many tasks at
-    # once) wait for the first one's compile instead of each simplifying and lowering.
-    with gate:
-        with _memo_lock:
-            hit = _memo.get(key)
-        if hit is not None:
-            return hit
-        try:
-            uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
-            if uf.backend != backend:
-                return uf  # a fallback: once a compiler appears, compile for real next time
-            with _memo_lock:
-                _memo[key] = uf
-                while len(_memo) > _MEMO_SIZE:
-                    _memo.popitem(last=False)
-            return uf
-        finally:
-            with _memo_lock:
-                if _building.get(key) is gate:
-                    del _building[key]
+    # A fallback is not memoised: once a compiler appears, the formula compiles for real.
+    return _memo.get_or_build(
+        key, lambda: Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize),
+        keep=lambda uf: uf.backend == backend)
 
 
 def _resolve_backend(backend: str) -> str:

@@ -11,7 +11,6 @@ never assert on timings.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ import sympy as sp
 import algebrac as ac
 import algebrac.ufunc as ufunc_mod
 from algebrac import config
+from algebrac.frontdoor import Memo
 from algebrac.cpu import build, cache
 from algebrac.cpu.render import Source
 
@@ -67,7 +67,7 @@ def hows(text: str) -> list:
 def forget_in_process(monkeypatch):
     """Drop the in-process memos so the next compile goes to the disk cache."""
     monkeypatch.setattr(build, "_memo", {})
-    monkeypatch.setattr(ufunc_mod, "_memo", collections.OrderedDict())
+    monkeypatch.setattr(ufunc_mod, "_memo", Memo())
 
 
 def formula(c: float):
