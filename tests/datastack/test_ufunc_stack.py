@@ -127,6 +127,11 @@ def test_process_pool_and_joblib(uf1, uf3):
     got = joblib.Parallel(n_jobs=2)(joblib.delayed(uf1)(c, 0.5) for c in chunks)
     for c, o in zip(chunks, got):
         np.testing.assert_allclose(o, ref1(c, 0.5), rtol=1e-14, atol=4e-16)
+    # A tensor program through joblib's process pool too.
+    v = ac.vector("v", ac.dim("n"))
+    norm2 = ac.function([v], ac.sum(v * v))
+    norms = joblib.Parallel(n_jobs=2)(joblib.delayed(norm2)(c) for c in chunks)
+    np.testing.assert_allclose(norms, [c @ c for c in chunks], rtol=1e-13)
 
 
 def test_dask_one_and_several_outputs(uf1, uf3, rng):
