@@ -190,7 +190,7 @@ class Function:
         from .cpu.tensor_render import render_tensor_module
 
         return render_tensor_module([self._kernels[DType.FLOAT32],
-                                     self._kernels[DType.FLOAT64]], self.__name__)
+                                     self._kernels[DType.FLOAT64]])
 
     def _build(self) -> None:
         from .cpu import build

@@ -174,8 +174,7 @@ class Ufunc:
         from .cpu.render import render_ufunc_module
 
         return render_ufunc_module(
-            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout,
-            self.__name__)
+            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout)
 
     def _build(self) -> None:
         from .cpu import build
@@ -191,7 +190,7 @@ class Ufunc:
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self.ufunc = module.ufunc
+        self.ufunc = module.make_ufunc(self.__name__)
 
     # -- calling ---------------------------------------------------------
     def __call__(self, *inputs, **kwargs):

@@ -209,13 +209,17 @@ def _mutations():
     def host_cpu(mp, tmp):
         mp.setattr(build, "_host_cpu", lambda: "another-cpu")
 
-    def math_header(mp, tmp):
-        (tmp / "algebrac_math.h").write_text(
-            (build.HERE / "algebrac_math.h").read_text() + "\n/* changed */\n")
-        mp.setattr(build, "HERE", tmp)
+    def header(name):
+        def mutate(mp, tmp):
+            for h in ("algebrac_math.h", "algebrac_threads.h"):
+                text = (build.HERE / h).read_text()
+                (tmp / h).write_text(text + "\n/* changed */\n" if h == name else text)
+            mp.setattr(build, "HERE", tmp)
+        mutate.__name__ = name.removeprefix("algebrac_").replace(".h", "_header")
+        return mutate
 
     return [cflags, compiler_command, compiler_version, cython, numpy, algebrac,
-            python_abi, host_cpu, math_header]
+            python_abi, host_cpu, header("algebrac_math.h"), header("algebrac_threads.h")]
 
 
 @pytest.mark.parametrize("mutate", _mutations(), ids=lambda f: f.__name__)

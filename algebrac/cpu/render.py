@@ -229,16 +229,14 @@ def _simd_declarations(printers) -> list:
     return lines
 
 
-def render_ufunc_module(kernels: list, nin: int, nout: int,
-                        name: str = UFUNC_NAME) -> Source:
+def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
     """The ``.pyx`` of a module whose attribute ``ufunc`` is the compiled ufunc.
 
     ``kernels`` holds one elementwise kernel per loop dtype, in NumPy's
-    resolution order (float32 first, so float32 inputs stay float32); ``name``
-    (an ASCII identifier) becomes the ufunc's ``__name__``.
+    resolution order (float32 first, so float32 inputs stay float32).
+    ``make_ufunc(name)`` gives a ufunc over the same loops under another name
+    (the name is not in the source, so formulas that render alike share a module).
     """
-    if not (name.isascii() and name.isidentifier()):
-        raise ValueError(f"a ufunc name must be an ASCII identifier, got {name!r}")
     printers: list = []
     loops = []
     for k in kernels:
@@ -269,13 +267,13 @@ def render_ufunc_module(kernels: list, nin: int, nout: int,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
         f"static char _ac_types[{nk * (nin + nout)}] = {{{types}}};",
-        "static PyObject *_ac_make_ufunc(void)",
+        "static PyObject *_ac_make_ufunc(const char *name)",
         "{",
         "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
         "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
         "    if (_ac_bind_threads() < 0) return NULL;",
         f"    return PyUFunc_FromFuncAndData(_ac_funcs, _ac_data, _ac_types, {nk}, {nin}, "
-        f'{nout}, PyUFunc_None, "{name}", "A formula compiled by algebrac.", 0);',
+        f'{nout}, PyUFunc_None, name, "A formula compiled by algebrac.", 0);',
         "}",
     ]
     body = "\n".join("    " + line if line else "" for line in "\n".join(c).splitlines())
@@ -286,9 +284,21 @@ def render_ufunc_module(kernels: list, nin: int, nout: int,
         '    """\n'
         f"{body}\n"
         '    """\n'
-        "    object _ac_make_ufunc()\n"
+        "    object _ac_make_ufunc(const char *name)\n"
         "\n"
-        "ufunc = _ac_make_ufunc()\n"
+        "_named = {}\n"
+        "\n"
+        "def make_ufunc(str name):\n"
+        '    """The ufunc under ``name`` (an ASCII identifier), made once per name."""\n'
+        "    if not (name.isascii() and name.isidentifier()):\n"
+        "        raise ValueError(f'a ufunc name must be an ASCII identifier, got {name!r}')\n"
+        "    key = name.encode()\n"
+        "    if key not in _named:\n"
+        "        # NumPy keeps the char pointer: the bytes object lives in _named with it.\n"
+        "        _named.setdefault(key, (key, _ac_make_ufunc(key)))\n"
+        "    return _named[key][1]\n"
+        "\n"
+        f'ufunc = make_ufunc("{UFUNC_NAME}")\n'
     )
     libs = ("mvec", "m") if has_libmvec() else ("m",)
     return Source(text, libs)

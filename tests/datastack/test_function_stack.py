@@ -35,7 +35,7 @@ def data(rng):
 
 
 def test_function_pickles_by_formula_and_is_named(fn):
-    assert fn.__name__.isidentifier() and fn.gufunc.__name__ == fn.__name__
+    assert fn.__name__.isidentifier()
     for dumps in (pickle.dumps, cloudpickle.dumps):
         blob = dumps(fn)
         assert b"ELF" not in blob
