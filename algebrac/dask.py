@@ -29,8 +29,9 @@ import operator
 import sys
 
 import numpy as np
+import sympy as sp
 
-from .errors import SignatureError
+from .errors import ShapeError, SignatureError
 
 __all__ = ["has_dask_array", "call", "register_ufunc", "call_function"]
 
@@ -132,8 +133,6 @@ def call_function(fn, args: tuple):
     """
     import dask.array as da
 
-    from .errors import ShapeError
-
     standins = [_standin(a) for a in args]
     arrays, loop = fn._arrays(standins)
     dims, batch = fn._bind(arrays)
@@ -194,8 +193,6 @@ def _chunked_core_dims(fn, args) -> set:
 
 def _combine_kind(o, n):
     """How chunk results of output ``o`` combine along ``n``: rows/sum/same, or None."""
-    import sympy as sp
-
     # An IndexedBase carries its shape (n, m) among its free symbols: look past it.
     body = o.body.xreplace({b: sp.IndexedBase(b.label) for b in o.body.atoms(sp.IndexedBase)})
 
@@ -226,6 +223,7 @@ def _combine_kind(o, n):
 def _chunked_call(fn, args, n, kinds, dims, dtypes):
     import dask
     import dask.array as da
+    from dask.base import tokenize
 
     bounds, axes = None, []
     for a, axis, d in _core_axes(fn, args):
@@ -234,8 +232,6 @@ def _chunked_call(fn, args, n, kinds, dims, dtypes):
             chunks = getattr(a, "chunks", None)
             if bounds is None and chunks is not None and len(chunks[axis]) > 1:
                 bounds = np.cumsum((0,) + chunks[axis])  # other inputs are sliced alike
-    from dask.base import tokenize
-
     token = tokenize(fn, *args)
     call = dask.delayed(fn, pure=True)
     parts = []
@@ -252,7 +248,7 @@ def _chunked_call(fn, args, n, kinds, dims, dtypes):
 
         def shape(rows=None):
             local = dict(dims) if rows is None else {**dims, n: rows}
-            return tuple(int(sp_int(d, local)) for d in o.shape)
+            return tuple(int(sp.sympify(d).xreplace(local)) for d in o.shape)
 
         if kind == "rows":
             axis = o.shape.index(n)
@@ -269,8 +265,3 @@ def _chunked_call(fn, args, n, kinds, dims, dtypes):
                                            name=f"{fn.__name__}_{j}-{token}"))
     return results[0] if fn._single else tuple(results)
 
-
-def sp_int(d, dims) -> int:
-    import sympy as sp
-
-    return int(sp.sympify(d).xreplace(dims))
