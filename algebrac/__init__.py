@@ -24,6 +24,7 @@ from .ufunc import Ufunc, compile  # noqa: A004
 from .function import Function, function  # noqa: E402
 from . import diff  # noqa: E402  (the package is callable: ac.diff(expr, var, n))
 from .diff import grad, hessian, hvp, jacobian, jvp, vjp  # noqa: E402
+from .report.precision import precision  # noqa: E402
 from .solvers import objective, ode  # noqa: E402
 
 _register_threads()

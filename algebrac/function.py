@@ -322,12 +322,21 @@ class Function:
         outs = ", ".join(o.name or str(o.shape) for o in self.outputs)
         return f"<algebrac.Function ({ins}) -> ({outs}), backend={self.backend!r}>"
 
+    def latex(self, names=None, max_lines: int | None = None) -> str:
+        r"""The compiled program as LaTeX: shared reductions as named intermediates, then the
+        outputs, in index notation with reductions as sums (see :mod:`algebrac.report`).
+
+        ``names``: one LaTeX name (or symbol) per output; by default a named tensor's
+        name, a gradient of the scalar first output as ``\partial f/\partial w_{i}``,
+        else ``f``, ``g``, ``h``.  A program longer than ``max_lines`` (default 40) folds.
+        """
+        from .report.program import MAX_LINES, program_latex
+        from .report.tensor_program import tensor_program
+
+        return program_latex(tensor_program(self, names), max_lines=max_lines or MAX_LINES)
+
     def _repr_latex_(self) -> str:
-        ins = ", ".join(sp.latex(getattr(t, "body", t)) if not isinstance(t, Tensor)
-                        else (t.name or "") for t in self.inputs)
-        parts = [o._repr_latex_().strip("$") if hasattr(o, "_repr_latex_") else sp.latex(o.body)
-                 for o in self.outputs]
-        return rf"$\left({ins}\right) \mapsto \left({', '.join(parts)}\right)$"
+        return r"$\displaystyle " + self.latex() + "$"
 
 
 pickling.register("function", function)

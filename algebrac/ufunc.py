@@ -299,12 +299,26 @@ class Ufunc:
         body = str(self.exprs[0]) if self._single else "(" + ", ".join(map(str, self.exprs)) + ")"
         return f"<algebrac.Ufunc ({sig}) -> {body}, backend={self.backend!r}>"
 
+    def latex(self, names=None, max_lines: int | None = None) -> str:
+        r"""The compiled program (after stabilize and CSE) as LaTeX ``aligned`` equations.
+
+        ``names``: one LaTeX name (or symbol) per output; by default ``f``, with
+        derivatives of the first output shown as ``\partial f/\partial x``.  A
+        program longer than ``max_lines`` (default 40) shows its first and last
+        lines and a count of the others.
+
+        >>> import sympy as sp, algebrac as ac
+        >>> x = sp.Symbol("x")
+        >>> print(ac.compile(sp.log(1 + sp.exp(x)) / x, [x], backend="numpy").latex())
+        \begin{aligned} f &= \frac{\operatorname{softplus}\left(x\right)}{x} \end{aligned}
+        """
+        from .report.program import MAX_LINES, elementwise_program, program_latex
+
+        prog = elementwise_program(self.exprs, self.args, self._program, names)
+        return program_latex(prog, max_lines=max_lines or MAX_LINES)
+
     def _repr_latex_(self) -> str:
-        sig = ", ".join(sp.latex(a) for a in self.args)
-        body = ", ".join(sp.latex(e) for e in self.exprs)
-        if not self._single:
-            body = r"\left(" + body + r"\right)"
-        return rf"$\left({sig}\right) \mapsto {body}$"
+        return r"$\displaystyle " + self.latex() + "$"
 
 
 pickling.register("ufunc", compile)

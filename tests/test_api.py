@@ -35,7 +35,8 @@ def test_repr_and_latex_and_listings():
     x, y = sp.symbols("x y")
     uf = ac.compile([sp.sin(x) * y, x + y], [x, y], backend="numpy")
     assert repr(uf) == "<algebrac.Ufunc (x, y) -> (y*sin(x), x + y), backend='numpy'>"
-    assert uf._repr_latex_() == r"$\left(x, y\right) \mapsto \left(y \sin{\left(x \right)}, x + y\right)$"
+    assert uf._repr_latex_() == (r"$\displaystyle \begin{aligned} f_{0} &= y \sin{\left(x \right)} "
+                                 r"\\ f_{1} &= x + y \end{aligned}$")
     assert repr(uf.kernel).startswith("kernel _ac_kernel_d(")
     assert uf.kernel._repr_html_().startswith("<pre>kernel")
 

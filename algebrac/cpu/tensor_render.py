@@ -376,8 +376,13 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     t = p.dtype.c_name
     sig, order, positions = gufunc_signature(kernel)
     ops = _operands(kernel)
-    lines = [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
-             "npy_intp const *_ac_steps)", "{", "    int _ac_status = 0;"]
+    # The body is instantiated twice (always_inline with a constant flag): once with
+    # unit-stride last axes known to the compiler, so inner loops vectorise with plain
+    # vector loads, and once for arbitrary strides (views, Fortran order).
+    lines = [f"static inline __attribute__((always_inline)) int {kernel.name}_body("
+             "char **_ac_args, npy_intp const *_ac_dims, npy_intp const *_ac_steps, "
+             "const int _ac_unit)", "{", "    int _ac_status = 0;"]
+    unit_checks = []
     for s in kernel.sizes:
         lines.append(f"    const npy_intp {s.name} = _ac_dims[{positions[s]}];")
     step = 0
@@ -387,8 +392,12 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
         # restrict: NumPy hands a gufunc non-overlapping operands (it copies overlaps).
         lines.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
         for a in range(len(b.shape)):
-            lines.append(f"    const npy_intp {_stride(b.name, a)} = _ac_steps[{step}] / "
+            last = a == len(b.shape) - 1
+            unit = "_ac_unit ? 1 : " if last else ""
+            lines.append(f"    const npy_intp {_stride(b.name, a)} = {unit}_ac_steps[{step}] / "
                          f"(npy_intp)sizeof({ct});")
+            if last:
+                unit_checks.append(f"_ac_steps[{step}] == (npy_intp)sizeof({ct})")
             step += 1
     temps = [b for b in kernel.params if isinstance(b, Buffer) and b.role is Role.TEMP]
     for b in temps:
@@ -402,7 +411,15 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     for s in kernel.body:
         lines += p.statement(s, 1)
     lines += [f"    free({b.name});" for b in temps]
-    lines += ["    (void)_ac_steps; (void)_ac_dims;", "    return _ac_status;", "}"]
+    lines += ["    (void)_ac_steps; (void)_ac_dims; (void)_ac_unit;", "    return _ac_status;",
+              "}"]
+    unit = " && ".join(unit_checks) or "1"
+    lines += [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
+              "npy_intp const *_ac_steps)",
+              "{",
+              f"    if ({unit}) return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 1);",
+              f"    return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 0);",
+              "}"]
     return "\n".join(lines)
 
 

@@ -38,17 +38,19 @@ _FREE_POOL = ("i", "j", "l", "p", "q", "r", "s", "u", "v")
 _BOUND_POOL = ("k", "l", "p", "q", "r", "s", "u", "v", "a", "b", "c", "d")
 
 
-def index_names(body: sp.Basic, free: tuple, shape: tuple = ()) -> dict:
+def index_names(body: sp.Basic, free: tuple, shape: tuple = (), taken=()) -> dict:
     """Display names for the free indices and bound variables of ``body``.
 
-    Names already used by other symbols of the formula are skipped.
+    Names already used by other symbols of the formula, or listed in ``taken``,
+    are skipped.
     """
     bound = {}   # in pre-order, so outer sums get the first names
     for node in sp.preorder_traversal(body):
         if isinstance(node, ExprWithLimits):
             for v in reversed(node.variables):
                 bound.setdefault(v, None)
-    taken = {s.name for s in body.atoms(sp.Symbol) if s not in bound and s not in free}
+    taken = set(taken) | {s.name for s in body.atoms(sp.Symbol)
+                          if s not in bound and s not in free}
     for d in shape:
         taken |= {s.name for s in d.free_symbols}
     names = {}

@@ -195,6 +195,17 @@ def pformat(node, indent: int = 0) -> str:
     raise VerifyError(f"pformat: {type(node).__name__} is not an IR node")
 
 
+def _integer_arithmetic(e) -> bool:
+    """Sums, products and positive powers of integers and integer symbols."""
+    if e.is_Integer or (e.is_Symbol and e.is_integer):
+        return True
+    if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min)):
+        return all(_integer_arithmetic(a) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return e.exp.is_Integer and e.exp > 0 and _integer_arithmetic(e.base)
+    return False
+
+
 def verify(kernel: Kernel) -> Kernel:
     """Check the invariants every pass and printer relies on.
 
@@ -234,8 +245,7 @@ def verify(kernel: Kernel) -> Kernel:
                  "buffer")
         for i in ix.indices:
             i = sp.sympify(i)
-            if i.is_integer is not True and not (i.free_symbols and all(
-                    s in loops or s in kernel.sizes for s in i.free_symbols)):
+            if not _integer_arithmetic(i):
                 fail(f"index {i} of {ix} in {where} is not integer arithmetic")
             for s in i.free_symbols:
                 if s not in bound:

@@ -95,7 +95,7 @@ class Step:
 
 
 class Trace(list):
-    """The steps a rewrite took; renders as a before/after table in Jupyter.
+    """The steps a rewrite took; renders as a before/after table in Jupyter (LaTeX).
 
     ``expr`` is the final result when the trace comes from ``stabilize(...,
     explain=True)`` (``None`` otherwise).
@@ -103,41 +103,16 @@ class Trace(list):
 
     expr = None
 
-    def _repr_html_(self) -> str:
-        import html
-
-        rows = "".join(
-            f"<tr><td><code title=\"{html.escape(s.rule.identity)}\">"
-            f"{html.escape(s.rule.name)}</code></td>"
-            f"<td>${sp.latex(s.before)}$</td><td>${sp.latex(s.after)}$</td></tr>"
-            for s in self
-        )
-        result = "" if self.expr is None else f"<p>result: ${_latex(self.expr)}$</p>"
-        return ("<table><tr><th>rule</th><th>before</th><th>after</th></tr>"
-                f"{rows}</table>{result}")
-
     def __repr__(self) -> str:
         return f"<Trace of {len(self)} rewrite(s)>" + ("\n" + str(self) if self else "")
 
     def _repr_latex_(self) -> str:
-        lines = []
-        for s in self:
-            name = s.rule.name.replace("_", r"\_")
-            lines.append(rf"\text{{{name}}}: & {sp.latex(s.before)} \to {sp.latex(s.after)}")
-        return r"$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$"
+        from ..report.trace import trace_latex
+
+        return r"$\displaystyle " + trace_latex(self) + "$"
 
     def __str__(self) -> str:
         return "\n".join(f"{s.rule.name}: {s.before}  ->  {s.after}" for s in self)
-
-
-def _latex(e) -> str:
-    """LaTeX of a SymPy expression or a Tensor (algebrac's printer knows both)."""
-    from ..expr.printing import latex
-
-    try:
-        return latex(e)
-    except Exception:  # noqa: BLE001 (display only)
-        return sp.latex(getattr(e, "body", e))
 
 
 def _apply(node, phase: Phase, trace, fired):

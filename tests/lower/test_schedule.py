@@ -124,3 +124,22 @@ def test_mark_simd_and_reductions_of():
     branchy = kernel((X, w, g), Loop(k, m, (Assign(g[k], sp.Piecewise((1 / w[k], w[k] > 0),
                                                                       (0, True))),)))
     assert mark_simd(branchy) == branchy  # the vectoriser would run the untaken branch
+
+
+def test_verify_rejects_broken_kernels():
+    import pytest
+
+    from algebrac.errors import VerifyError
+    from algebrac.lower.ir import verify
+
+    with pytest.raises(VerifyError, match="input buffer"):
+        verify(kernel((X, w), Loop(k, m, (Assign(w[k], 1),))))
+    with pytest.raises(VerifyError, match="before it is initialised"):
+        verify(kernel((X, y), Loop(i, n, (Accumulate(y[i], X[i, 0]),))))
+    with pytest.raises(VerifyError, match="not integer arithmetic"):
+        verify(kernel((X, y), Loop(i, n, (Assign(y[i / 2], 1),))))
+    with pytest.raises(VerifyError, match="indices for a 2-d"):
+        verify(kernel((X, y), Loop(i, n, (Assign(y[i], X[i]),))))
+    sa = sp.Symbol("_ac_s")
+    with pytest.raises(VerifyError, match="not initialised"):
+        verify(kernel((X,), Loop(i, n, (Accumulate(sa, X[i, 0]),))))

@@ -350,5 +350,5 @@ def test_stabilize_keeps_symbols_and_is_idempotent():
 def test_trace_renders():
     trace = ac.stabilize(sp.log(1 + sp.exp(x)), explain=True)
     assert trace.expr == af.softplus(x)
-    html, tex = trace._repr_html_(), trace._repr_latex_()
-    assert "log1p_of_exp_to_softplus" in html and r"\operatorname{softplus}" in tex
+    tex = trace._repr_latex_()
+    assert r"log1p\_of\_exp\_to\_softplus" in tex and r"\operatorname{softplus}" in tex
