@@ -53,6 +53,16 @@ def test_set_num_threads_bounds_calls_from_any_thread(uf, restore_threads):
         assert _threads_started_by_a_call_from_a_new_thread(uf) == 1
 
 
+def test_set_num_threads_bounds_tensor_programs_too(restore_threads):
+    v = ac.vector("v", ac.dim("n"))
+    norm2 = ac.function([v], ac.sum(v * v))  # a reduction: per-thread partials
+    ac.set_num_threads(1)
+    assert _threads_started_by_a_call_from_a_new_thread(lambda a, _: norm2(a)) == 0
+    np.testing.assert_allclose(norm2(BIG), BIG @ BIG, rtol=1e-12)
+    ac.set_num_threads(4)  # more threads than CPUs: the partials are sized to match
+    np.testing.assert_allclose(norm2(BIG), BIG @ BIG, rtol=1e-12)
+
+
 def test_threadpoolctl_lists_and_limits_algebrac(uf, restore_threads):
     from threadpoolctl import threadpool_info, threadpool_limits
 
