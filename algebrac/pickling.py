@@ -11,13 +11,14 @@ once compiles once: the front door lets one thread build each formula while
 the others wait for it, and the disk cache's file lock does the same across
 processes.
 
->>> import pickle, numpy as np, sympy as sp, algebrac as ac
+>>> import sympy as sp, algebrac as ac
 >>> x, y = sp.symbols("x y")
 >>> uf = ac.compile(x * y + 1, [x, y])
 >>> uf.__name__
 'x_y_1_635ba6cb'
->>> pickle.loads(pickle.dumps(uf)) is uf   # same process: the memo answers
-True
+>>> kind, formula, options = uf.__reduce__()[1]   # what a pickle holds
+>>> kind, formula, options
+('ufunc', (x*y + 1, [x, y]), {'backend': 'cpu', 'stabilize': True})
 """
 from __future__ import annotations
 
