@@ -309,7 +309,7 @@ class Function:
     # -- pickling and Dask -----------------------------------------------------
     def __reduce__(self):
         outs = self.outputs[0] if self._single else list(self.outputs)
-        return (pickling.rebuild, ("function", (list(self.inputs), outs),
+        return (pickling.rebuilder(), ("function", (list(self.inputs), outs),
                                    {"backend": self._requested_backend,
                                     "stabilize": self._stabilize}))
 
@@ -337,9 +337,6 @@ class Function:
 
     def _repr_latex_(self) -> str:
         return r"$\displaystyle " + self.latex() + "$"
-
-
-pickling.register("function", function)
 
 
 def _name(t) -> str:

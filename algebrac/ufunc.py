@@ -286,7 +286,7 @@ class Ufunc:
     # -- pickling and Dask ------------------------------------------------
     def __reduce__(self):
         exprs = self.exprs[0] if self._single else list(self.exprs)
-        return (pickling.rebuild, ("ufunc", (exprs, list(self.args)),
+        return (pickling.rebuilder(), ("ufunc", (exprs, list(self.args)),
                                    {"backend": self._requested_backend,
                                     "stabilize": self._stabilize}))
 
@@ -319,9 +319,6 @@ class Ufunc:
 
     def _repr_latex_(self) -> str:
         return r"$\displaystyle " + self.latex() + "$"
-
-
-pickling.register("ufunc", compile)
 
 
 def _is_integral(x) -> bool:
