@@ -10,8 +10,8 @@ Sections (each prints times and ratios = peer time / algebrac time, above 1: alg
   (``modules="math"``, the fastest Python callback, and the default NumPy one);
 * ``solve_ivp``: BDF on a 1-D reaction-diffusion system of ``--n-ode`` equations,
   ``ac.ode``'s compiled right-hand side and sparse Jacobian against lambdify's
-  right-hand side and dense Jacobian (built from the same symbolic entries; a full
-  ``Matrix.jacobian`` of 10^6 entries would take SymPy far longer);
+  right-hand side and a dense Jacobian (lambdify of the same symbolic entries,
+  scattered into a dense matrix);
 * ``buffered``: inputs that need a cast (int64, through NumPy's 8192-element
   buffers, which the compiled loop never threads) against float64, with 1 and 2
   threads; repeated with two busy processes on the machine (``load``);
@@ -83,22 +83,29 @@ def bench_ode(n, repeat):
     system = ac.ode(rhs, u)
     system.jac(0.0, np.zeros(n))
     compile_time = time.perf_counter() - start
-    J = sp.zeros(n, n)  # the dense peer's Jacobian, from the same symbolic entries
-    for (j, i), e in zip(sorted(zip(system.jac_sparsity.tocoo().col, system.jac_sparsity
-                                    .tocoo().row)), system._jac_exprs):
-        J[i, j] = e
+    # The peer: lambdify of the same right-hand side and of the same symbolic Jacobian
+    # entries, scattered into a dense matrix (lambdify of a 1000 x 1000 Matrix would
+    # spend minutes printing a million zeros).
+    coo = system.jac_sparsity.tocoo()
+    order = np.lexsort((coo.row, coo.col))  # CSC order, as system._jac_exprs
+    rows, cols = coo.row[order], coo.col[order]
     tt = sp.Symbol("t")
-    f_np, j_np = sp.lambdify([tt, u], rhs), sp.lambdify([tt, u], J)
+    f_np, entries_np = sp.lambdify([tt, u], rhs), sp.lambdify([tt, u], system._jac_exprs)
+
+    def j_np(t, y):
+        dense = np.zeros((n, n))
+        dense[rows, cols] = entries_np(t, y)
+        return dense
+
     y0 = np.where(np.arange(n) < n // 4, 1.0, 0.0)
     kw = dict(method="BDF", rtol=1e-6, atol=1e-9)
     sol = solve_ivp(system.fun, (0, 10), y0, jac=system.jac, **kw)
-    ref = solve_ivp(lambda t, y: np.asarray(f_np(t, y)), (0, 10), y0,
-                    jac=lambda t, y: j_np(t, y), **kw)
+    ref = solve_ivp(lambda t, y: np.asarray(f_np(t, y)), (0, 10), y0, jac=j_np, **kw)
     assert sol.success and ref.success
     assert np.allclose(sol.y[:, -1], ref.y[:, -1], atol=1e-5), abs(sol.y[:, -1] - ref.y[:, -1]).max()
     t = best(lambda: solve_ivp(system.fun, (0, 10), y0, jac=system.jac, **kw), repeat)
     t_ref = best(lambda: solve_ivp(lambda t, y: np.asarray(f_np(t, y)), (0, 10), y0,
-                                   jac=lambda t, y: j_np(t, y), **kw), repeat)
+                                   jac=j_np, **kw), repeat)
     print(f"  (ac.ode compile, cold: {compile_time:.1f} s; {system.nnz} non-zeros; "
           f"{sol.nfev} rhs and {sol.njev} Jacobian evaluations)")
     row(f"solve_ivp BDF, {n} equations", t, [("lambdify dense", t_ref)])
