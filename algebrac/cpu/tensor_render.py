@@ -53,7 +53,12 @@ def gufunc_signature(kernel: Kernel):
         for d in p.shape:
             d = sp.sympify(d)
             if d.is_Integer:
-                axes.append(str(int(d)))
+                # NumPy numbers literal core dims too (in order of first appearance).
+                name = str(int(d))
+                if name not in names:
+                    names[name] = len(order)
+                    order.append(name)
+                axes.append(name)
                 continue
             if d in sizes:
                 name = "d" + d.name.removeprefix("_ac_d")

@@ -266,9 +266,8 @@ def _length(env):
 
 def _piecewise(expr, env, bufs, dtype):
     shape = env.get("__shape__")
-    if shape is not None and len(shape) > 1 and any(
-            isinstance(v, np.ndarray) and v.ndim > 1 for v in env.values()):
-        # A loop nest: evaluate over the flattened grid of iterations.
+    if shape is not None:
+        # Inside the kernel: evaluate over the flattened grid of current iterations.
         flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray)
                     and v.ndim == len(shape) else v)
                 for k, v in env.items() if k != "__shape__"}
