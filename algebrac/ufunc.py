@@ -105,7 +105,9 @@ def _resolve_backend(backend: str) -> str:
         _fallback_warned = True
         warnings.warn("algebrac: no working C compiler or Cython; the 'cpu' backend falls "
                       "back to the 'numpy' reference backend (much slower)",
-                      BackendFallbackWarning, stacklevel=4)
+                      # user -> compile/function -> Memo.get_or_build -> lambda
+                      # -> Ufunc/Function.__init__ -> here
+                      BackendFallbackWarning, stacklevel=6)
     return "numpy"
 
 
