@@ -22,6 +22,7 @@ from . import simplify  # noqa: E402  (the package is callable: ac.simplify(expr
 from .simplify import cse, stabilize  # noqa: E402
 from .ufunc import Ufunc, compile  # noqa: A004
 from .function import Function, function  # noqa: E402
+from . import special  # noqa: E402  (ac.special.jv, ac.special.gammainc, ...)
 from . import diff  # noqa: E402  (the package is callable: ac.diff(expr, var, n))
 from .diff import grad, hessian, hvp, jacobian, jvp, vjp  # noqa: E402
 from .report.precision import precision  # noqa: E402

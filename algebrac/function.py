@@ -151,7 +151,7 @@ class Function:
         for s in k.body:
             if isinstance(s, Call):
                 for b in (s.args[0].a, s.args[0].b, s.args[0].c):
-                    if b.role is not Role.TEMP:
+                    if b.role is not Role.TEMP and b.name not in " ".join(notes):
                         notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
                                      "its rows are not unit-stride")
         return Listing("\n".join([pformat(k), *notes]))

@@ -226,8 +226,8 @@ def test_pairwise_with_a_literal_coordinate_count():
     """``(n, 3)`` and ``(m, 3)`` inputs: signature ``(d1,3),(d0,3)->(d1,d0)``.
 
     NumPy numbers the core dimensions in order of first appearance, the literal 3
-    included (d1 -> 0, 3 -> 1, d0 -> 2); the kernel reads d0 from ``dims[1]`` (= 3),
-    so only the first 3 columns are computed (m >= 3 here keeps every access in bounds).
+    included (d1 -> 0, 3 -> 1, d0 -> 2); reading d0 from ``dims[1]`` (the 3) once
+    computed only the first 3 columns.  m >= 3 keeps every access in bounds even then.
     """
     A, B = ac.matrix("A", (n, 3)), ac.matrix("B", (m, 3))
     fn = ac.function([A, B], ac.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=2))

@@ -1,4 +1,4 @@
-"""digamma (polygamma of order 0) compiles, so gradients of gamma and loggamma do too."""
+"""polygamma of orders 0 to 4 compiles, so gradients and Hessians of gamma and loggamma do too."""
 from __future__ import annotations
 
 import mpmath
@@ -58,5 +58,30 @@ def test_poles_and_special_values(grads):
 
 
 def test_higher_orders_are_rejected_by_name():
-    with pytest.raises(ac.UnsupportedError, match="order 0"):
-        ac.compile(sp.polygamma(1, x), [x])
+    with pytest.raises(ac.UnsupportedError, match="order 0 to 4"):
+        ac.compile(sp.polygamma(5, x), [x])
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 2e-15), (np.float32, 2e-6)])
+def test_orders_one_to_four_match_mpmath(dtype, rtol):
+    """Hessians of loggamma and gamma need trigamma; higher orders follow by the same code."""
+    exprs = [sp.polygamma(m, x) for m in range(1, 5)] + [ac.hessian(sp.gamma(x), [x])[0, 0]]
+    uf = ac.compile(exprs, [x])
+    pts = np.array([-7.3, -0.509, -1e-3, 1e-3, 0.5, 1.4616, 3.0, 19.99, 20.0, 55.5, 1e4])
+    with np.errstate(all="ignore"):
+        outs = uf(pts.astype(dtype))
+    for k, v in enumerate(pts.astype(dtype)):
+        with mpmath.workdps(40):
+            xv = mpmath.mpf(float(v))
+            want = [mpmath.polygamma(m, xv) for m in range(1, 5)]
+            want.append(mpmath.gamma(xv) * (mpmath.digamma(xv) ** 2 + mpmath.polygamma(1, xv)))
+        for j, w in enumerate(want):
+            w = float(w)
+            with np.errstate(over="ignore"):
+                w32 = float(dtype(w))
+            if not np.isfinite(w32):
+                continue   # gamma overflows float32
+            assert abs(float(outs[j][k]) - w32) <= rtol * 4 * abs(w32), (j + 1, float(v))
+    with np.errstate(all="ignore"):
+        poles = uf(np.array([0.0, -3.0, np.nan]))
+    assert all(np.isnan(o).all() for o in poles[:4])

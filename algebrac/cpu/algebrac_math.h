@@ -4,34 +4,66 @@
  * static inline so the compiler inlines and vectorises them with the loop.
  * NaN handling mirrors NumPy: sign(NaN) = NaN, min/max propagate NaN, mod
  * takes the sign of the divisor (npy_divmod), heaviside(NaN) = NaN.
- * Ordered comparisons use the quiet isless/isgreater: `x < y` raises the
- * invalid flag for a NaN operand (NumPy would then warn), NumPy's do not.
+ * Ordered comparisons are quiet (_ac_lt & co. below): C's `x < y` raises
+ * the invalid flag for a NaN operand (NumPy would then warn), NumPy's do not.
  */
 #ifndef ALGEBRAC_MATH_H
 #define ALGEBRAC_MATH_H
 #include <math.h>
+#include <stdint.h>
 
 /* A CUDA prelude defines AC_FUNC as `static __device__ inline` before including. */
 #ifndef AC_FUNC
 #define AC_FUNC static inline
 #endif
 
+/* Quiet ordered comparisons that vectorise.  gcc 12 turns even C's quiet
+ * isless/isgreater into signaling vector compares (vcmpltpd raises invalid on
+ * a NaN lane).  Instead, compare integer keys that order like the floats
+ * (the bits, with the magnitude bits flipped for negatives; x + 0 makes -0
+ * equal to +0): integer compares never raise.  The NaN tests `a == a` are
+ * quiet compares.  Both vectorise (vpcmpq, vcmpeqpd).                       */
+#define AC_DEFINE_COMPARE(T, SUF, I, IMAX)                                     \
+AC_FUNC I _ac_key##SUF(T x) {                                                  \
+    union { T f; I i; } u;                                                     \
+    u.f = x + (T)0;                                                            \
+    return u.i ^ ((u.i >> (8 * sizeof(I) - 1)) & IMAX);                        \
+}                                                                              \
+AC_FUNC int _ac_lt##SUF(T a, T b) { return (a == a) & (b == b) & (_ac_key##SUF(a) < _ac_key##SUF(b)); } \
+AC_FUNC int _ac_le##SUF(T a, T b) { return (a == a) & (b == b) & (_ac_key##SUF(a) <= _ac_key##SUF(b)); } \
+AC_FUNC int _ac_gt##SUF(T a, T b) { return _ac_lt##SUF(b, a); }                 \
+AC_FUNC int _ac_ge##SUF(T a, T b) { return _ac_le##SUF(b, a); }
+
+AC_DEFINE_COMPARE(double, , int64_t, INT64_MAX)
+AC_DEFINE_COMPARE(float, f, int32_t, INT32_MAX)
+#undef AC_DEFINE_COMPARE
+
 #define AC_DEFINE_HELPERS(T, SUF)                                              \
 AC_FUNC T _ac_sign##SUF(T x) {                                           \
-    return isgreater(x, (T)0) ? (T)1 : (isless(x, (T)0) ? (T)-1 : (x == 0 ? (T)0 : x)); \
+    return _ac_gt##SUF(x, (T)0) ? (T)1 : (_ac_lt##SUF(x, (T)0) ? (T)-1 : (x == 0 ? (T)0 : x)); \
 }                                                                              \
-AC_FUNC T _ac_min##SUF(T a, T b) { return (isless(a, b) || a != a) ? a : b; } \
-AC_FUNC T _ac_max##SUF(T a, T b) { return (isgreater(a, b) || a != a) ? a : b; } \
+AC_FUNC T _ac_min##SUF(T a, T b) { return (_ac_lt##SUF(a, b) || a != a) ? a : b; } \
+AC_FUNC T _ac_max##SUF(T a, T b) { return (_ac_gt##SUF(a, b) || a != a) ? a : b; } \
 AC_FUNC T _ac_heaviside##SUF(T x, T h0) {                                \
-    return x != x ? x : (isless(x, (T)0) ? (T)0 : (isgreater(x, (T)0) ? (T)1 : h0)); \
+    return x != x ? x : (_ac_lt##SUF(x, (T)0) ? (T)0 : (_ac_gt##SUF(x, (T)0) ? (T)1 : h0)); \
 }                                                                              \
 AC_FUNC T _ac_mod##SUF(T a, T b) {                                       \
     T m = fmod##SUF(a, b);                                                     \
     if (!b) return m;                                                          \
-    if (m) { if (isless(b, (T)0) != isless(m, (T)0)) m += b; }                 \
+    if (m) { if (_ac_lt##SUF(b, (T)0) != _ac_lt##SUF(m, (T)0)) m += b; }                 \
     else m = copysign##SUF((T)0, b);                                           \
     return m;                                                                  \
 }
+
+/* SymPy's sinc(x) = sin(x)/x, 1 at 0 (the division sees 1 there: no 0/0 on a vector lane). */
+#define AC_DEFINE_SINC(T, SUF)                                                 \
+AC_FUNC T _ac_sinc##SUF(T x) {                                                 \
+    const int zero = x == 0;                                                   \
+    return zero ? (T)1 : sin##SUF(x) / (zero ? (T)1 : x);                      \
+}
+AC_DEFINE_SINC(double, )
+AC_DEFINE_SINC(float, f)
+#undef AC_DEFINE_SINC
 
 AC_DEFINE_HELPERS(double, )
 AC_DEFINE_HELPERS(float, f)
@@ -60,27 +92,27 @@ AC_DEFINE_HELPERS(float, f)
  *             first omitted term (2N-1)!!/(2 X0^2)^N is below eps/2.
  */
 #define AC_DEFINE_STABLE(T, SUF, ERFCX_X0, ERFCX_TERMS)                        \
-AC_FUNC T _ac_atmost##SUF(T x, T c) { return isgreater(x, c) ? c : x; } \
-AC_FUNC T _ac_atleast##SUF(T x, T c) { return isless(x, c) ? c : x; }   \
+AC_FUNC T _ac_atmost##SUF(T x, T c) { return _ac_gt##SUF(x, c) ? c : x; } \
+AC_FUNC T _ac_atleast##SUF(T x, T c) { return _ac_lt##SUF(x, c) ? c : x; }   \
 AC_FUNC T _ac_expneg##SUF(T x) { return exp##SUF(_ac_atleast##SUF(x, (T)-750)); } \
 AC_FUNC T _ac_sigmoid##SUF(T x) {                                        \
     const T e = _ac_expneg##SUF(-fabs##SUF(x));     /* in [0, 1]: no overflow */ \
-    return (isless(x, (T)0) ? e : (T)1) / ((T)1 + e);                          \
+    return (_ac_lt##SUF(x, (T)0) ? e : (T)1) / ((T)1 + e);                          \
 }                                                                              \
 AC_FUNC T _ac_softplus##SUF(T x) {                                       \
-    return (isgreater(x, (T)0) ? x : (T)0) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(x))); \
+    return (_ac_gt##SUF(x, (T)0) ? x : (T)0) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(x))); \
 }                                                                              \
 AC_FUNC T _ac_log_sigmoid##SUF(T x) { return -_ac_softplus##SUF(-x); }   \
 AC_FUNC T _ac_log1mexp##SUF(T x) {                                       \
     const T c = (T)-0.693147180559945309417;                                   \
     const T near = log##SUF(-expm1##SUF(_ac_atleast##SUF(x, c)));              \
     const T far = log1p##SUF(-_ac_expneg##SUF(_ac_atmost##SUF(x, c)));        \
-    return isgreater(x, c) ? near : far;                                       \
+    return _ac_gt##SUF(x, c) ? near : far;                                       \
 }                                                                              \
 AC_FUNC T _ac_logaddexp##SUF(T a, T b) {                                 \
     const int same = a == b;                         /* equal infinities too */ \
     const T d = (same ? (T)0 : a) - (same ? (T)0 : b);                         \
-    const T r = (isless(a, b) ? b : a) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(d))); \
+    const T r = (_ac_lt##SUF(a, b) ? b : a) + log1p##SUF(_ac_expneg##SUF(-fabs##SUF(d))); \
     return same ? a + (T)0.693147180559945309417 : r;                          \
 }                                                                              \
 AC_FUNC T _ac_logdiffexp##SUF(T a, T b) {                                \
@@ -106,17 +138,17 @@ AC_FUNC T _ac_erfcx##SUF(T x) {                                          \
     T sum = (T)1;                                                              \
     for (int k = ERFCX_TERMS - 1; k >= 1; k--) sum = (T)1 - (T)(2 * k - 1) * t * sum; \
     const T far = (T)0.564189583547756286948 / xf * sum;                       \
-    return isless(x, x0) ? near : far;                                         \
+    return _ac_lt##SUF(x, x0) ? near : far;                                         \
 }                                                                              \
 AC_FUNC T _ac_log_erfc##SUF(T x) {                                       \
     const T c = (T)0.5;                                                        \
     const T lo = _ac_atmost##SUF(x, c), hi = _ac_atleast##SUF(x, c);           \
     const T near = log1p##SUF(-erf##SUF(lo));                                  \
     const T far = log##SUF(_ac_erfcx##SUF(hi)) - hi * hi;                      \
-    return isless(x, c) ? near : far;                                          \
+    return _ac_lt##SUF(x, c) ? near : far;                                          \
 }                                                                              \
 AC_FUNC T _ac_relu##SUF(T x) {                                           \
-    return isgreater(x, (T)0) ? x : (x != x ? x : (T)0);                       \
+    return _ac_gt##SUF(x, (T)0) ? x : (x != x ? x : (T)0);                       \
 }
 
 AC_DEFINE_STABLE(double, , 26, 7)
@@ -127,8 +159,8 @@ AC_DEFINE_STABLE(float, f, 9, 5)
  * gamma and loggamma need it).  Reflection for x < 1/2 (poles at 0, -1, ...
  * give NaN, as SciPy's psi does), recurrence up to x >= 10, then the
  * asymptotic series ln x - 1/(2x) - sum B_2k / (2k x^2k) to k = 7: the
- * first omitted term, 3617/(8160 x^16), is below 5e-17 at x = 10.  polygamma(n, x) reaches C only
- * with n = 0 (lowering rejects other orders).                               */
+ * first omitted term, 3617/(8160 x^16), is below 5e-17 at x = 10.  Orders 1..4
+ * of polygamma below; lowering rejects higher ones.                          */
 #define AC_DEFINE_DIGAMMA(T, SUF)                                              \
 AC_FUNC T _ac_digamma##SUF(T x) {                                              \
     T shift = 0, refl = 0;                                                     \
@@ -148,7 +180,40 @@ AC_FUNC T _ac_digamma##SUF(T x) {                                              \
               - r * ((T)1/132 - r * ((T)691/32760 - r * ((T)1/12))))))); \
     return log##SUF(x) - (T)0.5 / x - s - shift - refl;                        \
 }                                                                              \
-AC_FUNC T _ac_polygamma##SUF(T n, T x) { (void)n; return _ac_digamma##SUF(x); }
+/* polygamma(m, x), m = 1..4 (second to fifth derivatives of lgamma):          \
+   recurrence psi_m(x) = psi_m(x + 1) + (-1)^(m+1) m!/x^(m+1) up to x >= 20,     \
+   then (-1)^(m+1) [(m-1)!/x^m + m!/(2x^(m+1)) + sum_k B_2k a_k / x^(2k+m)],      \
+   a_k = (2k+m-1)!/(2k)!, k = 1..7: the first omitted term is below 1e-16        \
+   relative at x = 20 for every m <= 4.  Poles (0, -1, ...) give NaN.  */       \
+AC_FUNC T _ac_polygamma##SUF(T n, T x) {                                       \
+    if (n == 0) return _ac_digamma##SUF(x);                                    \
+    if (x != x) return x;                                                      \
+    if (x == (T)INFINITY) return (T)0;                                         \
+    if (x <= 0 && x == floor##SUF(x)) return (T)NAN;                           \
+    const int m = (int)n;                                                      \
+    T fact = 1;                                       /* m! */                 \
+    for (int i = 2; i <= m; i++) fact *= (T)i;                                 \
+    T shift = 0;                                                               \
+    while (x < (T)20) {                                                        \
+        T p = x;                                                               \
+        for (int i = 0; i < m; i++) p *= x;                                    \
+        shift += fact / p;                                                     \
+        x += (T)1;                                                             \
+    }                                                                          \
+    const T r = (T)1 / x, r2 = r * r;                                          \
+    T rm = (T)1;                                       /* r^m */               \
+    for (int i = 0; i < m; i++) rm *= r;                                       \
+    const T B[7] = {(T)1 / 6, (T)-1 / 30, (T)1 / 42, (T)-1 / 30, (T)5 / 66,    \
+                    (T)-691 / 2730, (T)7 / 6};                                 \
+    T a = fact * (T)(m + 1) / 2, pw = rm * r2, tail = 0;                       \
+    for (int k = 1; k <= 7; k++) {                                             \
+        tail += B[k - 1] * a * pw;                                             \
+        a *= (T)(2 * k + m) * (T)(2 * k + m + 1) / ((T)(2 * k + 1) * (T)(2 * k + 2)); \
+        pw *= r2;                                                              \
+    }                                                                          \
+    const T asym = fact / (T)m * rm + fact / 2 * rm * r + tail;                \
+    return (m % 2 ? (T)1 : (T)-1) * (asym + shift);                            \
+}
 
 AC_DEFINE_DIGAMMA(double, )
 AC_DEFINE_DIGAMMA(float, f)

@@ -34,6 +34,13 @@ __all__ = ["load", "toolchain_id", "CFLAGS", "compiler_available"]
 
 CFLAGS = (
     "-O3", "-march=native", "-fPIC", "-fopenmp", "-fno-math-errno",
+    # Evaluate as written, like NumPy: with -march=native gcc would contract
+    # a - b*c into an FMA, so sqrt(R*R - x*x) at x == R gives NaN, not 0.
+    "-ffp-contract=off",
+    # The loop's remainder would otherwise run glibc's narrower (AVX2) vector
+    # variants, whose asin/atan/erf/log1p/... raise "invalid" for a quiet NaN
+    # (the AVX-512 and scalar ones do not, nor does NumPy): keep it scalar.
+    "--param=vect-epilogues-nomask=0",
     # gcc fuses sin and cos of one argument into a scalar sincos call, which
     # keeps the loop off libmvec (DESIGN, speed facts).
     "-fno-builtin-sin", "-fno-builtin-cos", "-fno-builtin-sinf", "-fno-builtin-cosf",

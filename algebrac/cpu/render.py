@@ -56,13 +56,13 @@ import sympy as sp
 from ..dtypes import DType
 from ..lower.ir import Buffer, Kernel, Loop, LoopKind, Role
 from ..lower.printing import CFamilyPrinter
+from .scipy_calls import scipy_parts
 
 __all__ = ["Source", "CPrinter", "render_loop", "render_ufunc_module", "has_libmvec"]
 
 UFUNC_NAME = "algebrac_ufunc"
 _BUFSIZE = 8192  # NumPy's default buffer size, in elements
-_QUIET_COMPARISONS = {">": "isgreater", ">=": "isgreaterequal", "<": "isless",
-                      "<=": "islessequal"}
+_QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,13 @@ class CPrinter(CFamilyPrinter):
 
     def _print_Relational(self, expr):
         # C's `x > 0` raises the invalid flag when x is NaN (NumPy then warns);
-        # NumPy's comparisons are quiet, and so are C's isgreater & co.
+        # NumPy's comparisons are quiet, and so are the header's _ac_gt & co.
+        # (which, unlike C's isgreater, stay quiet when gcc vectorises them).
         quiet = _QUIET_COMPARISONS.get(expr.rel_op)
         if quiet is None:  # == and != are quiet already
             return super()._print_Relational(expr)
-        return f"{quiet}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
+        suffix = "f" if self.dtype is DType.FLOAT32 else ""
+        return f"{quiet}{suffix}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
 
     def _stmt_Loop(self, loop: Loop, depth):
         if loop.kind is not LoopKind.PARALLEL:
@@ -247,6 +249,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         cutoff = max(_BUFSIZE, min(1 << 17, 100000 // _cost(k)))
         loops.append(render_loop(k, strided=True, cutoff=cutoff, printer_out=printers))
     simd = _simd_declarations(printers) if has_libmvec() else []
+    sf_c, sf_extern, sf_cython = scipy_parts({r for p in printers for r in p.used_scipy.values()})
     nk = len(kernels)
     types = ", ".join(
         ", ".join([k.params[0].dtype.npy_type] * (nin + nout)) for k in kernels
@@ -262,6 +265,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "#include <numpy/ufuncobject.h>",
         '#include "algebrac_math.h"',
         '#include "algebrac_threads.h"',
+        *sf_c,
         *simd,
         *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
@@ -284,8 +288,10 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         '    """\n'
         f"{body}\n"
         '    """\n'
+        + "".join(f"    {line}\n" for line in sf_extern) +
         "    object _ac_make_ufunc(const char *name)\n"
         "\n"
+        + "".join(f"{line}\n" for line in sf_cython) +
         "_named = {}\n"
         "\n"
         "def make_ufunc(str name):\n"

@@ -153,14 +153,52 @@ class TensorPrinter(CPrinter):
     def _stmt_Loop(self, loop: Loop, depth):
         if loop.kind is LoopKind.PARALLEL:
             return self._parallel(loop, depth)
+        inner = self._short_inner(loop)
+        if inner is not None:
+            return self._versioned(loop, inner, depth)
         pragma = ""
-        if loop.kind is LoopKind.SIMD:
+        if loop.kind is LoopKind.SIMD and not self._outer_simd:
             red = reductions_of(loop) or {}
             clauses = "".join(f" reduction({op.value}:{self._print(sp.Symbol(n))})"
                               for n, op in sorted(red.items(), key=lambda kv: kv[0]))
             pragma = "#pragma omp simd" + clauses
         return super()._stmt_Loop(loop, depth) if not pragma else self.block(
             self._for(loop), loop.body, depth, pragma)
+
+    _outer_simd = False
+    SHORT = 8   # an inner trip count below this vectorises better across the outer loop
+
+    def _short_inner(self, loop: Loop):
+        """The one SIMD inner loop of a serial loop whose iterations are independent."""
+        if loop.kind is not LoopKind.SERIAL or self._outer_simd:
+            return None
+        loops = [s for s in loop.body if isinstance(s, Loop)]
+        if len(loops) != 1 or loops[0].kind is not LoopKind.SIMD or any(
+                isinstance(s, Loop) for s in loops[0].body):
+            return None
+        if reductions_of(loop) != {} or any(v.has(sp.Piecewise) for v in _values(loop.body)):
+            return None
+        return loops[0]
+
+    def _versioned(self, loop: Loop, inner: Loop, depth):
+        """Two copies of the nest, chosen at run time by the inner trip count.
+
+        A short inner loop (pairwise distances over 3 coordinates) leaves its vector
+        lanes idle; vectorising the outer loop instead (every lane runs the short inner
+        loop for one outer iteration, so results are bit-identical) keeps them full.
+        """
+        pad = self.indent_unit * depth
+        declared = set(self.declared)
+        self._outer_simd = True
+        try:
+            short = self.block(self._for(loop), loop.body, depth + 1, "#pragma omp simd")
+        finally:
+            self._outer_simd = False
+        self.declared = declared
+        long = self.block(self._for(loop), loop.body, depth + 1)
+        n = self._print_index(inner.extent)
+        return [f"{pad}if (({n}) < {self.SHORT}) {{", *short, f"{pad}}} else {{", *long,
+                f"{pad}}}"]
 
     def _for(self, loop: Loop) -> str:
         i, n = self._print(loop.index), self._print_index(loop.extent)

@@ -31,6 +31,7 @@ from ..lower import passes
 from ..lower.elementwise import as_formula, lower_elementwise, prepare
 from ..lower.ir import Loop
 from .render import CPrinter, Source
+from .scipy_calls import scipy_parts
 
 __all__ = ["render_vector_module", "compile_vector"]
 
@@ -50,7 +51,8 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
               f"    double out[{nout}];",
               f"    if (n != {nin}) return NAN;  /* quad passes x and its args */",
               "    _ac_eval(xx, out);", "    return out[0];", "}"]
-    c = ["#include <math.h>", '#include "algebrac_math.h"', *lines]
+    sf_c, sf_extern, sf_cython = scipy_parts(set(printer.used_scipy.values()))
+    c = ["#include <math.h>", '#include "algebrac_math.h"', *sf_c, *lines]
     body = "\n".join("    " + line if line else "" for line in c)
     text = (
         "# cython: language_level=3\n"
@@ -62,9 +64,11 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
         '    """\n'
         f"{body}\n"
         '    """\n'
+        + "".join(f"    {line}\n" for line in sf_extern) +
         "    void _ac_eval(const double *, double *) noexcept nogil\n"
         "    double _ac_scalar(int, double *) noexcept nogil\n"
         "\n"
+        + "".join(f"{line}\n" for line in sf_cython) +
         f"NIN = {nin}\n"
         f"NOUT = {nout}\n"
         'scalar_capsule = PyCapsule_New(<void *>_ac_scalar, b"double (int, double *)", NULL)\n'

@@ -66,7 +66,9 @@ def _variable(x):
 
 
 def _scalar_formula(expr) -> sp.Expr:
-    e = sp.sympify(expr, strict=True)
+    from ..mathfuncs import resolve_names   # parse_expr("expm1(x)") means the table's expm1
+
+    e = resolve_names(sp.sympify(expr, strict=True))
     if not isinstance(e, sp.Expr):
         raise SignatureError(f"cannot differentiate {e!r}: it is not a numeric formula")
     return e

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 
 from ..errors import UnsupportedError
 from ..expr.functions import sigmoid, softplus
@@ -81,6 +82,12 @@ def _constant_pieces(node):
     return []
 
 
+@partial_rule(sp.frac)
+def _frac(node):
+    """frac(x) = x - floor(x): d/dx = 1 (where it exists)."""
+    return [(0, sp.S.One, None)]
+
+
 @partial_rule(sp.Mod)
 def _mod(node):
     """Mod(a, b) = a - b*floor(a/b): d/da = 1, d/db = -floor(a/b)."""
@@ -117,18 +124,35 @@ def _function(node):
     """d f(a, b)/da = f.fdiff(1): every SymPy and algebrac function states its own derivative."""
     out = []
     for j in range(len(node.args)):
-        if isinstance(node, sp.polygamma) and j == 0:
-            continue    # the order is an integer
+        if node.args[j].is_number:
+            continue    # a constant argument (polygamma's order, a Bessel order) adds nothing
         try:
             d = node.fdiff(j + 1)
-        except (sp.ArgumentIndexError, NotImplementedError, AttributeError) as err:
-            raise UnsupportedError(f"no derivative rule for {type(node).__name__} "
-                                   f"(argument {j + 1}) in {node}") from err
-        if d.has(sp.Derivative, sp.Subs):
-            raise UnsupportedError(f"no closed-form derivative for {type(node).__name__} "
-                                   f"in {node}: SymPy gives {d}")
+        except (ArgumentIndexError, NotImplementedError, AttributeError):
+            d = _NoRule(f"no derivative rule for {type(node).__name__} (argument {j + 1}) "
+                        f"in {node}")
+        else:
+            if d.has(sp.Derivative, sp.Subs):
+                d = _NoRule(f"no closed-form derivative for {type(node).__name__} in {node}: "
+                            f"SymPy gives {d}")
         out.append((j, d, None))
     return out
+
+
+class _NoRule:
+    """A partial derivative that has no closed form: an error once the chain rule uses it.
+
+    ``gammainc(a, x)`` has no closed-form derivative in ``a``; its gradient in ``x`` alone
+    never multiplies this partial (both modes skip arguments the variable does not reach).
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __mul__(self, other):
+        raise UnsupportedError(self.message)
+
+    __rmul__ = __mul__
 
 
 def partials(node: sp.Basic) -> list:

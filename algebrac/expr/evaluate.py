@@ -21,7 +21,6 @@ from dataclasses import replace as dc_replace
 
 import numpy as np
 import sympy as sp
-from sympy.codegen import cfunctions as cf
 from sympy.core.relational import (
     Equality,
     GreaterThan,
@@ -32,8 +31,7 @@ from sympy.core.relational import (
 )
 
 from ..errors import DTypeError, ShapeError, SignatureError, UnsupportedError, VerifyError
-from .. import stablemath as sm
-from . import functions as fn
+from ..mathfuncs import REWRITES, resolve_names, row_for, unsupported_reason
 from .functions import LogSumExp, ReduceMax, ReduceMin
 from .symbols import InputLabel
 from .tensor import Tensor
@@ -46,45 +44,15 @@ def _float(v):
     return v if v.dtype.kind == "f" else v.astype(np.float64)
 
 
-def _special(name):
-    def f(*args):
-        import scipy.special  # imported lazily: only these functions need SciPy
-        return getattr(scipy.special, name)(*map(_float, args))
-    return f
+def _table(row):
+    """A table row's NumPy function, on float arrays where the row is a SciPy function."""
+    if not row.cython:
+        return row.numpy
+    return lambda *args: row.numpy(*map(_float, args))
 
 
-_UNARY = {
-    sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan,
-    sp.asin: np.arcsin, sp.acos: np.arccos, sp.atan: np.arctan, sp.sinh: np.sinh,
-    sp.cosh: np.cosh, sp.tanh: np.tanh, sp.asinh: np.arcsinh, sp.acosh: np.arccosh,
-    sp.atanh: np.arctanh, sp.Abs: np.abs, sp.sign: np.sign, sp.floor: np.floor,
-    sp.ceiling: np.ceil, cf.log1p: np.log1p, cf.expm1: np.expm1, cf.exp2: np.exp2,
-    cf.log2: np.log2, cf.log10: np.log10, sp.cot: lambda x: 1.0 / np.tan(x),
-    sp.sec: lambda x: 1.0 / np.cos(x), sp.csc: lambda x: 1.0 / np.sin(x),
-    sp.erf: _special("erf"), sp.erfc: _special("erfc"), sp.gamma: _special("gamma"),
-    sp.loggamma: lambda x: _loggamma(x),
-}
-
-
-def _loggamma(x):
-    """C99's lgamma at the edges: SciPy's gammaln gives inf below ~1e-308 (exact:
-    -log x, finite) and -inf at -inf (C99 and the limit of log|Gamma|: +inf)."""
-    import scipy.special
-
-    x = _float(x)
-    with np.errstate(divide="ignore"):
-        out = np.asarray(scipy.special.gammaln(x))
-        tiny = (np.abs(x) < 1e-300) & (x != 0)
-        out = np.where(tiny, -np.log(np.abs(np.where(tiny, x, 1.0))), out)
-    return np.where(np.isneginf(x), np.inf, out)[()]
-# The stable functions: the NumPy twins of the compiled kernels (algebrac.stablemath).
-_UNARY.update({f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {1}})
-_BINARY = {f: getattr(sm, "np_" + f.__name__) for f in fn.STABLE_FUNCTIONS if f.nargs == {2}}
-_BINARY.update({sp.atan2: np.arctan2, cf.hypot: np.hypot, sp.Mod: np.mod,
-           sp.Heaviside: lambda x, h: np.heaviside(_float(x), _float(h)),
-           sp.KroneckerDelta: lambda a, b: np.equal(a, b).astype(np.int64)})
-# polygamma(0, x), the digamma function, is the derivative of lgamma (ac.grad needs it).
-_BINARY[sp.polygamma] = lambda k, x: _special("polygamma")(k, x)
+# Heads with a tensor meaning only (no compiled C): evaluated here, not in the table.
+_LOCAL = {sp.KroneckerDelta: lambda a, b: np.equal(a, b).astype(np.int64)}
 _RELATIONS = {Equality: np.equal, Unequality: np.not_equal, StrictLessThan: np.less,
               LessThan: np.less_equal, StrictGreaterThan: np.greater,
               GreaterThan: np.greater_equal}
@@ -143,11 +111,16 @@ class _Interpreter:
         if isinstance(e, (sp.Max, sp.Min)):
             fn = np.maximum if isinstance(e, sp.Max) else np.minimum
             return functools.reduce(fn, (self.ev(a, env) for a in e.args))
-        for cls in type(e).__mro__:
-            if cls in _UNARY and len(e.args) == 1:
-                return _UNARY[cls](self.ev(e.args[0], env))
-            if cls in _BINARY and len(e.args) == 2:
-                return _BINARY[cls](*(self.ev(a, env) for a in e.args))
+        row = row_for(type(e))
+        if row is not None and row.check is not None and row.check(e) is not None:
+            raise UnsupportedError(f"evaluate: {e}: {row.check(e)}")
+        if row is not None:
+            args = [self.ev(sp.sympify(a), env) for a in row.full_args(e.args)]
+            return _table(row)(*args)
+        if type(e) in REWRITES and unsupported_reason(e) is None:
+            return self.ev(REWRITES[type(e)](*e.args), env)
+        if type(e) in _LOCAL:
+            return _LOCAL[type(e)](*(self.ev(a, env) for a in e.args))
         raise UnsupportedError(f"evaluate: no NumPy meaning for {type(e).__name__} "
                                f"({sp.srepr(e)[:80]})")
 
@@ -512,7 +485,7 @@ def evaluate(expr, bindings: dict | None = None, *, stabilize: bool = True, **na
             expr = dc_replace(expr, body=stable(expr.body))
         return _evaluate_tensor(expr, b)
     try:
-        e = sp.sympify(expr, strict=True)
+        e = resolve_names(sp.sympify(expr, strict=True))
     except sp.SympifyError as err:
         raise UnsupportedError(f"evaluate: cannot evaluate {expr!r}") from err
     if stabilize:

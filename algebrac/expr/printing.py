@@ -69,6 +69,30 @@ def index_names(body: sp.Basic, free: tuple, shape: tuple = (), taken=()) -> dic
     return names
 
 
+# LaTeX's special characters, as math-mode text KaTeX and MathJax render.
+_ESCAPES = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\sim{}", "^": r"\hat{}", "\\": r"\backslash{}"}
+
+
+def _needs_escape(name: str) -> bool:
+    """A name SymPy's conventions (``x_1``, ``alpha``, ``x_{1}``) do not cover: print it verbatim.
+
+    Balanced braces and ``_``/``^`` are SymPy's sub- and superscripts; any of
+    ``# $ % & ~ \\`` or an unbalanced brace would reach LaTeX as markup.
+    """
+    depth = 0
+    for c in name:
+        depth += (c == "{") - (c == "}")
+        if depth < 0:
+            return True
+    return depth != 0 or any(c in name for c in "#$%&~\\")
+
+
+def _escape(name: str) -> str:
+    r"""``name`` with every LaTeX special character escaped, upright (``a\%b``)."""
+    return r"\mathrm{%s}" % "".join(_ESCAPES.get(c, c) for c in name)
+
+
 class IndexLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with index notation: ``X_{i k}``, ``\\sum_{k}``, named indices."""
 
@@ -79,6 +103,8 @@ class IndexLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if expr in self._names:
             return self._names[expr]
+        if _needs_escape(expr.name):
+            return _escape(expr.name)
         return super()._print_Symbol(expr, style)
 
     def _print_Indexed(self, expr):

@@ -29,7 +29,7 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
-from ..mathfuncs import REWRITES, row_for
+from ..mathfuncs import REWRITES, resolve_names, unsupported_reason
 from ..simplify import cse, specialize, stabilize as stabilize_formula
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
@@ -59,32 +59,49 @@ def _short(node) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _nodes(expr):
+    """Pre-order nodes; a function computed through REWRITES is seen as its rewrite
+    (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if type(node) in REWRITES and unsupported_reason(node) is None:
+            node = REWRITES[type(node)](*node.args)
+        yield node
+        stack.extend(reversed(node.args))
+
+
 def _check_supported(expr, where: str) -> None:
-    for node in sp.preorder_traversal(expr):
+    """Raise UnsupportedError listing every node of ``expr`` that no backend computes."""
+    problems: dict = {}   # what -> why, in order of appearance
+    for node in _nodes(expr):
         if isinstance(node, sp.Number):
             if node.is_extended_real or node is sp.nan:
                 continue
-        elif isinstance(node, (sp.NumberSymbol, BooleanAtom, sp.Symbol, _ExprCondPair)):
+        elif isinstance(node, (sp.NumberSymbol, BooleanAtom, sp.Symbol, _ExprCondPair,
+                               sp.Tuple)):
             continue
         elif isinstance(node, _STRUCTURAL + _LOGIC + _RELATIONAL):
             continue
-        elif isinstance(node, sp.polygamma) and node.args[0] != 0:
-            raise UnsupportedError(
-                f"{where} contains {node}: algebrac computes polygamma of order 0 "
-                "(digamma) only"
-            )
-        elif row_for(type(node)) or type(node) in REWRITES:  # Min/Max are not Functions
+        elif isinstance(node, (sp.Function, sp.Min, sp.Max)):   # Min/Max are not Functions
+            why = unsupported_reason(node)
+            if why is not None:
+                problems.setdefault(type(node).__name__, f"{_short(node)}: {why}")
             continue
         if node.is_number and node.is_extended_real is False:
-            raise UnsupportedError(
-                f"{where} contains the complex constant {node} ({_short(node)}); "
-                "algebrac compiles real-valued formulas only"
-            )
-        raise UnsupportedError(
-            f"{where} contains {type(node).__name__}, which algebrac cannot compile: "
-            f"{_short(node)}. Rewrite it with supported functions (see "
-            "algebrac.mathfuncs.FUNCTIONS) or evaluate it first (e.g. .doit())."
+            problems.setdefault(str(node), f"the complex constant {node} ({_short(node)}); "
+                                "algebrac compiles real-valued formulas only")
+            continue
+        problems.setdefault(type(node).__name__, _short(node))
+    if problems:
+        listing = "; ".join(f"{name} ({why})" for name, why in problems.items())
+        err = UnsupportedError(
+            f"{where} contains what algebrac cannot compile: {listing}. Rewrite it with "
+            "supported functions (see algebrac.mathfuncs.FUNCTIONS) or evaluate it first "
+            "(e.g. .doit())."
         )
+        err.functions = tuple(problems)   # the names, for tools that tally them
+        raise err
 
 
 def as_formula(e) -> sp.Basic:
@@ -116,7 +133,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
-    exprs = [as_formula(e) for e in exprs]
+    exprs = [resolve_names(as_formula(e)) for e in exprs]
     if not exprs:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)

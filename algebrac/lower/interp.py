@@ -241,11 +241,9 @@ def _eval(expr, env, bufs, dtype):
         return np.logical_not(ev(expr.args[0]))
     row = row_for(type(expr))  # functions, and Min/Max (which are not sp.Function)
     if row is not None:
-        args = [ev(a) for a in expr.args]
+        args = [ev(a) for a in row.full_args(expr.args)]
         if row.nargs == 2 and len(args) > 2:  # n-ary Min/Max
             return _fold(row.numpy, args)
-        if row.nargs == 2 and len(args) == 1:  # Heaviside(x) without H0
-            args.append(0.5)
         return row.numpy(*args)
     raise VerifyError(f"interp: cannot evaluate {type(expr).__name__}: {sp.srepr(expr)[:120]}")
 

@@ -86,6 +86,7 @@ class CFamilyPrinter(C99CodePrinter):
         self.dtype: DType = dtype
         # name -> (has a SIMD variant, arity, C type, ever called conditionally)
         self.used_functions: dict = {}
+        self.used_scipy: dict = {}    # C name -> the row of a SciPy function called
         self._conditional = 0
 
     # -- scalars ---------------------------------------------------------
@@ -172,21 +173,11 @@ class CFamilyPrinter(C99CodePrinter):
         args = list(expr.args)
         if row.nargs == 2 and len(args) > 2:  # SymPy's n-ary Min/Max
             return self._print(expr.func(expr.func(*args[:-1]), args[-1], evaluate=False))
-        if row.nargs == 2 and len(args) == 1:  # Heaviside(x) without H0
-            args.append(sp.S.Half)
         for dep in map(FUNCTIONS.get, row.calls):  # inlined by an _ac_ helper
             self._use(dep.c64, dep.c32, dep.nargs, dep.simd)
-        return self._call(row.c64, row.c32, *args, simd=row.simd)
-
-    _print_Min = _print_Max = _print_Abs = _print_sign = _print_Function
-    _print_floor = _print_ceiling = _print_Mod = _print_Heaviside = _print_Function
-    _print_exp = _print_log = _print_gamma = _print_loggamma = _print_Function
-    _print_erf = _print_erfc = _print_Function
-    _print_sin = _print_cos = _print_tan = _print_asin = _print_acos = _print_Function
-    _print_atan = _print_atan2 = _print_sinh = _print_cosh = _print_tanh = _print_Function
-    _print_asinh = _print_acosh = _print_atanh = _print_Function
-    _print_log1p = _print_expm1 = _print_exp2 = _print_log2 = _print_log10 = _print_Function
-    _print_hypot = _print_Sqrt = _print_Cbrt = _print_fma = _print_Function
+        if row.cython:   # a SciPy function: the module hands the loop its pointer
+            self.used_scipy[row.c64] = row
+        return self._call(row.c64, row.c32, *row.full_args(args), simd=row.simd)
 
     @contextlib.contextmanager
     def _branch(self):
@@ -283,3 +274,9 @@ class CFamilyPrinter(C99CodePrinter):
                 expr.func(*expr.args[1:]))
             return f"(({a}) {op} ({b}) ? ({a}) : ({b}))"
         raise VerifyError(f"index expression {expr} is not integer arithmetic")
+
+
+# SymPy's C printer has its own _print_<Function> for some heads (and prints the
+# others by name): every table function goes through the table instead.
+for _row in FUNCTIONS.values():
+    setattr(CFamilyPrinter, "_print_" + _row.sympy.__name__, CFamilyPrinter._print_Function)

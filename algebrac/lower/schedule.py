@@ -354,8 +354,8 @@ def scalarize(kernel: Kernel) -> Kernel:
             last = max(k for k, s in enumerate(body) if _count([s], buf.name))
             body = _substitute_buffer(body, buf.name, sym)
             body.insert(last + 1, Assign(buf[0], sym))
-        elif buf.role is Role.TEMP and len(buf.shape) == 1:
-            body = _private_in_loop(body, buf, total)
+        elif buf.role is Role.TEMP:
+            body = _private_in_loop(body, buf, total, frozenset())
             if not _count(body, buf.name):
                 drop.add(buf.name)
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
@@ -400,17 +400,26 @@ def _swap_target(stmts, target, sym):
     return out
 
 
-def _private_in_loop(stmts, buf, total):
+def _private_in_loop(stmts, buf, total, enclosing):
+    """Replace ``buf`` by a scalar inside the loop whose iterations each own one element.
+
+    That is the loop holding every access, where all accesses name the same element,
+    indexed by that loop and the loops around it, and the first is a plain store.
+    """
     out = []
     for s in stmts:
         if isinstance(s, Loop):
+            here = enclosing | {s.index}
             inside = [a for a in accesses(s.body) if a.name == buf.name]
-            if (len(inside) == total and all(a.indices == (s.index,) for a in inside)
+            idx = {a.indices for a in inside}
+            if (len(inside) == total and len(idx) == 1 and s.index in next(iter(idx))
+                    and set(next(iter(idx))) <= here
+                    and len(set(next(iter(idx)))) == len(buf.shape)
                     and _first_is_top_assign(s.body, buf.name)):
                 s = replace(s, body=tuple(_substitute_buffer(s.body, buf.name,
                                                             _scalar_for(buf.name))))
             else:
-                s = replace(s, body=tuple(_private_in_loop(s.body, buf, total)))
+                s = replace(s, body=tuple(_private_in_loop(s.body, buf, total, here)))
         out.append(s)
     return out
 

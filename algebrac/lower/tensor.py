@@ -234,6 +234,7 @@ class _Lowerer:
         self.defs: list = []
         self.temps: list = []
         self.memo: dict = {}
+        self.arrays: dict = {}   # materialized gemm operands: (canonical expr, extents) -> buf
         self._counter = itertools.count()
 
     def fresh(self) -> sp.Symbol:
@@ -282,22 +283,31 @@ class _Lowerer:
         return shift + sp.log(s)
 
     def reduce_to_temp(self, op, f, red, extents, scope):
-        free = _ordered_free(f, [s for s in scope if s not in red])
-        holders = [sp.Symbol(f"_ac_P{a}", integer=True) for a in range(len(free))]
+        # The sharing key names the free indices by first appearance, so the same
+        # reduction read in another order (a transpose) finds the same temporary.
+        present = f.free_symbols
+        candidates = [s for s in scope if s not in red and s in present]
+        canon_free = _ordered_free(f, candidates)
+        holders = [sp.Symbol(f"_ac_P{a}", integer=True) for a in range(len(canon_free))]
         rholders = [sp.Symbol(f"_ac_R{a}", integer=True) for a in range(len(red))]
-        canon = f.xreplace({**dict(zip(free, holders)), **dict(zip(red, rholders))})
-        free_ext = tuple(scope[s] for s in free)
-        key = (op, canon, free_ext, tuple(extents))
-        buf = self.memo.get(key)
-        if buf is None:
-            buf = self.temp(free_ext)
-            self.memo[key] = buf
-            dfree = [self.fresh() for _ in free]
+        to_holder = dict(zip(canon_free, holders))
+        canon = f.xreplace({**to_holder, **dict(zip(red, rholders))})
+        key = (op, canon, tuple(scope[s] for s in canon_free), tuple(extents))
+        hit = self.memo.get(key)
+        if hit is None:
+            # A new temporary's axes follow the consumer's loop order (outer indices
+            # first), so the consumer reads it along rows and the nests can fuse.
+            axes = tuple(to_holder[s] for s in candidates)
+            buf = self.temp(tuple(scope[s] for s in candidates))
+            hit = self.memo[key] = (buf, axes)
+            dfree = [self.fresh() for _ in axes]
             dred = [self.fresh() for _ in red]
-            body = canon.xreplace({**dict(zip(holders, dfree)), **dict(zip(rholders, dred))})
-            self.add_def(_Def(buf, tuple(dfree), free_ext, tuple(dred), tuple(extents), op,
+            body = canon.xreplace({**dict(zip(axes, dfree)), **dict(zip(rholders, dred))})
+            self.add_def(_Def(buf, tuple(dfree), buf.shape, tuple(dred), tuple(extents), op,
                               body))
-        return buf[tuple(free)] if free else buf[0]
+        buf, axes = hit
+        from_holder = {h: s for s, h in to_holder.items()}
+        return buf[tuple(from_holder[h] for h in axes)] if axes else buf[0]
 
     def add_def(self, d: _Def):
         split = self.split_contraction(d)
@@ -329,10 +339,28 @@ class _Lowerer:
                     sp.Mul(*consts) * a_read * b_read)
 
     def as_array(self, e, idx, extents):
-        """``e`` over the two indices ``idx`` as a read of an array (materialized if needed)."""
-        if _plain_read(e, idx):
+        """``e`` over the two indices ``idx`` as a read of an array (materialized if needed).
+
+        The temporary takes the axis order of the arrays ``e`` reads, so it is written
+        along rows; gemm takes either orientation.
+        """
+        if _plain_read(e, idx) or _plain_read(e, idx[::-1]):
+            return e
+        scores = _position_scores(e, None, list(idx))
+        if scores[idx[0]] > scores[idx[1]]:
+            idx, extents = idx[::-1], extents[::-1]
+        # Reuse operands materialized before (the forward pass's tanh(X W) in the
+        # backward pass): as a whole, or as a subexpression.
+        holders = (sp.Symbol("_ac_P0", integer=True), sp.Symbol("_ac_P1", integer=True))
+        for (canon, ext), buf in self.arrays.items():
+            for order in (idx, idx[::-1]):
+                if ext == tuple(extents if order == idx else extents[::-1]):
+                    inst = canon.xreplace(dict(zip(holders, order)))
+                    e = e.xreplace({inst: buf[order]})
+        if _plain_read(e, idx) or _plain_read(e, idx[::-1]):
             return e
         buf = self.temp(extents)
+        self.arrays[(e.xreplace(dict(zip(idx, holders))), tuple(extents))] = buf
         fresh = [self.fresh() for _ in idx]
         self.defs.append(_Def(buf, tuple(fresh), tuple(extents), (), (), None,
                               e.xreplace(dict(zip(idx, fresh)))))

@@ -13,6 +13,7 @@ from .exact import simplify
 from .rules import Phase, Rule, Trace, rewrite
 from .specialize import specialize
 from .stabilize import PHASES, all_rules, stabilize
+from . import tail_rules  # noqa: F401,E402  (registers the CDF-tail and Horner rules)
 
 __all__ = ["PHASES", "Phase", "Rule", "Trace", "all_rules", "cse", "rewrite", "simplify",
            "specialize", "stabilize"]

@@ -175,7 +175,7 @@ def test_every_compilable_function_renders(tex_errors):
     a, b, c = sp.symbols("a b c")
     texs = {}
     for cls, row in FUNCTIONS.items():
-        args = (0, a) if cls is sp.polygamma else (a, b, c)[:row.nargs]
+        args = (0, a) if cls is sp.polygamma else (a, b, c, sp.Symbol("d"))[:row.nargs]
         texs[cls.__name__] = program_latex(Program((Equation("f", cls(*args)),)))
     for cls in REWRITES:
         for args in ((a,), (a, b)):
