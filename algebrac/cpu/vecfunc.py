@@ -52,7 +52,9 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
               f"    if (n != {nin}) return NAN;  /* quad passes x and its args */",
               "    _ac_eval(xx, out);", "    return out[0];", "}"]
     sf_c, sf_extern, sf_cython = scipy_parts(set(printer.used_scipy.values()))
-    c = ["#include <math.h>", '#include "algebrac_math.h"', *sf_c, *lines]
+    c = ["#include <math.h>", "#include <fenv.h>",
+         "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
+         '#include "algebrac_math.h"', *sf_c, *lines]
     body = "\n".join("    " + line if line else "" for line in c)
     text = (
         "# cython: language_level=3\n"

@@ -24,6 +24,12 @@ def test_low_level_callable_quad_and_nquad():
     with pytest.warns(integrate.IntegrationWarning):  # a wrong argument count gives NaN
         bad, _ = integrate.quad(llc, 0, 1, args=(1.0,))
     assert np.isnan(bad)
+    # A SciPy special function inside the C callback (scipy.special.cython_special).
+    j0 = ac.compile(sp.besselj(0, x) * s, [x, s]).low_level_callable()
+    from scipy.special import j0 as j0_ref
+
+    value, _ = integrate.quad(j0, 0, 5, args=(2.0,))
+    np.testing.assert_allclose(value, 2 * integrate.quad(j0_ref, 0, 5)[0], rtol=1e-13)
     with pytest.raises(ac.SignatureError, match="one output"):
         ac.compile([x, y], [x, y], backend="numpy").low_level_callable()
 
