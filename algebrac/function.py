@@ -37,7 +37,7 @@ from .ufunc import Listing, _resolve_backend
 
 __all__ = ["function", "Function"]
 
-BACKENDS = ("cpu", "numpy")
+BACKENDS = ("cpu", "numpy", "cuda")
 _memo = Memo(256)
 
 
@@ -50,8 +50,10 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -
         symbols, in call order.
     outputs : a Tensor (the call returns one array) or a list of them (a tuple).
         A 0-d output is returned as a 0-d array.
-    backend : ``"cpu"`` (generated C with OpenMP and BLAS) or ``"numpy"`` (the
-        reference interpreter of the same loop IR).
+    backend : ``"cpu"`` (generated C with OpenMP and BLAS), ``"numpy"`` (the
+        reference interpreter of the same loop IR) or ``"cuda"`` (generated CUDA C
+        through PyCUDA; NumPy inputs are copied to the GPU and back, device arrays
+        such as ``GPUArray`` stay there and so do the results).
     stabilize : rewrite the formulas into numerically stable forms first
         (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).
 
@@ -106,7 +108,12 @@ class Function:
         self._check_reads()
         self.backend = _resolve_backend(backend)
         self.gufunc = None
-        if self.backend == "cpu":
+        if self.backend == "cuda":
+            from .cuda.launch import current_device
+
+            current_device()  # BackendUnavailable now, not at the first call
+            self._cuda  # noqa: B018
+        elif self.backend == "cpu":
             self._build()
         else:
             self._kernels  # noqa: B018 (validate now, not at the first call)
@@ -135,9 +142,18 @@ class Function:
 
     @functools.cached_property
     def _kernels(self) -> dict:
-        target = "cpu" if self.backend == "cpu" else "numpy"
-        return {dt: passes.run(lower_tensors(self._program, dt), target)
+        return {dt: passes.run(lower_tensors(self._program, dt), self._target)
                 for dt in (DType.FLOAT32, DType.FLOAT64)}
+
+    @property
+    def _target(self) -> str:
+        return self.backend if self.backend in ("cpu", "cuda") else "numpy"
+
+    @functools.cached_property
+    def _cuda(self):
+        from .cuda.render import render_cuda
+
+        return render_cuda([self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]])
 
     @functools.cached_property
     def kernel(self) -> Listing:
@@ -149,7 +165,7 @@ class Function:
         k = self._kernels[DType.FLOAT64]
         notes = []
         for s in k.body:
-            if isinstance(s, Call):
+            if isinstance(s, Call) and self.backend != "cuda":   # the GPU's gemm reads strides
                 for b in (s.args[0].a, s.args[0].b, s.args[0].c):
                     if b.role is not Role.TEMP and b.name not in " ".join(notes):
                         notes.append(f"# {b.name}: copied to a contiguous matrix for gemm when "
@@ -166,15 +182,16 @@ class Function:
         """
         kernel = lower_tensors(self._program, DType.FLOAT64)
         stages = {"lowered": Listing(pformat(kernel))}
-        target = "cpu" if self.backend == "cpu" else "numpy"
-        for p in passes.PIPELINES[target]:
+        for p in passes.PIPELINES[self._target]:
             kernel = p(kernel)
             stages[p.__name__] = Listing(pformat(kernel))
         return stages
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module (``None`` on the numpy backend)."""
+        """The generated Cython module, or CUDA C (``None`` on the numpy backend)."""
+        if self.backend == "cuda":
+            return Listing(self._cuda.text)
         if self.backend != "cpu":
             return None
         return Listing(self._render().text)
@@ -218,6 +235,10 @@ class Function:
 
             if _dask.has_dask_array(args):
                 return _dask.call_function(self, args)
+        if self.backend == "cuda":
+            from .cuda.call import call_tensor
+
+            return call_tensor(self, self._cuda, args)
         arrays, loop = self._arrays(args)
         dims, batch = self._bind(arrays)
         outs = []

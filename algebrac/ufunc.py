@@ -39,7 +39,7 @@ __all__ = ["compile", "Ufunc", "Listing", "MAX_UFUNC_ARGS"]
 
 # NumPy 2's NPY_MAXARGS: a ufunc takes at most this many inputs plus outputs.
 MAX_UFUNC_ARGS = 64
-BACKENDS = ("cpu", "numpy")
+BACKENDS = ("cpu", "numpy", "cuda")
 _memo = Memo(256)
 _fallback_warned = False
 
@@ -66,9 +66,12 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         (the call returns a tuple); all are computed in one pass over the data,
         sharing common subexpressions.
     args : the SymPy symbols that become the array arguments, in call order.
-    backend : ``"cpu"`` (Cython + C, the default) or ``"numpy"`` (the reference
-        interpreter; needs no compiler).  Without a working C compiler,
-        ``"cpu"`` warns once and uses ``"numpy"``.
+    backend : ``"cpu"`` (Cython + C, the default), ``"numpy"`` (the reference
+        interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:
+        ``pip install "algebrac[cuda]"``; NumPy inputs are copied to the device and
+        back, device arrays stay there).  Without a working C compiler, ``"cpu"``
+        warns once and uses ``"numpy"``; ``"cuda"`` without PyCUDA, nvcc or a GPU
+        raises ``BackendUnavailable``.
     stabilize : rewrite the formulas into numerically stable forms first
         (:func:`algebrac.stabilize`: ``log(1 + exp(x))`` becomes ``softplus(x)``,
         ...); ``False`` compiles them as written.
@@ -144,7 +147,12 @@ class Ufunc:
         self.backend = _resolve_backend(backend)
         self.ufunc = None
         self._cache: dict = {}
-        if self.backend == "cpu":
+        if self.backend == "cuda":
+            from .cuda.launch import current_device
+
+            current_device()  # BackendUnavailable now, not at the first call
+            self._cuda  # noqa: B018
+        elif self.backend == "cpu":
             self._build()
         else:
             self._kernels  # noqa: B018 (validate the formula now, not at first call)
@@ -156,9 +164,15 @@ class Ufunc:
 
     @functools.cached_property
     def _kernels(self) -> dict:
-        target = "cpu" if self.backend == "cpu" else "numpy"
+        target = self.backend if self.backend in ("cpu", "cuda") else "numpy"
         return {dt: passes.run(lower_elementwise(self._program, dt), target)
                 for dt in (DType.FLOAT32, DType.FLOAT64)}
+
+    @functools.cached_property
+    def _cuda(self):
+        from .cuda.render import render_cuda
+
+        return render_cuda([self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]])
 
     @functools.cached_property
     def kernel(self) -> Listing:
@@ -167,7 +181,9 @@ class Ufunc:
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module (``None`` on the numpy backend)."""
+        """The generated Cython module, or CUDA C (``None`` on the numpy backend)."""
+        if self.backend == "cuda":
+            return Listing(self._cuda.text)
         if self.backend != "cpu":
             return None
         return Listing(self._render().text)
@@ -211,7 +227,11 @@ class Ufunc:
                 self._dask_registered = _dask.register_ufunc(self)
             if _dask.has_dask_array(inputs):
                 return self._finish(_dask.call(self, inputs, kwargs))
-        if self.ufunc is not None:
+        if self.backend == "cuda":
+            from .cuda.call import call_elementwise
+
+            result = call_elementwise(self, self._cuda, inputs, kwargs)
+        elif self.ufunc is not None:
             try:
                 result = self.ufunc(*inputs, **kwargs)
             except TypeError as err:

@@ -19,7 +19,9 @@ import sympy as sp
 
 from ..dtypes import DType
 from ..errors import UnsupportedError
-from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, Role
+from ..lower.ir import Buffer, Call, Kernel, Loop, LoopKind, Role
+from ..lower.printing import NestPrinter
+from ..lower.printing import stride_name as _stride
 from ..lower.schedule import reductions_of
 from .render import CPrinter, Source, _simd_declarations, has_libmvec
 
@@ -36,10 +38,6 @@ _BLAS_TYPES = {
 
 def buf_ctype(dtype: DType) -> str:
     return {DType.INT64: "npy_int64", DType.BOOL: "npy_bool"}.get(dtype, dtype.c_name)
-
-
-def _stride(name: str, axis: int) -> str:
-    return f"_ac_st_{name.removeprefix('_ac_')}_{axis}"
 
 
 def gufunc_signature(kernel: Kernel):
@@ -87,68 +85,11 @@ def _operands(kernel: Kernel):
     return [p for p in kernel.params if isinstance(p, Buffer) and p.role is not Role.TEMP]
 
 
-class TensorPrinter(CPrinter):
+class TensorPrinter(NestPrinter, CPrinter):
     """C for a loop-nest kernel: strided operands, private temporaries, OpenMP partials."""
 
-    def __init__(self, kernel: Kernel, settings=None):
-        dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
-        super().__init__({"dtype": dtype, **(settings or {})})
-        self.kernel = kernel
-        self.buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
-        self.declared: set = set()
-        self.redirect: dict = {}   # name -> (private name, is array)
-        self.counter = 0
-
-    # -- scalars ---------------------------------------------------------------
-    def _print_Symbol(self, expr):
-        r = self.redirect.get(expr.name)
-        if r is not None and not r[1]:
-            return r[0]
-        return super()._print_Symbol(expr)
-
-    def _offset(self, buf: Buffer, indices, contiguous: bool) -> str:
-        if not buf.shape:
-            return "0"
-        if contiguous:
-            text = self._print_index(indices[0])
-            for d, i in zip(buf.shape[1:], indices[1:]):
-                text = f"({text})*{self._print_index(d)} + {self._print_index(i)}"
-            return text
-        return " + ".join(f"({self._print_index(i)})*{_stride(buf.name, a)}"
-                          for a, i in enumerate(indices))
-
-    def _print_Indexed(self, expr):
-        name = expr.base.name
-        buf = self.buffers[name]
-        r = self.redirect.get(name)
-        if r is not None:
-            return f"{r[0]}[{self._offset(buf, expr.indices, True)}]"
-        contiguous = buf.role is Role.TEMP
-        return f"{name}[{self._offset(buf, expr.indices, contiguous)}]"
-
-    def _print_Relational(self, expr):
-        # Comparisons of loop indices and sizes (where, slicing, concatenation) are
-        # integer arithmetic; C's isgreater & co. take only floating arguments.
-        syms = expr.free_symbols
-        if syms and all(s.name.startswith(("_ac_j", "_ac_d", "_ac_o")) for s in syms) and all(
-                a.is_integer for a in (expr.lhs, expr.rhs)):
-            return f"({self._print_index(expr.lhs)} {expr.rel_op} {self._print_index(expr.rhs)})"
-        return super()._print_Relational(expr)
-
-    # -- statements --------------------------------------------------------------
-    def _stmt_Assign(self, stmt: Assign, depth):
-        if isinstance(stmt.target, sp.Symbol) and stmt.target.name not in self.declared \
-                and stmt.target.name not in self.redirect:
-            self.declared.add(stmt.target.name)
-            pad = self.indent_unit * depth
-            return [f"{pad}{self.dtype.c_name} {self._print(stmt.target)} = "
-                    f"{self._print(stmt.value)};"]
-        return super()._stmt_Assign(stmt, depth)
-
-    def _stmt_Let(self, stmt: Let, depth):
-        pad = self.indent_unit * depth
-        ctype = buf_ctype(stmt.dtype) if stmt.dtype is not DType.BOOL else "int"
-        return [f"{pad}const {ctype} {self._print(stmt.symbol)} = {self._print(stmt.value)};"]
+    def ctype_of(self, dtype: DType) -> str:
+        return buf_ctype(dtype)
 
     def _stmt_Loop(self, loop: Loop, depth):
         if loop.kind is LoopKind.PARALLEL:
@@ -200,10 +141,6 @@ class TensorPrinter(CPrinter):
         return [f"{pad}if (({n}) < {self.SHORT}) {{", *short, f"{pad}}} else {{", *long,
                 f"{pad}}}"]
 
-    def _for(self, loop: Loop) -> str:
-        i, n = self._print(loop.index), self._print_index(loop.extent)
-        return f"for (npy_intp {i} = 0; {i} < {n}; {i}++)"
-
     def _work(self, loop: Loop) -> sp.Expr:
         inner = [self._work(s) for s in loop.body if isinstance(s, Loop)]
         return sp.sympify(loop.extent) * (1 + sp.Add(*inner))
@@ -243,7 +180,7 @@ class TensorPrinter(CPrinter):
                 lines += [f"{p2}{t} *_ac_pp{k} = _ac_part{k} + (size_t)_ac_tid * ({size_c});",
                           f"{p2}for (npy_intp _ac_e = 0; _ac_e < {size_c}; _ac_e++) "
                           f"_ac_pp{k}[_ac_e] = {ident[op]};"]
-                self.redirect[name] = (f"_ac_pp{k}", True)
+                self.redirect[name] = (f"_ac_pp{k}[{{}}]", True)
             else:
                 lines.append(f"{p2}{t} _ac_pv{k} = {ident[op]};")
                 self.redirect[name] = (f"_ac_pv{k}", False)
@@ -284,24 +221,14 @@ class TensorPrinter(CPrinter):
         """Fold the per-thread partials into the shared target, in thread order."""
         pad = self.indent_unit * depth
         p1 = pad + self.indent_unit
-        fold = self._fold(op)
+        fold = self.fold(op)
         if buf is None:
             target = self._print(sp.Symbol(name))
             return [f"{pad}#pragma omp single",
                     f"{pad}for (int _ac_t = 0; _ac_t < _ac_nt; _ac_t++) "
                     f"{target} = {fold(target, f'_ac_part{k}[_ac_t]')};"]
         # Unravel the flat element number into the target's (strided) indices.
-        e = sp.Symbol("_ac_e", integer=True)
-        idx, rest = [], e
-        for a in range(len(buf.shape) - 1, -1, -1):
-            d = sp.sympify(buf.shape[a])
-            idx.insert(0, sp.Mod(rest, d, evaluate=False) if a else rest)
-            rest = sp.floor(rest / d) if a else rest
-        offset = " + ".join(f"({self._unravel(i)})*{_stride(buf.name, a)}"
-                            if buf.role is not Role.TEMP else "" for a, i in enumerate(idx))
-        if buf.role is Role.TEMP:
-            offset = "_ac_e"
-        elem = f"{name}[{offset or '0'}]"
+        elem = self.unravel(buf, "_ac_e")
         return [f"{pad}#pragma omp for schedule(static)",
                 f"{pad}for (npy_intp _ac_e = 0; _ac_e < {size_c}; _ac_e++) {{",
                 f"{p1}{buf_ctype(buf.dtype)} _ac_v = {elem};",
@@ -309,21 +236,6 @@ class TensorPrinter(CPrinter):
                 f"_ac_v = {fold('_ac_v', f'_ac_part{k}[(size_t)_ac_t * ({size_c}) + _ac_e]')};",
                 f"{p1}{elem} = _ac_v;",
                 f"{pad}}}"]
-
-    def _unravel(self, e) -> str:
-        if isinstance(e, sp.Mod):
-            return f"({self._unravel(e.args[0])}) % ({self._print_index(e.args[1])})"
-        if isinstance(e, sp.floor):
-            num, den = e.args[0].as_numer_denom()
-            return f"({self._unravel(num)}) / ({self._print_index(den)})"
-        return self._print_index(e)
-
-    def _fold(self, op):
-        if op.value in "+*":
-            return lambda a, b: f"{a} {op.value} {b}"
-        fn = ("_ac_max" if op.value == "max" else "_ac_min") + (
-            "f" if self.dtype is DType.FLOAT32 else "")
-        return lambda a, b: f"{fn}({a}, {b})"
 
     def _stmt_Call(self, stmt: Call, depth):
         (g,) = stmt.args

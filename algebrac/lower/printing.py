@@ -34,9 +34,9 @@ from sympy.printing.c import C99CodePrinter
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
 from ..mathfuncs import FUNCTIONS, row_for
-from .ir import Accumulate, Assign, Let, Loop, ReduceOp
+from .ir import Accumulate, Assign, Buffer, Kernel, Let, Loop, ReduceOp, Role
 
-__all__ = ["CFamilyPrinter", "SAFE_NAME"]
+__all__ = ["CFamilyPrinter", "NestPrinter", "SAFE_NAME", "stride_name"]
 
 SAFE_NAME = re.compile(r"^_ac_[A-Za-z0-9_]+$")
 MAX_POW_UNROLL = 16
@@ -76,6 +76,7 @@ class CFamilyPrinter(C99CodePrinter):
 
     _default_settings = dict(C99CodePrinter._default_settings, dtype=DType.FLOAT64)
     indent_unit = "    "
+    index_type = "npy_intp"   # loop indices and sizes (64-bit on every target)
 
     def __init__(self, settings=None):
         settings = dict(settings or {})
@@ -175,9 +176,14 @@ class CFamilyPrinter(C99CodePrinter):
             return self._print(expr.func(expr.func(*args[:-1]), args[-1], evaluate=False))
         for dep in map(FUNCTIONS.get, row.calls):  # inlined by an _ac_ helper
             self._use(dep.c64, dep.c32, dep.nargs, dep.simd)
+        c64, c32 = self.names_of(row, expr)
         if row.cython:   # a SciPy function: the module hands the loop its pointer
             self.used_scipy[row.c64] = row
-        return self._call(row.c64, row.c32, *row.full_args(args), simd=row.simd)
+        return self._call(c64, c32, *row.full_args(args), simd=row.simd)
+
+    def names_of(self, row, expr) -> tuple:
+        """The (double, float) names of a table function on this target."""
+        return row.c64, row.c32
 
     @contextlib.contextmanager
     def _branch(self):
@@ -252,7 +258,7 @@ class CFamilyPrinter(C99CodePrinter):
 
     def _stmt_Loop(self, loop: Loop, depth):
         i, n = self._print(loop.index), self._print_index(loop.extent)
-        header = f"for (npy_intp {i} = 0; {i} < {n}; {i}++)"
+        header = f"for ({self.index_type} {i} = 0; {i} < {n}; {i}++)"
         return self.block(header, loop.body, depth, self.loop_pragma(loop))
 
     def _print_index(self, expr) -> str:
@@ -280,3 +286,121 @@ class CFamilyPrinter(C99CodePrinter):
 # others by name): every table function goes through the table instead.
 for _row in FUNCTIONS.values():
     setattr(CFamilyPrinter, "_print_" + _row.sympy.__name__, CFamilyPrinter._print_Function)
+
+
+def stride_name(name: str, axis: int) -> str:
+    """The C name of an operand's element stride along ``axis``."""
+    return f"_ac_st_{name.removeprefix('_ac_')}_{axis}"
+
+
+class NestPrinter(CFamilyPrinter):
+    """Statements of a loop-nest kernel, for any C-family target.
+
+    Inputs and outputs are addressed through their element strides
+    (:func:`stride_name`), temporaries are contiguous.  ``redirect`` maps a
+    reduction target to a private copy while a parallel loop runs: a scalar
+    name, or for an array a template whose ``{}`` receives the flat offset.
+    Targets override ``ctype_of`` (the C type of a buffer element) and the
+    loop headers.
+    """
+
+    def __init__(self, kernel: Kernel, settings=None):
+        dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
+        super().__init__({"dtype": dtype, **(settings or {})})
+        self.kernel = kernel
+        self.buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+        self.declared: set = set()
+        self.redirect: dict = {}   # name -> (private name or "{}" template, is array)
+        self.counter = 0
+
+    def ctype_of(self, dtype: DType) -> str:
+        return dtype.c_name
+
+    # -- scalars ---------------------------------------------------------------
+    def _print_Symbol(self, expr):
+        r = self.redirect.get(expr.name)
+        if r is not None and not r[1]:
+            return r[0]
+        return super()._print_Symbol(expr)
+
+    def _offset(self, buf: Buffer, indices, contiguous: bool) -> str:
+        if not buf.shape:
+            return "0"
+        if contiguous:
+            text = self._print_index(indices[0])
+            for d, i in zip(buf.shape[1:], indices[1:]):
+                text = f"({text})*{self._print_index(d)} + {self._print_index(i)}"
+            return text
+        return " + ".join(f"({self._print_index(i)})*{stride_name(buf.name, a)}"
+                          for a, i in enumerate(indices))
+
+    def _print_Indexed(self, expr):
+        name = expr.base.name
+        buf = self.buffers[name]
+        r = self.redirect.get(name)
+        if r is not None:
+            return r[0].format(self._offset(buf, expr.indices, True))
+        contiguous = buf.role is Role.TEMP
+        return f"{name}[{self._offset(buf, expr.indices, contiguous)}]"
+
+    def _print_Relational(self, expr):
+        # Comparisons of loop indices and sizes (where, slicing, concatenation) are
+        # integer arithmetic: printed as floats they would round above 2**24 in float32
+        # (and C's isgreater & co. take only floating arguments).
+        syms = expr.free_symbols
+        if syms and all(s.name.startswith(("_ac_j", "_ac_d", "_ac_o")) for s in syms) and all(
+                a.is_integer for a in (expr.lhs, expr.rhs)):
+            return f"({self._print_index(expr.lhs)} {expr.rel_op} {self._print_index(expr.rhs)})"
+        return super()._print_Relational(expr)
+
+    # -- statements --------------------------------------------------------------
+    def _stmt_Assign(self, stmt: Assign, depth):
+        if isinstance(stmt.target, sp.Symbol) and stmt.target.name not in self.declared \
+                and stmt.target.name not in self.redirect:
+            self.declared.add(stmt.target.name)
+            pad = self.indent_unit * depth
+            return [f"{pad}{self.dtype.c_name} {self._print(stmt.target)} = "
+                    f"{self._print(stmt.value)};"]
+        return super()._stmt_Assign(stmt, depth)
+
+    def _stmt_Let(self, stmt: Let, depth):
+        pad = self.indent_unit * depth
+        ctype = self.ctype_of(stmt.dtype) if stmt.dtype is not DType.BOOL else "int"
+        return [f"{pad}const {ctype} {self._print(stmt.symbol)} = {self._print(stmt.value)};"]
+
+    def _for(self, loop: Loop, start: str = "0", step: str = "1") -> str:
+        i, n = self._print(loop.index), self._print_index(loop.extent)
+        inc = f"{i}++" if step == "1" else f"{i} += {step}"
+        return f"for ({self.index_type} {i} = {start}; {i} < {n}; {inc})"
+
+    def unravel(self, buf: Buffer, flat: str) -> str:
+        """The element ``flat`` (row-major number) of ``buf``, addressed like any access."""
+        e = sp.Symbol(flat, integer=True)
+        idx, rest = [], e
+        for a in range(len(buf.shape) - 1, -1, -1):
+            d = sp.sympify(buf.shape[a])
+            idx.insert(0, sp.Mod(rest, d, evaluate=False) if a else rest)
+            rest = sp.floor(rest / d) if a else rest
+        if buf.role is Role.TEMP:
+            return f"{buf.name}[{flat}]"
+        if not buf.shape:
+            return f"{buf.name}[0]"
+        offset = " + ".join(f"({self._unravel(i)})*{stride_name(buf.name, a)}"
+                            for a, i in enumerate(idx))
+        return f"{buf.name}[{offset}]"
+
+    def _unravel(self, e) -> str:
+        if isinstance(e, sp.Mod):
+            return f"({self._unravel(e.args[0])}) % ({self._print_index(e.args[1])})"
+        if isinstance(e, sp.floor):
+            num, den = e.args[0].as_numer_denom()
+            return f"({self._unravel(num)}) / ({self._print_index(den)})"
+        return self._print_index(e)
+
+    def fold(self, op: ReduceOp):
+        """``(a, b) -> text`` combining two partial results of a reduction."""
+        if op.value in "+*":
+            return lambda a, b: f"{a} {op.value} {b}"
+        fn = ("_ac_max" if op.value == "max" else "_ac_min") + (
+            "f" if self.dtype is DType.FLOAT32 else "")
+        return lambda a, b: f"{fn}({a}, {b})"

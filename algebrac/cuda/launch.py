@@ -1,0 +1,338 @@
+"""Compile, load and launch CUDA programs through PyCUDA (or a stand-in device).
+
+PyCUDA is imported lazily and never through ``pycuda.autoinit``: the device's
+*primary* context is retained and pushed around every call, so algebrac
+shares the GPU with CuPy, PyTorch or JAX in one process.  Kernels are
+compiled by ``nvcc`` to a cubin for the device's architecture, without FMA
+contraction (``--fmad=false``: evaluate as written, like NumPy), and kept in
+the per-user compile cache under a key of the source, options, architecture
+and toolkit version.
+
+A *device* is anything with the small interface of :class:`PyCudaDevice`
+(``load``, ``alloc``, ``upload``, ``download``, ``launch``, ``wrap``,
+``active``, ``max_blocks``); :class:`algebrac.cuda.emulate.EmulatedDevice`
+runs the same kernels on the CPU.  :func:`use_device` selects one for a block
+of code (the tests run the whole call path on the emulator this way).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from ..errors import BackendUnavailable, CompileError, DTypeError
+from ..lower.ir import Role
+from .render import BLOCK, CudaSource, Program
+
+__all__ = ["PyCudaDevice", "current_device", "use_device", "nvcc", "build_cubin", "check_ptx",
+           "run", "INSTALL_HINT"]
+
+INCLUDE = Path(__file__).resolve().parent.parent / "cpu"
+OPTIONS = ("--fmad=false", "-std=c++17")
+PARTIAL_CAP = 1 << 24   # elements of reduction partials per launch (128 MB in float64)
+INSTALL_HINT = ('pip install "algebrac[cuda]" (PyCUDA), with an NVIDIA driver and the CUDA '
+                "toolkit's nvcc on PATH")
+_override: list = []
+
+
+# -- toolchain -----------------------------------------------------------------------------
+def nvcc() -> str:
+    """The nvcc executable (``$ALGEBRAC_NVCC``, PATH, ``$CUDA_HOME/bin``), or BackendUnavailable."""
+    for cand in (os.environ.get("ALGEBRAC_NVCC"), shutil.which("nvcc"),
+                 os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "nvcc")):
+        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    raise BackendUnavailable("backend='cuda' compiles kernels with nvcc, which was not found: "
+                             "install the CUDA toolkit, put nvcc on PATH or set ALGEBRAC_NVCC")
+
+
+@functools.lru_cache(maxsize=None)
+def nvcc_version(path: str) -> str:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else path
+
+
+def _nvcc_cmd(text: str, out_flag: str, arch: str, workdir: Path):
+    src = workdir / "kernel.cu"
+    src.write_text(text)
+    out = workdir / f"kernel.{out_flag.strip('-')}"
+    cmd = [nvcc(), out_flag, f"-arch={arch}", *OPTIONS, f"-I{INCLUDE}", "-o", str(out), str(src)]
+    return src, out, cmd
+
+
+def _nvcc_wait(proc, src, cmd) -> None:
+    stdout, stderr = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise CompileError("nvcc rejected the generated CUDA code", source_path=src, command=cmd,
+                           output=stdout + stderr)
+
+
+def _nvcc_run(text: str, out_flag: str, arch: str, workdir: Path) -> Path:
+    src, out, cmd = _nvcc_cmd(text, out_flag, arch, workdir)
+    _nvcc_wait(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+               src, cmd)
+    return out
+
+
+def check_ptx(text: str, archs=("sm_80", "sm_90")) -> dict:
+    """Compile CUDA source to PTX for each architecture (concurrently); ``{arch: ptx}``.
+
+    A rejected source raises CompileError with nvcc's output.
+    """
+    with tempfile.TemporaryDirectory(prefix="algebrac-ptx-") as tmp:
+        jobs = []
+        for arch in archs:
+            d = Path(tmp) / arch
+            d.mkdir()
+            src, out, cmd = _nvcc_cmd(text, "--ptx", arch, d)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            jobs.append((arch, proc, src, out, cmd))
+        for arch, proc, src, out, cmd in jobs:
+            _nvcc_wait(proc, src, cmd)
+        return {arch: out.read_text() for arch, _, _, out, _ in jobs}
+
+
+def build_cubin(text: str, arch: str) -> bytes:
+    """The cubin for ``text`` on ``arch``, from the per-user cache or compiled into it."""
+    from ..cpu import cache
+
+    exe = nvcc()
+    h = hashlib.sha256()
+    for part in (text, " ".join(OPTIONS), arch, nvcc_version(exe),
+                 (INCLUDE / "algebrac_math.h").read_text()):
+        h.update(part.encode())
+    key = h.hexdigest()
+    entry = cache.entry_dir(key)
+    if not cache.is_valid(entry, key, "kernel.cubin"):
+        with cache.lock(key):
+            if not cache.is_valid(entry, key, "kernel.cubin"):
+                build = cache.new_build_dir(key)
+                try:
+                    _nvcc_run(text, "--cubin", arch, build)
+                except BaseException:
+                    shutil.rmtree(build, ignore_errors=True)
+                    raise
+                entry = cache.publish(build, key, "kernel.cubin",
+                                      {"arch": arch, "nvcc": nvcc_version(exe)})
+    return (entry / "kernel.cubin").read_bytes()
+
+
+# -- devices ---------------------------------------------------------------------------------
+class PyCudaDevice:
+    """One GPU through PyCUDA, its primary context pushed only while algebrac runs."""
+
+    def __init__(self, ordinal: int = 0):
+        try:
+            import pycuda.driver as drv
+        except ImportError as err:
+            raise BackendUnavailable(f"backend='cuda' needs PyCUDA, which is not installed: "
+                                     f"{INSTALL_HINT}") from err
+        try:
+            drv.init()
+            count = drv.Device.count()
+        except Exception as err:  # pycuda.driver.Error: no driver or no device
+            raise BackendUnavailable(f"backend='cuda' found no usable NVIDIA driver ({err}); "
+                                     f"it needs an NVIDIA GPU: {INSTALL_HINT}") from err
+        if count <= ordinal:
+            raise BackendUnavailable(f"backend='cuda' found {count} CUDA device(s), none with "
+                                     f"ordinal {ordinal}")
+        nvcc()
+        self.drv = drv
+        self.device = drv.Device(ordinal)
+        self.context = self.device.retain_primary_context()
+        a = drv.device_attribute
+        sms = self.device.get_attribute(a.MULTIPROCESSOR_COUNT)
+        per_sm = max(1, self.device.get_attribute(a.MAX_THREADS_PER_MULTIPROCESSOR) // BLOCK)
+        self.max_blocks = sms * per_sm * 4   # a few waves; grid-stride loops cover the rest
+        major, minor = self.device.compute_capability()
+        self.arch = f"sm_{major}{minor}"
+        self.name = self.device.name()
+        self.modules: dict = {}
+        self.pool = None   # PyCUDA's memory pool: outputs and scratch without cudaMalloc
+
+    @contextlib.contextmanager
+    def active(self):
+        self.context.push()
+        try:
+            yield
+        finally:
+            self.drv.Context.pop()
+
+    def load(self, source: CudaSource):
+        key = hashlib.sha256(source.text.encode()).hexdigest()
+        if key not in self.modules:
+            self.modules[key] = self.drv.module_from_buffer(build_cubin(source.text, self.arch))
+        return self.modules[key]
+
+    def alloc(self, nbytes: int):
+        if self.pool is None:
+            from pycuda.tools import DeviceMemoryPool
+
+            self.pool = DeviceMemoryPool()
+        return self.pool.allocate(max(int(nbytes), 1))
+
+    @staticmethod
+    def ptr(mem) -> int:
+        return int(mem)
+
+    def upload(self, array: np.ndarray):
+        array = np.ascontiguousarray(array)
+        mem = self.alloc(array.nbytes)
+        if array.nbytes:
+            self.drv.memcpy_htod(mem, array)
+        return mem
+
+    def download(self, mem, out: np.ndarray) -> None:
+        if out.nbytes:
+            self.drv.memcpy_dtoh(out, mem)
+
+    def launch(self, module, name, grid, threads, args) -> None:
+        fn = module.get_function(name)
+        fn(*[np.uint64(v) if is_ptr else np.int64(v) for is_ptr, v in args],
+           block=(threads, 1, 1), grid=(grid, 1))
+
+    def wrap(self, mem, shape, dtype):
+        from pycuda import gpuarray
+
+        return gpuarray.GPUArray(shape, dtype, gpudata=mem)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_device():
+    return PyCudaDevice(0)
+
+
+def current_device():
+    """The device ``backend='cuda'`` runs on (BackendUnavailable without PyCUDA or a GPU)."""
+    return _override[-1] if _override else _default_device()
+
+
+@contextlib.contextmanager
+def use_device(device):
+    """Run ``backend='cuda'`` work on ``device`` inside the block (e.g. the CPU emulator)."""
+    _override.append(device)
+    try:
+        yield device
+    finally:
+        _override.pop()
+
+
+# -- running a program ---------------------------------------------------------------------
+def _int(expr, sizes) -> int:
+    return int(sp.sympify(expr).xreplace(sizes))
+
+
+def _blocks(extent: int, device) -> int:
+    return max(1, min(-(-extent // BLOCK), device.max_blocks))
+
+
+def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
+    """Launch ``program``: ``operands`` maps each input/output buffer name to
+    ``(pointer, element strides)``; ``sizes`` binds the size symbols."""
+    keep, values = [], {}
+    for b in program.buffers:
+        if b.role is Role.TEMP:
+            n = math.prod(_int(d, sizes) for d in b.shape)
+            mem = device.alloc(max(n, 1) * b.dtype.numpy.itemsize)
+            keep.append(mem)
+            values[b.name] = device.ptr(mem)
+    item = program.dtype.numpy.itemsize
+    scalars = device.alloc(max(program.slots, 1) * item)
+    plan, need, workers = [], 1, 0
+    for lc in program.launches:
+        extent = _int(lc.extent, sizes)
+        threads = BLOCK
+        if lc.kind == "serial":
+            grid, threads = 1, 1
+        elif lc.kind in ("gemm", "combine"):   # a block per tile or per target element
+            grid = max(1, min(extent, device.max_blocks))
+        elif lc.kind == "reduce":
+            per = max(_int(lc.partial, sizes), 1)
+            grid = max(1, min(_blocks(extent, device), PARTIAL_CAP // (BLOCK * per)))
+            workers = grid * BLOCK
+            need = max(need, per * workers)
+        else:
+            grid = _blocks(extent, device)
+        plan.append((lc.kernel, grid, threads, workers))
+    partials = device.alloc(need * item)
+    for name, grid, threads, workers in plan:
+        args = []
+        for _, pname, what in program.params:
+            if what == "scalars":
+                args.append((True, device.ptr(scalars)))
+            elif what == "partials":
+                args.append((True, device.ptr(partials)))
+            elif what == "workers":
+                args.append((False, workers))
+            elif isinstance(what, tuple):     # (buffer, axis): a stride
+                args.append((False, operands[what[0].name][1][what[1]]))
+            elif isinstance(what, sp.Symbol):
+                args.append((False, sizes[what]))
+            elif what.role is Role.TEMP:
+                args.append((True, values[what.name]))
+            else:
+                args.append((True, operands[what.name][0]))
+        device.launch(module, name, grid, threads, args)
+    del keep
+
+
+# -- arguments -------------------------------------------------------------------------------
+class DeviceOperand:
+    """An array already on the device, described by ``__cuda_array_interface__``."""
+
+    def __init__(self, obj):
+        cai = obj.__cuda_array_interface__
+        self.obj = obj
+        self.shape = tuple(int(s) for s in cai["shape"])
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(cai["typestr"])
+        self.ptr = int(cai["data"][0] or 0)
+        strides = cai.get("strides")
+        if strides is None:
+            strides = tuple(int(s) * self.dtype.itemsize for s in _c_strides(self.shape))
+        self.strides = tuple(int(s) for s in strides)
+
+
+def _c_strides(shape) -> tuple:
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.insert(0, acc)
+        acc *= d
+    return tuple(out)
+
+
+def on_device(x) -> bool:
+    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+
+
+def element_strides(op, full_shape, what: str) -> tuple:
+    """Element strides of ``op`` broadcast (right-aligned) to ``full_shape``."""
+    pad = len(full_shape) - len(op.shape)
+    out = []
+    for a, d in enumerate(full_shape):
+        k = a - pad
+        if k < 0 or (op.shape[k] == 1 and d != 1):
+            out.append(0)
+            continue
+        s = op.strides[k]
+        if s % op.dtype.itemsize:
+            raise DTypeError(f"{what}: its strides {op.strides} are not whole elements; pass an "
+                             "aligned array")
+        out.append(s // op.dtype.itemsize)
+    return tuple(out)
+
+
+def check_device_dtype(op, want: np.dtype, what: str) -> None:
+    if op.dtype != want:
+        raise DTypeError(f"{what}: the device array has dtype {op.dtype}, this call computes in "
+                         f"{want}; cast it on the device first (device arrays are not copied)")
+
