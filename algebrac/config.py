@@ -3,7 +3,7 @@
 ``ALGEBRAC_CACHE_DIR``  directory of the compile cache (default: the per-user cache dir)
 ``ALGEBRAC_NOCACHE``    ``1`` builds every kernel in a temporary directory, never reusing one
 ``ALGEBRAC_DEBUG``      ``1`` one line per compile (cache hit/miss, time); ``3`` the IR; ``4`` the source
-``ALGEBRAC_PROGRESS``   ``0`` silences the progress bar shown during slow compiles
+``ALGEBRAC_PROGRESS``   ``0`` silences the progress line of slow compiles (algebrac.progress)
 ``ALGEBRAC_CC``         the C compiler (default: ``$CC`` or ``cc``)
 
 Values are read at call time, so tests and notebooks can change them with
@@ -46,7 +46,7 @@ def debug() -> int:
 
 
 def progress() -> bool:
-    """Whether slow compiles show a progress bar (``ALGEBRAC_PROGRESS``, default on)."""
+    """Whether slow compiles report their phases (``ALGEBRAC_PROGRESS``, default on)."""
     return _flag("ALGEBRAC_PROGRESS", "1")
 
 

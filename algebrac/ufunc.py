@@ -28,6 +28,8 @@ import sympy as sp
 
 from . import pickling
 from .frontdoor import Memo
+from . import progress
+from .deep import run_deep
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -147,15 +149,16 @@ class Ufunc:
         self.backend = _resolve_backend(backend)
         self.ufunc = None
         self._cache: dict = {}
+        # Deep formulas (hundreds of levels) need more stack than SymPy's recursion has.
         if self.backend == "cuda":
             from .cuda.launch import current_device
 
             current_device()  # BackendUnavailable now, not at the first call
-            self._cuda  # noqa: B018
+            run_deep(self.exprs, lambda: self._cuda)
         elif self.backend == "cpu":
-            self._build()
-        else:
-            self._kernels  # noqa: B018 (validate the formula now, not at first call)
+            run_deep(self.exprs, self._build)
+        else:  # validate the formula now, not at first call
+            run_deep(self.exprs, lambda: self._kernels)
 
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
@@ -181,18 +184,24 @@ class Ufunc:
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module, or CUDA C (``None`` on the numpy backend)."""
+        """The generated Cython module and its C files, or CUDA C (``None`` on the numpy
+        backend)."""
         if self.backend == "cuda":
             return Listing(self._cuda.text)
         if self.backend != "cpu":
             return None
-        return Listing(self._render().text)
+        return Listing(self._render().listing)
 
     def _render(self):
         from .cpu.render import render_ufunc_module
 
         return render_ufunc_module(
             [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout)
+
+    def _describe(self) -> str:
+        outs = "1 output" if self.nout == 1 else f"{self.nout} outputs"
+        names = ", ".join(str(a) for a in self.args)
+        return f"{outs} of ({names[:40]})"
 
     def _build(self) -> None:
         from .cpu import build
@@ -201,7 +210,14 @@ class Ufunc:
             fkey = build.formula_key("ufunc", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
-                module = build.load(self._render(), fkey)
+                with progress.compiling(self._describe()) as bar:
+                    bar.phase("simplify and CSE")
+                    self._program  # noqa: B018
+                    bar.phase("lower")
+                    self._kernels  # noqa: B018
+                    bar.phase("render C")
+                    source = self._render()
+                    module = build.load(source, fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How long ``ac.compile`` takes: cold builds and warm cache hits in a fresh process.
 
-    python benchmarks/bench_compile.py [--repeat N] [--quick]
+    python benchmarks/bench_compile.py [--repeat N] [--quick] [--large [CASE ...]]
 
 1. Cold compile: a fresh process with an empty compile cache
    (``ALGEBRAC_CACHE_DIR`` = a new temporary directory) times ``ac.compile``
@@ -13,6 +13,17 @@
    algebrac`` (after sympy), the ``ac.compile`` call alone, and the whole
    process as seen from outside (interpreter start-up, imports, building the
    SymPy formula, compile, exit).
+
+3. Large formulas (``--large``; ``--large-only`` skips 1 and 2) against the
+   tools users would pick instead, each in a fresh process with a time limit:
+   ``ac.compile`` cold, ``sympy.lambdify(cse=True)``, SymEngine ``Lambdify``
+   (LLVM, cse) and ``sympy.utilities.autowrap.ufuncify`` (one module for
+   all outputs).  The formulas (:mod:`large_formulas`): the right-hand side
+   and Jacobian of an n-link pendulum (n = 3, 5, 8), a 4th-order Taylor
+   polynomial in 6 variables, sums of 100, 800 and 3000 terms with their
+   gradient.  Reported: operations (tree, as ``count_ops``), compile wall time
+   and CPU time (the process and its compilers), and the run time of one call
+   on 10^5 points.
 
 Every measurement uses its own temporary cache directory, never the user's
 cache.  Times are the best (min) and median over ``--repeat`` processes.
@@ -71,6 +82,46 @@ print(json.dumps({"import_sympy": t1 - t0, "import_algebrac": t2 - t1,
                   "build_formula": t3 - t2, "compile": t4 - t3, "nout": uf.nout}))
 '''.replace("__FORMULAS__", FORMULAS)
 
+LARGE_CASES = ["sum 100", "sum 800", "sum 3000", "taylor", "pendulum 3", "pendulum 5",
+               "pendulum 8"]
+TOOLS = ["algebrac", "lambdify(cse)", "symengine llvm", "ufuncify"]
+LARGE_CHILD = r'''
+import json, pickle, sys, tempfile, time
+import numpy as np
+tool, path = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    exprs, args = pickle.load(f)
+t0 = time.perf_counter()
+if tool == "algebrac":
+    import algebrac as ac
+    fn = ac.compile(exprs, args)
+    call = lambda xs: fn(*xs)
+elif tool == "lambdify(cse)":
+    import sympy as sp
+    fn = sp.lambdify(args, exprs, "numpy", cse=True)
+    call = lambda xs: fn(*xs)
+elif tool == "symengine llvm":
+    import symengine as se
+    fn = se.Lambdify(args, exprs, backend="llvm", cse=True)
+    call = lambda xs: fn(np.column_stack(xs))
+elif tool == "ufuncify":
+    from sympy.utilities.autowrap import ufuncify
+    tmp = tempfile.mkdtemp(prefix="bench-ufuncify-")
+    if len(args) + len(exprs) <= 32:  # NumPy's limit on a ufunc's arguments
+        fn = ufuncify(args, exprs, tempdir=tmp)
+        call = lambda xs: fn(*xs)
+    else:  # one module per output, as a user would have to
+        fns = [ufuncify(args, e, tempdir=tmp) for e in exprs]
+        call = lambda xs: [f(*xs) for f in fns]
+compile_s = time.perf_counter() - t0
+xs = [np.random.default_rng(k).uniform(0.5, 1.5, 10**5) for k in range(len(args))]
+call(xs)
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter(); call(xs); best = min(best, time.perf_counter() - t)
+print(json.dumps({"compile": compile_s, "run": best}))
+'''
+
 KINDS = ["1 output", "20 outputs (simple)", "20 outputs (derivatives)"]
 _BUILD_RE = re.compile(r"algebrac: (_ac_\w+): (.+?) in ([0-9.]+)s")
 
@@ -105,6 +156,62 @@ def run_child(kind: str, cache_dir: Path, *, cold: bool = False, retries: int = 
     return res
 
 
+def run_large(case: str, tools, root: Path, timeout: float) -> dict:
+    """Build ``case`` once, then time each tool compiling it in a fresh process."""
+    import pickle
+    import resource
+
+    from large_formulas import build, op_count
+
+    t0 = time.perf_counter()
+    exprs, args = build(case)
+    res = {"build": time.perf_counter() - t0, "ops": op_count(exprs), "outputs": len(exprs)}
+    path = root / f"{case.replace(' ', '-')}.pickle"
+    path.write_bytes(pickle.dumps((exprs, args)))
+    for tool in tools:
+        env = dict(os.environ, ALGEBRAC_PROGRESS="0",
+                   ALGEBRAC_CACHE_DIR=str(root / f"cache-{case.replace(' ', '-')}"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, "-c", LARGE_CHILD, tool, str(path)], env=env,
+                                  capture_output=True, text=True, timeout=timeout)
+            out = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                   else {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:80]})
+        except subprocess.TimeoutExpired:
+            out = {"error": f"not done in {timeout:.0f} s"}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        out["wall"] = time.perf_counter() - t
+        res[tool] = out
+        print(f"   {case} / {tool}: {out}", file=sys.stderr, flush=True)
+    return res
+
+
+def print_large(results: dict, tools) -> None:
+    print("\n## Large formulas: cold compile and run time against peers\n")
+    print("compile: wall s (CPU s of the process and its compilers); run: ms per call on 10^5 "
+          "points; (ratio) = peer / algebrac, above 1 means algebrac is faster.\n")
+    print("| formula | outputs | ops | " + " | ".join(f"{t} compile | {t} run" for t in tools)
+          + " |")
+    print("|---|---:|---:|" + "---:|---:|" * len(tools))
+    for case, r in results.items():
+        base = r.get("algebrac", {})
+        cells = []
+        for tool in tools:
+            o = r.get(tool, {})
+            if "error" in o:
+                cells += [o["error"], "-"]
+                continue
+            ratio_c = ratio_r = ""
+            if tool != "algebrac" and "compile" in base:
+                ratio_c = f" ({o['compile'] / base['compile']:.1f}x)"
+                ratio_r = f" ({o['run'] / base['run']:.1f}x)"
+            cells += [f"{o['compile']:.1f} ({o['cpu']:.0f}){ratio_c}",
+                      f"{1e3 * o['run']:.2f}{ratio_r}"]
+        print(f"| {case} | {r['outputs']} | {r['ops']} | " + " | ".join(cells) + " |")
+
+
 def stats(values) -> str:
     return f"{1e3 * min(values):.0f} / {1e3 * statistics.median(values):.0f}"
 
@@ -114,6 +221,12 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="processes per measurement")
     ap.add_argument("--quick", action="store_true", help="repeat 1 and only the 1-output "
                     "and 20-outputs (simple) formulas")
+    ap.add_argument("--large", nargs="*", metavar="CASE", default=None,
+                    help=f"also the large formulas against peers (default all: {LARGE_CASES})")
+    ap.add_argument("--large-only", action="store_true", help="only the large formulas")
+    ap.add_argument("--tools", nargs="*", default=TOOLS, help=f"peers for --large ({TOOLS})")
+    ap.add_argument("--timeout", type=float, default=600.0,
+                    help="seconds a tool may take on one large formula")
     ap.add_argument("--max-wait", type=float, default=60.0,
                     help="seconds to wait for other processes to go idle (0: never)")
     opts = ap.parse_args(argv)
@@ -129,7 +242,13 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} cores  python {platform.python_version()}  "
           f"algebrac {ac.__version__}  sympy {sp.__version__}")
     root = Path(tempfile.mkdtemp(prefix="algebrac-bench-compile-"))
+    large = opts.large or (LARGE_CASES if opts.large == [] or opts.large_only else [])
     try:
+        if large:
+            results = {case: run_large(case, opts.tools, root, opts.timeout) for case in large}
+            print_large(results, opts.tools)
+        if opts.large_only:
+            return 0
         # ---------------------------------------------------------- cold
         cold = {}
         for kind in kinds:

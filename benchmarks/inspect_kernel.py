@@ -4,7 +4,7 @@
     python benchmarks/inspect_kernel.py "sin(x)**2*cos(y) + exp(-x*y)*log1p(x*x)" [--args x,y]
         [--source] [--flags ...]
 
-Compiles the C part of ``uf.source`` to an object file with algebrac's own
+Compiles the float64 C file of ``uf.source`` to an object file with algebrac's own
 flags plus ``-fopt-info-vec-all`` and prints: which loops gcc vectorized (and
 why not, for the loop lines), and how many calls each function gets per inner
 loop body in the machine code (``_ZGV...`` names are glibc libmvec vector
@@ -52,15 +52,13 @@ def main(argv=None) -> int:
     uf = ac.compile(exprs if len(exprs) > 1 else exprs[0], syms)
     if opts.source:
         print(uf.source)
-    text = str(uf.source)
-    c = text.split('"""', 2)[1]
+    # the float64 C file (the loops live in one C file per dtype, not in the .pyx)
+    name, c, flags = uf._render().c_files[-1]
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "k.c"
-        # everything is static: keep it alive through one exported function
-        src.write_text("#include <Python.h>\n" + c
-                       + "\nPyObject *_ac_keep(void) { return _ac_make_ufunc(); }\n")
+        src.write_text("\n" + c)  # line numbers below are shifted by the added line
         obj = Path(tmp) / "k.o"
-        cmd = ["gcc", "-c", *build.CFLAGS, "-fPIC", "-fopt-info-vec-optimized",
+        cmd = ["gcc", "-c", *build.CFLAGS, *flags, "-fPIC", "-fopt-info-vec-optimized",
                "-fopt-info-vec-missed", f"-I{sysconfig.get_paths()['include']}",
                f"-I{np.get_include()}", f"-I{build.HERE}", str(src), "-o", str(obj)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

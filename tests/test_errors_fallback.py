@@ -63,10 +63,11 @@ def test_broken_compiler_raises_compile_error(broken_cc):
     assert str(err.source_path) in message
     assert str(broken_cc) in message
     # the generated source is kept for inspection, and is what we generated
-    assert err.source_path.suffix == ".pyx"
+    # (the first of the per-dtype C files the compiler failed on)
+    assert err.source_path.suffix == ".c"
     assert err.source_path.exists(), "CompileError points at a deleted source file"
     text = err.source_path.read_text()
-    assert "_ac_loop_d" in text and "sin(" in text
+    assert "_ac_loop_f" in text and "sinf(" in text
     # nothing half-built was published into the cache
     assert not [p for p in broken_cc.parent.joinpath("cache").rglob("meta.json")]
 

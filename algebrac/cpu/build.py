@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config
+from .. import config, progress
 from ..errors import BackendUnavailable, CacheError, CompileError
 from . import cache
 from .render import Source
@@ -119,6 +119,8 @@ def toolchain_id() -> str:
 def _key(source: Source) -> str:
     h = hashlib.sha256()
     h.update(source.text.encode())
+    for name, text, flags in source.c_files:
+        h.update(b"\0".join([b"", name.encode(), text.encode(), *map(str.encode, flags)]))
     h.update(repr(source.libraries).encode())
     h.update(toolchain_id().encode())
     return h.hexdigest()
@@ -213,7 +215,7 @@ def _load_uncached(source: Source, key: str):
                        "directory instead")
             module, how = _build_temporary(source, key, name), "built (cache unusable)"
     config.log(1, f"{name}: {how} in {time.perf_counter() - start:.3f}s")
-    config.log(4, f"{name} source:\n{source.text}")
+    config.log(4, f"{name} source:\n{source.listing}")
     with _memo_lock:
         return _memo.setdefault(key, module)
 
@@ -269,15 +271,6 @@ def _import(name: str, path: Path):
     return module
 
 
-def _progress(name: str):
-    if not config.progress():
-        return contextlib.nullcontext(None)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=2, desc=f"algebrac: compiling {name}", delay=0.5, leave=False,
-                bar_format="{desc}: {n}/{total} [{elapsed}] {postfix}")
-
-
 def _compile(source: Source, name: str, build_dir: Path) -> None:
     try:
         from Cython.Compiler import Errors
@@ -290,9 +283,13 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
     c_file = build_dir / f"{name}.c"
     so = build_dir / f"{name}{_EXT}"
     pyx.write_text(source.text)
-    with _progress(name) as bar:
-        if bar is not None:
-            bar.set_postfix_str("cython", refresh=False)
+    includes = [f"-I{sysconfig.get_paths()['include']}", f"-I{np.get_include()}", f"-I{HERE}"]
+    with progress.compiling(name) as bar, contextlib.ExitStack() as jobs:
+        # The C files (one per dtype) start compiling at once, in parallel with
+        # Cython and with each other.
+        objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, [*includes, *flags], jobs)
+                   for stem, text, flags in source.c_files]
+        bar.phase(f"Cython ({name})")
         # Cython's messages go to a listing file beside the .pyx, never to
         # sys.stdout/sys.stderr: redirecting those would swallow every other
         # thread's output for the length of the compile.
@@ -315,15 +312,34 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
             raise CompileError("Cython rejected the generated module", source_path=pyx,
                                command=["cython", str(pyx)], output=output + detail)
         listing.unlink(missing_ok=True)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(cc, refresh=False)
-        cmd = [cc, "-shared", *CFLAGS, f"-I{sysconfig.get_paths()['include']}",
-               f"-I{np.get_include()}", f"-I{HERE}", str(c_file), "-o", str(so)]
+        bar.phase(f"C compiler ({name})")
+        objects.append(_start(cc, c_file, None, includes, jobs, source_path=pyx))
+        for job in objects:
+            _finish(*job)
+        cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], "-o", str(so)]
         cmd += [f"-l{lib}" for lib in source.libraries]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise CompileError(f"the C compiler failed (exit {proc.returncode})",
+            raise CompileError(f"the C compiler failed to link (exit {proc.returncode})",
                                source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
-        if bar is not None:
-            bar.update(1)
+
+
+def _start(cc, c_path: Path, text, flags, jobs, source_path=None):
+    """Start compiling ``c_path`` (written from ``text`` unless None) to an object file;
+    ``flags`` come after CFLAGS (a later -O wins)."""
+    if text is not None:
+        c_path.write_text(text)
+    obj = c_path.with_suffix(".o")
+    cmd = [cc, "-c", *CFLAGS, *flags, str(c_path), "-o", str(obj)]
+    log = jobs.enter_context(tempfile.TemporaryFile("w+"))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    jobs.callback(lambda: proc.poll() is None and proc.kill())  # on an error elsewhere
+    return proc, obj, cmd, log, source_path or c_path
+
+
+def _finish(proc, obj, cmd, log, source_path) -> None:
+    code = proc.wait()
+    if code != 0:
+        log.seek(0)
+        raise CompileError(f"the C compiler failed (exit {code})", source_path=source_path,
+                           command=cmd, output=log.read())

@@ -24,6 +24,7 @@ from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
 from ..lower.schedule import reductions_of
 from .render import CPrinter, Source, _simd_declarations, has_libmvec
+from .scipy_calls import scipy_parts
 
 __all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
 
@@ -422,12 +423,19 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
     nk = len(kernels)
     use_blas = any(_has_call(k.body) for k in kernels)
     simd = _simd_declarations(printers) if has_libmvec() else []
+    # SciPy's special functions: pointers the Cython part sets (see cpu/scipy_calls.py).
+    rows = set()
+    for p in printers:
+        rows |= set(getattr(p, "used_scipy", {}).values())
+    sf_c, sf_extern, sf_cython = scipy_parts(rows)
     c = [
         "#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION",
         "#include <math.h>", "#include <fenv.h>", "#include <stdlib.h>", "#include <omp.h>",
         "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
         "#include <numpy/ndarraytypes.h>", "#include <numpy/ufuncobject.h>",
-        '#include "algebrac_math.h"', '#include "algebrac_threads.h"',
+        '#include "algebrac_math.h"', "#define ALGEBRAC_THREADS_DEFINE",
+        '#include "algebrac_threads.h"',
+        *sf_c,
         *simd,
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
         "static _ac_gemm_d_t _ac_dgemm = NULL;",
@@ -462,9 +470,11 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         '    """\n'
         "    object _ac_make_gufunc()\n"
         "    void _ac_set_blas(void *d, void *s)\n"
-        "\n"
-        f"{blas_py}"
-        "gufunc = _ac_make_gufunc()\n"
+        + "".join(f"    {line}\n" for line in sf_extern)
+        + "\n"
+        + blas_py
+        + "".join(line + "\n" for line in sf_cython)
+        + "gufunc = _ac_make_gufunc()\n"
     )
     libs = ("mvec", "m") if has_libmvec() else ("m",)
     return Source(text, libs)

@@ -31,6 +31,7 @@ from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..mathfuncs import REWRITES, resolve_names, unsupported_reason
 from ..simplify import cse, specialize, stabilize as stabilize_formula
+from ..simplify.substitute import xreplace
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
 __all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
@@ -52,6 +53,20 @@ class ElementwiseProgram:
     inputs: tuple      # the mangled scalar symbols, one per argument
     lets: tuple        # (symbol, value) pairs, evaluated unconditionally in order
     outputs: tuple     # one SymPy expression per output
+
+
+class _Where:
+    """Names an output in error messages; printed only when one is raised (a large
+    formula takes seconds to print)."""
+
+    def __init__(self, k: int, expr):
+        self.k, self.expr = k, expr
+
+    def __str__(self) -> str:
+        return f"output {self.k} ({str(self.expr)[:60]})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _short(node) -> str:
@@ -138,7 +153,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)
     for k, e in enumerate(exprs):
-        where = f"output {k} ({str(e)[:60]})"
+        where = _Where(k, e)
         if isinstance(e, Boolean) and not isinstance(e, sp.Symbol):
             raise UnsupportedError(
                 f"{where} is a condition, not a number; wrap it as "
@@ -159,7 +174,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
     exprs = [stabilize_formula(e) if stabilize else specialize(e) for e in exprs]
     mangled = tuple(sp.Symbol(f"_ac_x{k}") for k in range(len(args)))
     renames = dict(zip(args, mangled))
-    exprs = [e.xreplace(renames) for e in exprs]
+    exprs = [xreplace(e, renames) for e in exprs]
     lets, reduced = cse(exprs)
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
 

@@ -54,5 +54,6 @@ def run(kernel: Kernel, target: str) -> Kernel:
         kernel = p(kernel)
         if check:
             verify(kernel)
-        config.log(3, f"after {p.__name__}:\n{pformat(kernel)}")
+        if config.debug() >= 3:  # pformat of a large kernel costs seconds: only when shown
+            config.log(3, f"after {p.__name__}:\n{pformat(kernel)}")
     return kernel

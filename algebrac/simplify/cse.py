@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .substitute import xreplace
+
 __all__ = ["cse"]
 
 
@@ -56,15 +58,15 @@ def cse(exprs, prefix: str = "_ac_t"):
     inline: dict = {}
     kept = []
     for sym, value in lets:
-        value = value.xreplace(inline) if inline else value
+        value = xreplace(value, inline)
         if sym in needed:
             kept.append((sym, value))
         else:
             inline[sym] = value
     if inline:
-        reduced = [e.xreplace(inline) for e in reduced]
+        reduced = [xreplace(e, inline) for e in reduced]
     # Renumber so names stay dense and stable whatever was inlined.
     renames = {sym: sp.Symbol(f"{prefix}{k}") for k, (sym, _) in enumerate(kept)}
-    kept = [(renames[s], v.xreplace(renames)) for s, v in kept]
-    reduced = [e.xreplace(renames) for e in reduced]
+    kept = [(renames[s], xreplace(v, renames)) for s, v in kept]
+    reduced = [xreplace(e, renames) for e in reduced]
     return kept, reduced

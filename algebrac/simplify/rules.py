@@ -144,12 +144,20 @@ def _walk(expr, phase: Phase, trace, fired, memo):
     return out
 
 
-def rewrite(expr, phases, trace: Trace | None = None):
-    """Apply each phase's rules bottom-up until a fixed point, phase by phase."""
+def rewrite(expr, phases, trace: Trace | None = None, memos: dict | None = None):
+    """Apply each phase's rules bottom-up until a fixed point, phase by phase.
+
+    ``memos`` (phase name -> dict) carries what each phase made of every
+    subexpression from one call to the next: rules are deterministic, so a
+    later round or pass walks only what changed (near-linear, not one full
+    walk of a large formula per round).
+    """
+    memos = {} if memos is None else memos
     for phase in phases:
+        memo = memos.setdefault(phase.name, {})
         for _ in range(MAX_ROUNDS):
             fired: collections.Counter = collections.Counter()
-            new = _walk(expr, phase, trace, fired, {})
+            new = _walk(expr, phase, trace, fired, memo)
             if new == expr:
                 break
             expr = new

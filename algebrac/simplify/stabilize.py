@@ -40,6 +40,7 @@ import sympy as sp
 
 from .rules import RewriteLoopError, Step, Trace, rewrite
 from .specialize import SPECIALIZE
+from .substitute import xreplace
 from .stable_rules import CANONICALIZE, STABILIZE
 
 __all__ = ["CANONICALIZE", "STABILIZE", "SPECIALIZE", "PHASES", "stabilize", "all_rules"]
@@ -75,10 +76,11 @@ def _stabilize_expr(expr, trace: Trace | None, assume_real: bool):
     expr = sp.sympify(expr, strict=True)
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
-    out = expr.xreplace(forward) if forward else expr
+    out = xreplace(expr, forward)
+    memos: dict = {}
     for _ in range(MAX_PASSES):
         before = out
-        out = rewrite(out, PHASES, work)
+        out = rewrite(out, PHASES, work, memos)
         if out == before:
             break
     else:
@@ -86,7 +88,7 @@ def _stabilize_expr(expr, trace: Trace | None, assume_real: bool):
                                "passes. This is a bug in algebrac's rule set.")
     if trace is not None:
         trace.extend(Step(s.rule, s.before.xreplace(back), s.after.xreplace(back)) for s in work)
-    return out.xreplace(back) if back else out
+    return xreplace(out, back)
 
 
 def stabilize(expr, *, explain: bool = False, trace: Trace | None = None,

@@ -47,6 +47,9 @@ PROGRAM = {
     "pairwise": (ac.exp(-ac.sum((A[:, None, :] - A[None, :, :]) ** 2, axis=2)),
                  np.exp(-((AV[:, None, :] - AV[None, :, :]) ** 2).sum(axis=2))),
     "transpose_sum": (ac.sum(A.T * 3, axis=1), 3 * AV.sum(axis=0)),
+    # a SciPy special function inside the fused loop (cython_special pointer)
+    "special": (ac.sum(ac.Tensor(shape=(n,), body=sp.besselj(0, x.body) * y.body)),
+                np.sum(__import__("scipy.special").special.j0(XV) * YV)),
     "grad_rosen": (None, None),  # filled below
 }
 ROSEN = PROGRAM["rosen"][0]

@@ -1,0 +1,79 @@
+"""Room for deep expressions: SymPy and Python recurse once per level of a tree.
+
+SymPy walks expressions recursively (``free_symbols``, ``cse``, printing), so
+a formula nested a few hundred levels deep (a long recurrence, a big
+multibody model) exceeds Python's default recursion limit of 1000.
+``run_deep`` runs such work in a thread with a large stack and a raised
+recursion limit; shallow formulas run directly, as before.
+
+>>> import sympy as sp
+>>> x, y = sp.symbols("x y")
+>>> f = x
+>>> for i in range(100):
+...     f = sp.exp(-f * y) + x if i % 2 else sp.sin(f) / 2 + y * i
+>>> depth([f]) > SHALLOW
+True
+>>> run_deep([f], lambda: sorted(f.free_symbols, key=str))
+[x, y]
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+__all__ = ["depth", "run_deep"]
+
+SHALLOW = 150                 # levels that run in the caller's thread
+STACK_BYTES = 1 << 30         # the worker thread's stack (virtual memory, touched as used)
+RECURSION_PER_LEVEL = 12      # Python frames SymPy may use per level of a tree
+
+
+def depth(exprs) -> int:
+    """The depth of the deepest expression (an atom has depth 1), without recursion."""
+    memo: dict = {}
+    best = 0
+    for root in exprs:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in memo:
+                stack.pop()
+                continue
+            args = getattr(node, "args", ())  # not SymPy (yet): checked by the caller
+            pending = [a for a in args if a not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            memo[node] = 1 + max((memo[a] for a in args), default=0)
+        best = max(best, memo[root])
+    return best
+
+
+def run_deep(exprs, fn):
+    """``fn()``, with the stack and recursion limit a walk over ``exprs`` needs."""
+    d = depth(exprs)
+    if d <= SHALLOW:
+        return fn()
+    result: dict = {}
+
+    def work():
+        try:
+            result["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 (re-raised in the caller)
+            result["error"] = err
+
+    limit = max(sys.getrecursionlimit(), 1000 + RECURSION_PER_LEVEL * d)
+    old_limit, old_size = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(limit)
+    try:
+        threading.stack_size(min(STACK_BYTES, max(old_size, 64 << 20, 64 * 1024 * limit)))
+        worker = threading.Thread(target=work, name="algebrac-deep")
+        worker.start()
+    finally:
+        threading.stack_size(old_size)
+    worker.join()
+    sys.setrecursionlimit(old_limit)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

@@ -1,0 +1,56 @@
+"""Generated C grows with the formula once per dtype, and long bodies compile at -O1."""
+import numpy as np
+import sympy as sp
+
+import algebrac as ac
+from algebrac.cpu import render
+from algebrac.dtypes import DType
+from algebrac.lower import passes
+from algebrac.lower.elementwise import lower_elementwise, prepare
+
+x, y = sp.symbols("x y")
+
+
+def _source(exprs):
+    prog = prepare(exprs, [x, y])
+    kernels = [passes.run(lower_elementwise(prog, dt), "cpu")
+               for dt in (DType.FLOAT32, DType.FLOAT64)]
+    return render.render_ufunc_module(kernels, 2, len(exprs))
+
+
+def test_formula_appears_once_per_dtype():
+    src = _source([sp.atan2(x, y) * sp.exp(x) + sp.cos(y)])
+    assert "atan2" not in src.text  # the .pyx only registers the loops
+    (f32_name, f32, f32_flags), (f64_name, f64, f64_flags) = src.c_files
+    assert (f32_name, f64_name) == ("loop_f", "loop_d") and f32_flags == f64_flags == ()
+    # one copy, called by the contiguous and the gathered-view paths
+    assert f32.count("atan2f(_ac_x0") == 1 and f64.count("atan2(_ac_x0") == 1
+    assert f64.count("_ac_block_d(") == 3  # definition + two calls
+
+
+def test_long_bodies_compile_at_O1(monkeypatch):
+    exprs = [sum(sp.sin(k * x + y) / k for k in range(1, 8)), sp.exp(x * y)]
+    monkeypatch.setattr(render, "O1_STATEMENTS", 3)  # the body: 2 loads + 2 outputs
+    assert [f[2] for f in _source(exprs).c_files] == [("-O1",), ("-O1",)]
+    uf = ac.compile(exprs, [x, y])  # built with the patched threshold: -O1
+    assert "-O1" in uf.source
+    a = np.linspace(-2, 2, 5001)
+    want = sp.lambdify([x, y], exprs, "numpy")(a, a[::-1])
+    for got, ref in zip(uf(a, a[::-1]), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-14)
+
+
+def test_deep_recurrence_compiles():
+    """A formula ~800 levels deep: SymPy's recursive walks get a large stack."""
+    import math
+
+    steps = 200
+    f = x
+    for i in range(steps):
+        f = sp.sin(f) / 2 + y * i if i % 2 else sp.exp(-f * y) + x
+    uf = ac.compile(f, [x, y])
+    for a, b in [(0.3, 0.2), (-1.0, 0.7)]:
+        ref = a
+        for i in range(steps):
+            ref = math.sin(ref) / 2 + b * i if i % 2 else math.exp(-ref * b) + a
+        np.testing.assert_allclose(uf(np.array([a]), np.array([b]))[0], ref, rtol=1e-12)
