@@ -40,7 +40,7 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
     """The ``.pyx`` of a vector-function module for one serial float64 kernel."""
     (loop,) = kernel.body
     assert isinstance(loop, Loop)
-    printer = CPrinter({"dtype": DType.FLOAT64, "mode": "unit"})
+    printer = CPrinter({"dtype": DType.FLOAT64})
     lines = ["static void _ac_eval(const double *_ac_in, double *_ac_out)", "{",
              "    const int _ac_i = 0;"]
     lines += [f"    const double *_ac_in{k} = _ac_in + {k};" for k in range(nin)]

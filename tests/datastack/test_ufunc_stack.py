@@ -218,7 +218,8 @@ def test_inputs_that_need_a_cast_give_the_float64_results(uf1, uf3):
 def test_generated_loops_never_thread_a_numpy_buffer(uf1):
     from algebrac.cpu.render import render_ufunc_module
 
-    text = render_ufunc_module([uf1._kernels[ac.DType.FLOAT64]], 2, 1).text
+    source = render_ufunc_module([uf1._kernels[ac.DType.FLOAT64]], 2, 1)
+    text = "\n".join([source.text, *(c for _, c, _ in source.c_files)])
     cutoffs = [int(c) for c in re.findall(r"if\(_ac_n > (\d+)\)", text)]
     assert cutoffs and min(cutoffs) >= 8192
     assert "num_threads(_ac_nthreads())" in text
