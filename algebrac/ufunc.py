@@ -135,8 +135,10 @@ class Ufunc:
         self.exprs, self.args, self._single = exprs, args, single
         self._stabilize = bool(stabilize)
         self._requested_backend = backend
-        self._key_text = (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize))
-        text = str(exprs[0]) if single else ", ".join(map(str, exprs))
+        # Printing recurses over the tree: deep formulas need run_deep's stack.
+        self._key_text, text = run_deep(exprs, lambda: (
+            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize)),
+            str(exprs[0]) if single else ", ".join(map(str, exprs))))
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
