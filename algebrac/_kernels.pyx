@@ -1,8 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Runtime helpers compiled once at install time and shared by generated modules.
 
-* thread control for the OpenMP loops of compiled kernels (one libgomp per
-  process, so these settings apply to every generated module);
+* thread control for the OpenMP loops of compiled kernels: one process-wide
+  setting that every generated module reads at each parallel region (through
+  the capsule ``_threads_capsule``, see ``cpu/algebrac_threads.h``), so it
+  holds whichever Python thread calls; ``omp_set_num_threads`` would only set
+  the calling thread's limit.  The C functions ``algebrac_get_num_threads`` /
+  ``algebrac_set_num_threads`` are exported for threadpoolctl
+  (:mod:`algebrac.threads`);
 * ``flush_to_zero()``: whether the calling thread flushes subnormals to zero,
   which a library built with ``-ffast-math`` would switch on behind the user's
   back (algebrac never does; the test suite checks it).
@@ -12,14 +17,20 @@ cdef extern from *:
     """
     #ifdef _OPENMP
     #include <omp.h>
-    static int _ac_max_threads(void) { return omp_get_max_threads(); }
-    static void _ac_set_threads(int n) { omp_set_num_threads(n); }
     static int _ac_has_openmp(void) { return 1; }
+    static int _ac_default_threads(void) { return omp_get_max_threads(); }
     #else
-    static int _ac_max_threads(void) { return 1; }
-    static void _ac_set_threads(int n) { (void)n; }
     static int _ac_has_openmp(void) { return 0; }
+    static int _ac_default_threads(void) { return 1; }
     #endif
+    /* The process-wide thread count of compiled kernels.  Kernels read it with a
+       relaxed atomic load when they open a parallel region. */
+    static int _ac_threads_setting = 1;
+    __attribute__((visibility("default"))) int algebrac_get_num_threads(void)
+    { return __atomic_load_n(&_ac_threads_setting, __ATOMIC_RELAXED); }
+    __attribute__((visibility("default"))) void algebrac_set_num_threads(int n)
+    { __atomic_store_n(&_ac_threads_setting, n > 0 ? n : 1, __ATOMIC_RELAXED); }
+    static void *_ac_threads_address(void) { return (void *)&_ac_threads_setting; }
     #if defined(__x86_64__) || defined(_M_X64)
     #include <xmmintrin.h>
     /* MXCSR bit 15 is flush-to-zero, bit 6 denormals-are-zero. */
@@ -28,10 +39,19 @@ cdef extern from *:
     static int _ac_ftz(void) { return 0; }
     #endif
     """
-    int _ac_max_threads() nogil
-    void _ac_set_threads(int n) nogil
     int _ac_has_openmp() nogil
+    int _ac_default_threads() nogil
+    int algebrac_get_num_threads() nogil
+    void algebrac_set_num_threads(int n) nogil
+    void *_ac_threads_address() nogil
     int _ac_ftz() nogil
+
+
+from cpython.pycapsule cimport PyCapsule_New
+
+# Starts as OpenMP's default for this process (OMP_NUM_THREADS, else the CPUs).
+algebrac_set_num_threads(_ac_default_threads())
+_threads_capsule = PyCapsule_New(_ac_threads_address(), b"algebrac._kernels.threads", NULL)
 
 
 def get_num_threads():
@@ -41,11 +61,12 @@ def get_num_threads():
     >>> _kernels.get_num_threads() >= 1
     True
     """
-    return _ac_max_threads()
+    return algebrac_get_num_threads()
 
 
 def set_num_threads(int n):
-    """Use ``n`` threads (``n >= 1``) in compiled kernels from now on.
+    """Use ``n`` threads (``n >= 1``) in every compiled kernel from now on, whichever
+    Python thread calls it.
 
     >>> from algebrac import _kernels
     >>> old = _kernels.get_num_threads(); _kernels.set_num_threads(1)
@@ -55,7 +76,7 @@ def set_num_threads(int n):
     """
     if n < 1:
         raise ValueError(f"the number of threads must be at least 1, got {n}")
-    _ac_set_threads(n)
+    algebrac_set_num_threads(n)
 
 
 def has_openmp():

@@ -15,14 +15,14 @@ shapes, so extra leading axes batch the call.
 """
 from __future__ import annotations
 
-import collections
 import functools
-import threading
+import sys
 import types
 
 import numpy as np
 import sympy as sp
 
+from . import pickling
 from .dtypes import DType
 from .errors import BackendUnavailable, DTypeError, ShapeError, SignatureError
 from .expr.evaluate import _bind_dims, _fmt
@@ -32,14 +32,13 @@ from .lower import interp, passes
 from .lower.ir import Call, Role, pformat
 from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
     prepare_tensors
+from .frontdoor import Memo
 from .ufunc import Listing, _resolve_backend
 
 __all__ = ["function", "Function"]
 
 BACKENDS = ("cpu", "numpy", "cuda")
-_MEMO_SIZE = 256
-_memo: collections.OrderedDict = collections.OrderedDict()
-_memo_lock = threading.Lock()
+_memo = Memo(256)
 
 
 def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -> "Function":
@@ -80,19 +79,9 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -
     key = (tuple((o.shape, o.dtype, o.body) for o in outs),
            tuple((_label_of(t), getattr(t, "shape", ())) for t in ins),
            single, backend, bool(stabilize))
-    with _memo_lock:
-        hit = _memo.get(key)
-        if hit is not None:
-            _memo.move_to_end(key)
-            return hit
-    fn = Function(ins, outs, single=single, backend=backend, stabilize=stabilize)
-    if fn.backend != backend:
-        return fn
-    with _memo_lock:
-        _memo[key] = fn
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return fn
+    return _memo.get_or_build(
+        key, lambda: Function(ins, outs, single=single, backend=backend, stabilize=stabilize),
+        keep=lambda fn: fn.backend == backend)
 
 
 class Function:
@@ -100,13 +89,21 @@ class Function:
 
     Attributes: ``inputs``, ``outputs``, ``backend``, ``gufunc`` (the NumPy gufunc
     on the cpu backend), ``signature``, ``source`` (generated Cython/C) and ``kernel``
-    (the loop IR after every pass, float64 variant).
+    (the loop IR after every pass, float64 variant), ``__name__`` (from the outputs,
+    unique, an identifier).  It pickles by formula (:mod:`algebrac.pickling`) and maps
+    over Dask arrays (:func:`algebrac.dask.call_function`).
     """
 
     def __init__(self, inputs: tuple, outputs: tuple, *, single: bool, backend: str,
                  stabilize: bool = True):
         self.inputs, self.outputs, self._single = inputs, outputs, single
         self._stabilize = bool(stabilize)
+        self._requested_backend = backend
+        self._key_text = (sp.srepr(tuple((o.shape, o.dtype.value, o.body) for o in outputs)),
+                          sp.srepr(tuple(getattr(t, "body", t) for t in inputs)),
+                          str(single), str(self._stabilize))
+        text = ", ".join(o.name or str(o.body) for o in outputs)
+        self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._kinds = [_label_of(t) for t in inputs]
         self._check_reads()
         self.backend = _resolve_backend(backend)
@@ -216,11 +213,7 @@ class Function:
         from .cpu import build
 
         try:
-            fkey = build.formula_key(
-                "function", sp.srepr(tuple((o.shape, o.dtype.value, o.body)
-                                           for o in self.outputs)),
-                sp.srepr(tuple(getattr(t, "body", t) for t in self.inputs)),
-                str(self._single), str(self._stabilize))
+            fkey = build.formula_key("function", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
                 module = build.load(self._render(), fkey)
@@ -237,6 +230,11 @@ class Function:
             names = ", ".join(_name(t) for t in self.inputs)
             raise SignatureError(f"this function takes {len(self.inputs)} argument(s) "
                                  f"({names}), got {len(args)}")
+        if "dask.array" in sys.modules:
+            from . import dask as _dask
+
+            if _dask.has_dask_array(args):
+                return _dask.call_function(self, args)
         if self.backend == "cuda":
             from .cuda.call import call_tensor
 
@@ -328,6 +326,16 @@ class Function:
             res = interp.run(kernel, {n: a[idx] for n, a in zip(names, full)})
             for o, n in zip(outs, onames):
                 o[idx] = res[n]
+
+    # -- pickling and Dask -----------------------------------------------------
+    def __reduce__(self):
+        outs = self.outputs[0] if self._single else list(self.outputs)
+        return (pickling.rebuilder(), ("function", (list(self.inputs), outs),
+                                   {"backend": self._requested_backend,
+                                    "stabilize": self._stabilize}))
+
+    def __dask_tokenize__(self):
+        return ("algebrac.Function", self.__name__, self._key_text, self.backend)
 
     # -- display ---------------------------------------------------------------
     def __repr__(self) -> str:

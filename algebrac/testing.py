@@ -302,7 +302,9 @@ def simd_calls(uf) -> list:
     if getattr(uf, "ufunc", None) is None:
         return []
     for name, module in list(sys.modules.items()):
-        if name.startswith("_ac_") and getattr(module, "ufunc", None) is uf.ufunc:
+        # a module makes one ufunc per name over its loops (render.make_ufunc)
+        made = [u for _, u in getattr(module, "_named", {}).values()]
+        if name.startswith("_ac_") and any(u is uf.ufunc for u in made):
             with open(module.__file__, "rb") as f:
                 binary = f.read()
             return sorted({m.decode() for m in re.findall(rb"_ZGV[bcde]N\d+v+_(\w+)", binary)})

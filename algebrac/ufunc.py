@@ -12,17 +12,22 @@ scalar promotion and ``__array_ufunc__`` dispatch are NumPy's own.  The
 (2, 2)
 >>> [a.tolist() for a in uf(np.array([1.0, 2.0]), 3.0)]
 [[3.0, 6.0], [4.0, 5.0]]
+
+A ``Ufunc`` pickles by its formula (:mod:`algebrac.pickling`), has a readable
+unique ``__name__``, and takes Dask arrays (lazy results, one blockwise pass
+for all outputs, :mod:`algebrac.dask`).
 """
 from __future__ import annotations
 
-import collections
 import functools
-import threading
+import sys
 import warnings
 
 import numpy as np
 import sympy as sp
 
+from . import pickling
+from .frontdoor import Memo
 from . import progress
 from .deep import run_deep
 from .dtypes import DType
@@ -37,9 +42,7 @@ __all__ = ["compile", "Ufunc", "Listing", "MAX_UFUNC_ARGS"]
 # NumPy 2's NPY_MAXARGS: a ufunc takes at most this many inputs plus outputs.
 MAX_UFUNC_ARGS = 64
 BACKENDS = ("cpu", "numpy", "cuda")
-_MEMO_SIZE = 256
-_memo: collections.OrderedDict = collections.OrderedDict()
-_memo_lock = threading.Lock()
+_memo = Memo(256)
 _fallback_warned = False
 
 
@@ -89,19 +92,10 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     if backend not in BACKENDS:
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     key = (expr_list, args, single, backend, bool(stabilize))
-    with _memo_lock:
-        hit = _memo.get(key)
-        if hit is not None:
-            _memo.move_to_end(key)
-            return hit
-    uf = Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize)
-    if uf.backend != backend:
-        return uf  # a fallback: once a compiler appears, compile for real next time
-    with _memo_lock:
-        _memo[key] = uf
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return uf
+    # A fallback is not memoised: once a compiler appears, the formula compiles for real.
+    return _memo.get_or_build(
+        key, lambda: Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize),
+        keep=lambda uf: uf.backend == backend)
 
 
 def _resolve_backend(backend: str) -> str:
@@ -116,7 +110,9 @@ def _resolve_backend(backend: str) -> str:
         _fallback_warned = True
         warnings.warn("algebrac: no working C compiler or Cython; the 'cpu' backend falls "
                       "back to the 'numpy' reference backend (much slower)",
-                      BackendFallbackWarning, stacklevel=4)
+                      # user -> compile/function -> Memo.get_or_build -> lambda
+                      # -> Ufunc/Function.__init__ -> here
+                      BackendFallbackWarning, stacklevel=6)
     return "numpy"
 
 
@@ -125,13 +121,26 @@ class Ufunc:
 
     Attributes: ``exprs``, ``args``, ``nin``, ``nout``, ``backend``,
     ``ufunc`` (the ``numpy.ufunc``; ``None`` on the numpy backend),
-    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant).
+    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant),
+    ``__name__`` (from the formula, unique, an identifier; also the ufunc's name).
+
+    Inputs that need a cast (integers, big-endian arrays, float64 into a float32
+    loop, ``out=`` of another dtype) go through NumPy's buffered loop in chunks of
+    8192 elements; the compiled loop never opens a parallel region for a chunk
+    that small, so they run at one thread's speed whatever the load.
     """
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
                  stabilize: bool = True):
         self.exprs, self.args, self._single = exprs, args, single
         self._stabilize = bool(stabilize)
+        self._requested_backend = backend
+        # Printing recurses over the tree: deep formulas need run_deep's stack.
+        self._key_text, text = run_deep(exprs, lambda: (
+            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize)),
+            str(exprs[0]) if single else ", ".join(map(str, exprs))))
+        self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
+        self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
         if self.nin + self.nout > MAX_UFUNC_ARGS:
             raise SignatureError(
@@ -189,8 +198,7 @@ class Ufunc:
         from .cpu.render import render_ufunc_module
 
         return render_ufunc_module(
-            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout
-        )
+            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout)
 
     def _describe(self) -> str:
         outs = "1 output" if self.nout == 1 else f"{self.nout} outputs"
@@ -201,9 +209,7 @@ class Ufunc:
         from .cpu import build
 
         try:
-            fkey = build.formula_key(
-                "ufunc", sp.srepr(self.exprs), sp.srepr(self.args), str(self._single),
-                str(self._stabilize))
+            fkey = build.formula_key("ufunc", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
                 with progress.compiling(self._describe()) as bar:
@@ -220,7 +226,7 @@ class Ufunc:
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self.ufunc = module.ufunc
+        self.ufunc = module.make_ufunc(self.__name__)
 
     # -- calling ---------------------------------------------------------
     def __call__(self, *inputs, **kwargs):
@@ -232,6 +238,13 @@ class Ufunc:
         if "dtype" not in kwargs and "signature" not in kwargs and _all_integral(inputs):
             # Integer and bool inputs compute in float64 (documented in DType.result).
             kwargs["dtype"] = np.float64
+        if "dask.array" in sys.modules:
+            from . import dask as _dask
+
+            if not self._dask_registered:
+                self._dask_registered = _dask.register_ufunc(self)
+            if _dask.has_dask_array(inputs):
+                return self._finish(_dask.call(self, inputs, kwargs))
         if self.backend == "cuda":
             from .cuda.call import call_elementwise
 
@@ -255,6 +268,9 @@ class Ufunc:
                 raise
         else:
             result = self._interpret(inputs, **kwargs)
+        return self._finish(result)
+
+    def _finish(self, result):
         if self._single or self.nout > 1 or isinstance(result, tuple):
             return result
         return (result,)
@@ -299,6 +315,23 @@ class Ufunc:
             except TypeError as err:
                 raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
+
+    def low_level_callable(self):
+        """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
+        a C function pointer, no Python call per point (:func:`algebrac.solvers.low_level_callable`)."""
+        from .solvers import low_level_callable
+
+        return low_level_callable(self)
+
+    # -- pickling and Dask ------------------------------------------------
+    def __reduce__(self):
+        exprs = self.exprs[0] if self._single else list(self.exprs)
+        return (pickling.rebuilder(), ("ufunc", (exprs, list(self.args)),
+                                   {"backend": self._requested_backend,
+                                    "stabilize": self._stabilize}))
+
+    def __dask_tokenize__(self):
+        return ("algebrac.Ufunc", self.__name__, self._key_text, self.backend)
 
     # -- display ---------------------------------------------------------
     def __repr__(self) -> str:

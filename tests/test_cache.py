@@ -11,7 +11,6 @@ never assert on timings.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ import sympy as sp
 import algebrac as ac
 import algebrac.ufunc as ufunc_mod
 from algebrac import config
+from algebrac.frontdoor import Memo
 from algebrac.cpu import build, cache
 from algebrac.cpu.render import Source
 
@@ -67,7 +67,7 @@ def hows(text: str) -> list:
 def forget_in_process(monkeypatch):
     """Drop the in-process memos so the next compile goes to the disk cache."""
     monkeypatch.setattr(build, "_memo", {})
-    monkeypatch.setattr(ufunc_mod, "_memo", collections.OrderedDict())
+    monkeypatch.setattr(ufunc_mod, "_memo", Memo())
 
 
 def formula(c: float):
@@ -209,13 +209,17 @@ def _mutations():
     def host_cpu(mp, tmp):
         mp.setattr(build, "_host_cpu", lambda: "another-cpu")
 
-    def math_header(mp, tmp):
-        (tmp / "algebrac_math.h").write_text(
-            (build.HERE / "algebrac_math.h").read_text() + "\n/* changed */\n")
-        mp.setattr(build, "HERE", tmp)
+    def header(name):
+        def mutate(mp, tmp):
+            for h in ("algebrac_math.h", "algebrac_threads.h"):
+                text = (build.HERE / h).read_text()
+                (tmp / h).write_text(text + "\n/* changed */\n" if h == name else text)
+            mp.setattr(build, "HERE", tmp)
+        mutate.__name__ = name.removeprefix("algebrac_").replace(".h", "_header")
+        return mutate
 
     return [cflags, compiler_command, compiler_version, cython, numpy, algebrac,
-            python_abi, host_cpu, math_header]
+            python_abi, host_cpu, header("algebrac_math.h"), header("algebrac_threads.h")]
 
 
 @pytest.mark.parametrize("mutate", _mutations(), ids=lambda f: f.__name__)

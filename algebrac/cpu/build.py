@@ -13,7 +13,6 @@ import functools
 import hashlib
 import importlib.machinery
 import importlib.util
-import io
 import shutil
 import subprocess
 import sys
@@ -112,7 +111,8 @@ def toolchain_id() -> str:
         cc, _compiler_version(cc), " ".join(CFLAGS), "cython " + Cython.__version__,
         "numpy " + np.__version__, sys.implementation.cache_tag, _EXT,
         "algebrac " + __version__, "cpu " + _host_cpu(),
-        hashlib.sha256((HERE / "algebrac_math.h").read_bytes()).hexdigest()[:16],
+        *(hashlib.sha256((HERE / h).read_bytes()).hexdigest()[:16]
+          for h in ("algebrac_math.h", "algebrac_threads.h")),
     ])
 
 
@@ -290,20 +290,28 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
         objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, [*includes, *flags], jobs)
                    for stem, text, flags in source.c_files]
         bar.phase(f"Cython ({name})")
-        log = io.StringIO()
-        with _cython_lock, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
+        # Cython's messages go to a listing file beside the .pyx, never to
+        # sys.stdout/sys.stderr: redirecting those would swallow every other
+        # thread's output for the length of the compile.
+        listing = pyx.with_suffix(".lis")
+        detail = ""
+        with _cython_lock:
             options = CompilationOptions(default_options, output_file=str(c_file),
-                                         language_level=3)
+                                         language_level=3, use_listing_file=True,
+                                         errors_to_stderr=False)
             try:
                 result = compile_single(str(pyx), options, full_module_name=name)
                 failed = result.num_errors > 0
             except Errors.CompileError as err:
-                failed, log = True, io.StringIO(log.getvalue() + str(err))
+                failed, detail = True, str(err)
             finally:
+                Errors.close_listing_file()
                 Errors.reset()
         if failed or not c_file.exists():
+            output = listing.read_text() if listing.exists() else ""
             raise CompileError("Cython rejected the generated module", source_path=pyx,
-                               command=["cython", str(pyx)], output=log.getvalue())
+                               command=["cython", str(pyx)], output=output + detail)
+        listing.unlink(missing_ok=True)
         bar.phase(f"C compiler ({name})")
         objects.append(_start(cc, c_file, None, includes, jobs, source_path=pyx))
         for job in objects:

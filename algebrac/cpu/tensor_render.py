@@ -151,7 +151,10 @@ class TensorPrinter(NestPrinter, CPrinter):
         p1, p2 = pad + self.indent_unit, pad + 2 * self.indent_unit
         t = self.dtype.c_name
         reductions = sorted((reductions_of(loop) or {}).items())
-        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;"]
+        # The thread count is read once (ac.set_num_threads may change it meanwhile):
+        # it sizes the per-thread partials and bounds the team.
+        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;",
+                 f"{p1}const int _ac_nthr = _ac_nthreads();"]
         parts = []
         for name, op in reductions:
             k = self.counter
@@ -161,11 +164,12 @@ class TensorPrinter(NestPrinter, CPrinter):
             size_c = self._print_index(size) if buf is not None and buf.shape else "1"
             parts.append((name, op, buf, size_c, k))
             lines += [f"{p1}{t} *_ac_part{k} = ({t} *)malloc(sizeof({t}) * "
-                      f"(size_t)omp_get_max_threads() * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
+                      f"(size_t)_ac_nthr * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
                       f"{p1}if (!_ac_part{k}) {{ _ac_status = -1; }}"]
         lines.append(f"{p1}if (_ac_status == 0) {{")
         work = self._print_index(self._work(loop))
-        lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) reduction(|:_ac_fpe)",
+        lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) num_threads(_ac_nthr) "
+                  "reduction(|:_ac_fpe)",
                   f"{p1}{{",
                   f"{p2}const int _ac_tid = omp_get_thread_num();",
                   f"{p2}if (_ac_tid) feclearexcept(_AC_FE_FLAGS);",
@@ -328,49 +332,54 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     t = p.dtype.c_name
     sig, order, positions = gufunc_signature(kernel)
     ops = _operands(kernel)
-    # The body is instantiated twice (always_inline with a constant flag): once with
-    # unit-stride last axes known to the compiler, so inner loops vectorise with plain
-    # vector loads, and once for arbitrary strides (views, Fortran order).
-    lines = [f"static inline __attribute__((always_inline)) int {kernel.name}_body("
-             "char **_ac_args, npy_intp const *_ac_dims, npy_intp const *_ac_steps, "
-             "const int _ac_unit)", "{", "    int _ac_status = 0;"]
-    unit_checks = []
-    for s in kernel.sizes:
-        lines.append(f"    const npy_intp {s.name} = _ac_dims[{positions[s]}];")
+    head = [f"    const npy_intp {s.name} = _ac_dims[{positions[s]}];" for s in kernel.sizes]
+    general, unit_defs, unit_checks = [], [], []
     step = 0
     for k, b in enumerate(ops):
         ct = buf_ctype(b.dtype)
         const = "const " if b.role is Role.IN else ""
         # restrict: NumPy hands a gufunc non-overlapping operands (it copies overlaps).
-        lines.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
+        head.append(f"    {const}{ct} *restrict {b.name} = ({const}{ct} *)_ac_args[{k}];")
         for a in range(len(b.shape)):
-            last = a == len(b.shape) - 1
-            unit = "_ac_unit ? 1 : " if last else ""
-            lines.append(f"    const npy_intp {_stride(b.name, a)} = {unit}_ac_steps[{step}] / "
-                         f"(npy_intp)sizeof({ct});")
-            if last:
+            decl = (f"    const npy_intp {_stride(b.name, a)} = _ac_steps[{step}] / "
+                    f"(npy_intp)sizeof({ct});")
+            general.append(decl)
+            if a == len(b.shape) - 1:
+                unit_defs.append(_stride(b.name, a))
                 unit_checks.append(f"_ac_steps[{step}] == (npy_intp)sizeof({ct})")
+            else:
+                head.append(decl)
             step += 1
     temps = [b for b in kernel.params if isinstance(b, Buffer) and b.role is Role.TEMP]
+    body = []
     for b in temps:
         size = p._print_index(sp.Mul(*b.shape)) if b.shape else "1"
-        lines.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) > 0 "
-                     f"? ({size}) : 1));")
+        body.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) "
+                    f"> 0 ? ({size}) : 1));")
     if temps:
-        lines.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
-        lines += [f"        free({b.name});" for b in temps]
-        lines += ["        return -1;", "    }"]
+        body.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
+        body += [f"        free({b.name});" for b in temps]
+        body += ["        return -1;", "    }"]
     for s in kernel.body:
-        lines += p.statement(s, 1)
-    lines += [f"    free({b.name});" for b in temps]
-    lines += ["    (void)_ac_steps; (void)_ac_dims; (void)_ac_unit;", "    return _ac_status;",
-              "}"]
+        body += p.statement(s, 1)
+    body += [f"    free({b.name});" for b in temps]
+    body += ["    (void)_ac_steps; (void)_ac_dims;", "    return _ac_status;", "}"]
+    # The body is emitted twice.  In the first copy the last-axis strides are the
+    # literal 1 (a macro, so it reaches the OpenMP-outlined loops too), and inner loops
+    # vectorise with plain vector loads; the second takes any strides (views, F order).
+    sig_c = "(char **_ac_args, npy_intp const *_ac_dims, npy_intp const *_ac_steps)"
+    last_decls = [d for d in general if any(f" {n} =" in d for n in unit_defs)]
+    lines = [*(f"#define {n} ((npy_intp)1)" for n in unit_defs),
+             f"static int {kernel.name}_unit{sig_c}", "{", "    int _ac_status = 0;",
+             *[h for h in head], *body,
+             *(f"#undef {n}" for n in unit_defs),
+             f"static int {kernel.name}_any{sig_c}", "{", "    int _ac_status = 0;",
+             *head, *last_decls, *body]
     unit = " && ".join(unit_checks) or "1"
-    lines += [f"static int {kernel.name}(char **_ac_args, npy_intp const *_ac_dims, "
-              "npy_intp const *_ac_steps)",
+    lines += [f"static int {kernel.name}{sig_c}",
               "{",
-              f"    if ({unit}) return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 1);",
-              f"    return {kernel.name}_body(_ac_args, _ac_dims, _ac_steps, 0);",
+              f"    if ({unit}) return {kernel.name}_unit(_ac_args, _ac_dims, _ac_steps);",
+              f"    return {kernel.name}_any(_ac_args, _ac_dims, _ac_steps);",
               "}"]
     return "\n".join(lines)
 
@@ -429,7 +438,8 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "#include <math.h>", "#include <fenv.h>", "#include <stdlib.h>", "#include <omp.h>",
         "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
         "#include <numpy/ndarraytypes.h>", "#include <numpy/ufuncobject.h>",
-        '#include "algebrac_math.h"',
+        '#include "algebrac_math.h"', "#define ALGEBRAC_THREADS_DEFINE",
+        '#include "algebrac_threads.h"',
         *sf_c,
         *simd,
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
@@ -445,6 +455,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "{",
         "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
         "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
+        "    if (_ac_bind_threads() < 0) return NULL;",
         f"    return PyUFunc_FromFuncAndDataAndSignature(_ac_funcs, _ac_data, _ac_types, {nk}, "
         f'{nin}, {nargs - nin}, PyUFunc_None, "{name}", "A tensor program compiled by '
         f'algebrac.", 0, "{sig}");',
