@@ -30,6 +30,13 @@ def _cache_entries(dask_worker=None) -> int:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     distributed = pytest.importorskip("distributed")
+    import sys
+
+    import cloudpickle
+
+    # The helpers below travel by value: workers cannot import this test module (pytest
+    # does not put the repository on sys.path, and spawned workers copy sys.path).
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     root = tmp_path_factory.mktemp("worker-caches")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
