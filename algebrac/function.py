@@ -31,7 +31,7 @@ from .expr.tensor import Tensor
 from .lower import interp, passes
 from .lower.ir import Call, Role, pformat
 from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
-    prepare_tensors
+    check_signature, prepare_tensors
 from .frontdoor import Memo
 from .ufunc import Listing, _resolve_backend
 
@@ -119,21 +119,8 @@ class Function:
             self._kernels  # noqa: B018 (validate now, not at the first call)
 
     def _check_reads(self):
-        """Cheap signature checks (the full ones run in prepare_tensors on a cache miss)."""
-        labels = [key for kind, key in self._kinds]
-        if len(set(labels)) != len(labels):
-            raise SignatureError("function() inputs repeat a tensor or symbol; list each once")
-        tensors = {key for kind, key in self._kinds if kind == "tensor"}
-        scalars = {key for kind, key in self._kinds if kind == "scalar"}
-        for k, o in enumerate(self.outputs):
-            for t in o.inputs:
-                if t.label not in tensors:
-                    raise SignatureError(f"output {k} reads the tensor {t.name}, which is not "
-                                         "among the inputs; add it to the inputs")
-            for p in o.parameters:
-                if p not in scalars:
-                    raise SignatureError(f"output {k} depends on the symbol {p}, which is not "
-                                         "among the inputs; add it or substitute a value")
+        """Cheap signature checks, also on a warm cache hit (no symbolic work)."""
+        check_signature(self.inputs, self.outputs)
 
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property

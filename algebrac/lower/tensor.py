@@ -118,14 +118,8 @@ def _as_tensor_output(o, k):
                          f"got {o!r} ({type(o).__name__})")
 
 
-def prepare_tensors(inputs, outputs, stabilize: bool = True) -> TensorProgram:
-    """Validate, stabilize and rename a tensor program (see the module docstring)."""
-    from ..simplify import specialize, stabilize as stabilize_formula
-
-    inputs = list(inputs)
-    outputs = [_as_tensor_output(o, k) for k, o in enumerate(outputs)]
-    if not outputs:
-        raise SignatureError("function() needs at least one output")
+def check_signature(inputs, outputs) -> None:
+    """Inputs listed once; every tensor and symbol an output reads is among the inputs."""
     kinds = [_label_of(t) for t in inputs]
     seen: dict = {}
     for t, (kind, key) in zip(inputs, kinds):
@@ -145,6 +139,20 @@ def prepare_tensors(inputs, outputs, stabilize: bool = True) -> TensorProgram:
             if p not in given_scalars:
                 raise SignatureError(f"{where} depends on the symbol {p}, which is not "
                                      "among the inputs; add it or substitute a value")
+
+
+def prepare_tensors(inputs, outputs, stabilize: bool = True) -> TensorProgram:
+    """Validate, stabilize and rename a tensor program (see the module docstring)."""
+    from ..simplify import specialize, stabilize as stabilize_formula
+
+    inputs = list(inputs)
+    outputs = [_as_tensor_output(o, k) for k, o in enumerate(outputs)]
+    if not outputs:
+        raise SignatureError("function() needs at least one output")
+    check_signature(inputs, outputs)
+    kinds = [_label_of(t) for t in inputs]
+    for k, o in enumerate(outputs):
+        where = f"output {k} ({(o.name or str(o.body))[:60]})"
         _check_supported_tensor(o.body, where)
     bodies = [stabilize_formula(o.body) if stabilize else specialize(o.body) for o in outputs]
     bodies = [_delta_to_piecewise(b) if b.has(sp.KroneckerDelta) else b for b in bodies]

@@ -196,3 +196,14 @@ def test_kernel_stages_and_copy_notes():
     assert list(stages)[0] == "lowered" and list(stages)[-1] == "finish"
     assert "gemm" not in stages["lowered"] and "gemm" in stages["use_blas"]
     assert "copied to a contiguous matrix" in fn.kernel
+
+
+def test_signature_errors():
+    with pytest.raises(ac.SignatureError, match="reads the tensor y"):
+        ac.function([x], x + y)
+    with pytest.raises(ac.SignatureError, match="symbol a"):
+        ac.function([x], a * x)
+    with pytest.raises(ac.SignatureError, match="repeat x"):
+        ac.function([x, x], x)
+    with pytest.raises(ac.SignatureError, match="computed"):
+        ac.function([x * 2], x)
