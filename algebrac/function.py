@@ -252,8 +252,7 @@ class Function:
             arrays.append(arr)
         strong = [a.dtype for (kind, _), x, a in zip(self._kinds, args, arrays)
                   if type(x) not in (bool, int, float) and a.dtype.kind == "f"]
-        floats = [d for d in strong]
-        loop = DType.FLOAT32 if floats and all(d == np.float32 for d in floats) else DType.FLOAT64
+        loop = DType.FLOAT32 if strong and all(d == np.float32 for d in strong) else DType.FLOAT64
         out = []
         for t, (kind, _), arr in zip(self.inputs, self._kinds, arrays):
             want = t.dtype if kind == "tensor" else DType.FLOAT64
@@ -277,30 +276,36 @@ class Function:
                 fake[key] = types.SimpleNamespace(shape=arr.shape[arr.ndim - nd:])
         dims, source = {}, {}
         _bind_dims(tensors, fake, dims, source)
-        needed = set()
-        for o in self.outputs:
-            needed |= set(o.dims)
-        for s in sorted(needed, key=str):
+        needed, constraints, extrema = self._shape_rules
+        for s in needed:
             if s not in dims:
                 raise SignatureError(f"the size {s} is not bound by any input array")
-        for o in self.outputs:
-            for c in o.constraints:
-                lv, rv = int(c.lhs.xreplace(dims)), int(c.rhs.xreplace(dims))
-                if lv != rv:
-                    raise ShapeError(f"{c.why}: {c.lhs}={lv} but {c.rhs}={rv}; they must be "
-                                     "equal")
-            for r in o.body.atoms(ReduceMax, ReduceMin, LogSumExp):
-                for _, lo, hi in r.limits:
-                    if (hi - lo + 1).xreplace(dims).is_positive is False:
-                        raise ShapeError(f"{type(r).__name__}: zero-size array to reduction "
-                                         "operation which has no identity "
-                                         f"(with {_show(dims)})")
+        for c in constraints:
+            lv, rv = int(c.lhs.xreplace(dims)), int(c.rhs.xreplace(dims))
+            if lv != rv:
+                raise ShapeError(f"{c.why}: {c.lhs}={lv} but {c.rhs}={rv}; they must be equal")
+        for what, extent in extrema:
+            if extent.xreplace(dims).is_positive is False:
+                raise ShapeError(f"{what}: zero-size array to reduction operation which has "
+                                 f"no identity (with {_show(dims)})")
         try:
             batch = np.broadcast_shapes(*batches)
         except ValueError as err:
             raise ShapeError(f"the leading (batch) axes of the inputs do not broadcast: "
                              f"{[b for b in batches]}") from err
         return dims, tuple(batch)
+
+    @functools.cached_property
+    def _shape_rules(self):
+        """What every call checks once sizes are bound, read off the outputs once:
+        the sizes they need, their constraints, and the extents of max/min reductions
+        (empty ones have no value, as in NumPy)."""
+        needed = sorted({s for o in self.outputs for s in o.dims}, key=str)
+        constraints = [c for o in self.outputs for c in o.constraints]
+        extrema = [(type(r).__name__, hi - lo + 1) for o in self.outputs
+                   for r in o.body.atoms(ReduceMax, ReduceMin, LogSumExp)
+                   for _, lo, hi in r.limits]
+        return needed, constraints, extrema
 
     def _interpret(self, arrays, outs, loop, batch):
         kernel = self._kernels[loop]
