@@ -29,7 +29,7 @@ from ..errors import VerifyError
 __all__ = [
     "Role", "LoopKind", "ReduceOp", "Stage", "Buffer", "Loop", "Assign",
     "Accumulate", "Let", "Call", "Kernel", "Stmt", "Transformer", "pformat",
-    "verify", "replace",
+    "verify", "replace", "compute_dtype",
 ]
 
 
@@ -142,6 +142,13 @@ class Kernel:
 
 
 Stmt = Union[Loop, Assign, Accumulate, Let, Call]
+
+
+def compute_dtype(kernel: Kernel) -> DType:
+    """The float type a kernel computes in: its float buffers' (float64 if it has none,
+    e.g. a comparison of int64 inputs; integers compute in float64)."""
+    return next((p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float),
+                DType.FLOAT64)
 
 
 class Transformer:

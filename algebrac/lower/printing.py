@@ -34,7 +34,7 @@ from sympy.printing.c import C99CodePrinter
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
 from ..mathfuncs import FUNCTIONS, row_for
-from .ir import Accumulate, Assign, Buffer, Kernel, Let, Loop, ReduceOp, Role
+from .ir import Accumulate, Assign, Buffer, Kernel, Let, Loop, ReduceOp, Role, compute_dtype
 
 __all__ = ["CFamilyPrinter", "NestPrinter", "SAFE_NAME", "stride_name"]
 
@@ -318,7 +318,7 @@ class NestPrinter(CFamilyPrinter):
     """
 
     def __init__(self, kernel: Kernel, settings=None):
-        dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
+        dtype = compute_dtype(kernel)
         super().__init__({"dtype": dtype, **(settings or {})})
         self.kernel = kernel
         self.buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp,
+from .ir import (Accumulate, compute_dtype, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp,
                  Role)
 
 __all__ = ["Access", "accesses", "use_blas", "fuse_loops", "scalarize", "hoist_invariants",
@@ -495,7 +495,7 @@ def hoist_invariants(kernel: Kernel) -> Kernel:
     Nothing is hoisted out of an untaken ``Piecewise`` branch, and nothing that
     reads a buffer the loop writes.
     """
-    dtype = next(p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float)
+    dtype = compute_dtype(kernel)
     return replace(kernel, body=_Hoister(dtype).run(kernel.body))
 
 

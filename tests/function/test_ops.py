@@ -207,3 +207,12 @@ def test_signature_errors():
         ac.function([x, x], x)
     with pytest.raises(ac.SignatureError, match="computed"):
         ac.function([x * 2], x)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_program_without_float_buffers(backend):
+    # int64 in, bool and int64 out: the kernel computes in float64 (as integers do elsewhere)
+    k = ac.vector("k", n, dtype="int64")
+    gt, total = ac.function([k], [k > 1, ac.sum(k)], backend=backend)(np.array([1, 2, 3]))
+    assert gt.dtype == bool and gt.tolist() == [False, True, True]
+    assert total.dtype == np.int64 and int(total) == 6
