@@ -22,6 +22,7 @@ from algebrac.simplify import stable_rules
 from algebrac.simplify.guard import admissible
 
 x, y, z = sp.symbols("x y z")
+R = sp.Rational
 yp, zp = sp.symbols("yp zp", positive=True)
 ARGS = [x, y, z, yp, zp]
 NAN, INF = np.nan, np.inf
@@ -88,6 +89,24 @@ def test_reproducer(results, k):
 def test_reproducers_compile_quickly(results):
     # The loggamma(sinh(1.5e43429448*exp(z) - 1)) case hung for minutes.
     assert results[2] < 60
+
+
+def test_fuzz_finds_compile_right():
+    # tools/fuzz.py seed 0, formula 3347: a Min inside an ITE condition was printed through
+    # ITE.rewrite(Piecewise), which made Min(x, NaN) = x, so the wrong branch was taken.
+    ite = sp.Piecewise(
+        (z, sp.ITE(z >= 1, sp.Min(R(-3, 2), sp.log(y + 1)) < -1, sp.Min(x, sp.log(y + 1)) < -1)),
+        (sp.erf(x)**-3, True))
+    # formula 3091: log(sqrt(u)) -> log(u)/2 put the 1/2 on exp(z), which underflowed to 0
+    # (0*inf = NaN); now sqrt(x**2 + y**2) is hypot and the 1/2 stays out.
+    atan = sp.atan2(sp.exp(z) * sp.log(sp.sqrt(x**2 + y**2)), sp.sin(sp.Min(2, y)))
+    uf = ac.compile([ite, atan, sp.exp(z) * sp.log(sp.sqrt(x))], [x, y, z])
+    with np.errstate(all="ignore"):
+        a, b, c = uf(np.array([-6.9e104, -2.0, -6.9e104, 1e300]),
+                     np.array([-1e300, 1.0, -1e-300, 1.0]), np.array([0.5, 0.5, -745.0, -745.0]))
+    assert a[:2].tolist() == [-1.0, 0.5]          # log1p(-1e300) is NaN: Min(x, NaN) < -1 false
+    assert b[2] == pytest.approx(np.pi, rel=1e-15)  # as written: pi/2 (x**2 overflows)
+    assert c[3] == np.exp(-745.0) * np.log(np.sqrt(1e300)) > 0  # (exp(z)/2)*log(x) is 0
 
 
 def test_division_stays_division_through_cse():

@@ -265,7 +265,7 @@ def classify(got, ieee, exact, pts) -> tuple:
 
 def run_batch(exprs: list, pts, backend="cpu") -> list:
     """Classify each formula of ``exprs`` (compiled together; one by one if that fails)."""
-    results, start = [], time.time()
+    start = time.time()
     try:
         with np.errstate(all="ignore"):
             outs = ac.compile(list(exprs), list(SYMBOLS), backend=backend)(*pts.T)
@@ -279,33 +279,115 @@ def run_batch(exprs: list, pts, backend="cpu") -> list:
         return [(kind, f"{type(err).__name__}: {str(err)[:300]}")]
     if time.time() - start > 60:
         print(f"  compiling {len(exprs)} formulas took {time.time() - start:.0f} s", flush=True)
+    return [_judge(e, np.asarray(got, dtype=np.float64), pts) for e, got in zip(exprs, outs)]
+
+
+def _judge(e, got, pts) -> tuple:
+    """``(class, detail)`` of one compiled formula's values ``got`` at ``pts``."""
+    start = time.time()
+    try:
+        with hard_limit(30.0):
+            exact = _exact(e, list(SYMBOLS), pts)
+        ieee = _ieee(e, list(SYMBOLS), pts)
+    except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
+        return "skipped", f"reference failed: {type(err).__name__}"
+    if time.time() - start > 10:
+        print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
+    return classify(got, ieee, exact, pts)
+
+
+COMPILE_SECONDS = 600.0    # a batch's compile (rewrites, CSE, gcc) stalled past this: bisect it
+REFERENCE_SECONDS = 120.0  # one formula's references stalled past this (hard_limit covers 30 s)
+_TIMEOUT = [COMPILE_SECONDS]  # --compile-timeout
+
+
+def _child(conn, exprs, pts, backend):
+    """Run one batch in a forked process, reporting each step so a stall is located."""
+    try:
+        with np.errstate(all="ignore"):
+            outs = ac.compile(list(exprs), list(SYMBOLS), backend=backend)(*pts.T)
+    except Exception as err:  # noqa: BLE001 (find the culprit)
+        kind = "algebrac-error" if isinstance(err, AlgebracError) else "other-error"
+        conn.send(("failed", kind, f"{type(err).__name__}: {str(err)[:300]}"))
+        return
+    conn.send(("compiled",))
     for e, got in zip(exprs, outs):
-        start = time.time()
+        conn.send(("result", _judge(e, np.asarray(got, dtype=np.float64), pts)))
+
+
+def run_guarded(exprs: list, pts, backend="cpu") -> list:
+    """:func:`run_batch` in a child process with timeouts, so one formula cannot stall a run.
+
+    A compile that fails or stalls past ``COMPILE_SECONDS`` (``--compile-timeout``) is bisected (a few
+    compiles, not one per formula); a single formula whose compile stalls is
+    class ``hang``.  A formula whose references stall is ``skipped`` and the
+    rest of the batch goes on in a new child (its compile comes from the cache).
+    """
+    import multiprocessing as mp
+
+    results = []
+    while len(results) < len(exprs):
+        rest = exprs[len(results):]
+        parent, child = mp.get_context("fork").Pipe(duplex=False)
+        proc = mp.get_context("fork").Process(target=_child, args=(child, rest, pts, backend))
+        proc.start()
+        child.close()
+        compiled, got, start = False, [], time.time()
         try:
-            with hard_limit(30.0):
-                exact = _exact(e, list(SYMBOLS), pts)
-            ieee = _ieee(e, list(SYMBOLS), pts)
-        except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
-            results.append(("skipped", f"reference failed: {type(err).__name__}"))
-            continue
-        if time.time() - start > 10:
-            print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
-        results.append(classify(np.asarray(got, dtype=np.float64), ieee, exact, pts))
+            while len(got) < len(rest):
+                if not parent.poll(REFERENCE_SECONDS if compiled else _TIMEOUT[0]):
+                    raise TimeoutError
+                msg = parent.recv()
+                if msg[0] == "compiled":
+                    compiled = True
+                    if time.time() - start > 60:
+                        print(f"  compiling {len(rest)} formulas took {time.time() - start:.0f} s",
+                              flush=True)
+                elif msg[0] == "result":
+                    got.append(msg[1])
+                else:
+                    raise RuntimeError(msg)
+        except (TimeoutError, EOFError, RuntimeError) as stop:
+            failed = stop.args[0] if isinstance(stop, RuntimeError) else None
+            if not compiled and len(rest) > 1:
+                proc.kill()
+                proc.join()
+                half = len(rest) // 2
+                return results + run_guarded(rest[:half], pts, backend) \
+                    + run_guarded(rest[half:], pts, backend)
+            if not compiled:
+                got = [failed[1:] if failed else
+                       ("hang", f"compiling did not finish in {time.time() - start:.0f} s")
+                       if isinstance(stop, TimeoutError) else
+                       ("other-error", "the process compiling the formula died")]
+            elif isinstance(stop, TimeoutError):
+                got.append(("skipped", f"reference did not finish in {REFERENCE_SECONDS:.0f} s"))
+            else:
+                got.append(("other-error", "the process running the formula died"))
+        finally:
+            proc.kill()
+            proc.join()
+            parent.close()
+        results += got
     return results
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--start", type=int, default=0, help="first formula index")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--points", type=int, default=48)
     p.add_argument("--backend", default="cpu")
     p.add_argument("--out", default="fuzz.jsonl")
+    p.add_argument("--compile-timeout", type=float, default=COMPILE_SECONDS,
+                   help="seconds a batch's compile may stall before it is bisected")
     p.add_argument("--report", action="store_true", help="only summarise --out")
     p.add_argument("--recheck", action="store_true",
                    help="judge the wrong and other-error formulas of --out again (after a fix)")
     a = p.parse_args(argv)
+    _TIMEOUT[0] = a.compile_timeout
     out = Path(a.out)
     done = {}
     if out.exists():
@@ -315,20 +397,20 @@ def main(argv=None) -> int:
     if a.recheck:
         pts = points(a.points, a.seed)
         for key, r in list(done.items()):
-            if r["class"] in ("wrong", "other-error"):
+            if r["class"] in ("wrong", "other-error", "hang"):
                 e = formula(*key)
-                r["class"], r["detail"] = run_batch([e], pts, a.backend)[0]
+                r["class"], r["detail"] = run_guarded([e], pts, a.backend)[0]
         out.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
     elif not a.report:
         pts = points(a.points, a.seed)
-        todo = [i for i in range(a.count) if (a.seed, i) not in done]
+        todo = [i for i in range(a.start, a.count) if (a.seed, i) not in done]
         start = time.time()
         with out.open("a") as fh:
             for b in range(0, len(todo), a.batch):
                 ids = todo[b:b + a.batch]
                 built = {i: formula(a.seed, i) for i in ids}
                 live = [i for i in ids if built[i] is not None]
-                results = dict(zip(live, run_batch([built[i] for i in live], pts, a.backend)))
+                results = dict(zip(live, run_guarded([built[i] for i in live], pts, a.backend)))
                 for i in ids:
                     cls, detail = results.get(i, ("skipped", "SymPy could not build it"))
                     r = {"seed": a.seed, "i": i, "class": cls, "detail": detail,
@@ -342,9 +424,9 @@ def main(argv=None) -> int:
     counts = collections.Counter(r["class"] for r in done.values())
     print(f"{sum(counts.values())} formulas:", ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     for r in done.values():
-        if r["class"] in ("wrong", "other-error"):
+        if r["class"] in ("wrong", "other-error", "hang"):
             print(f"  [{r['class']}] #{r['i']} {r['formula'][:160]}\n      {r['detail'][:300]}")
-    return 0 if counts["wrong"] == 0 and counts["other-error"] == 0 else 1
+    return 0 if not (counts["wrong"] or counts["other-error"] or counts["hang"]) else 1
 
 
 if __name__ == "__main__":
