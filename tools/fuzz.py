@@ -146,6 +146,7 @@ def _mp(f, row, dps):
     """The formula at ``dps`` digits: NaN outside the reals, inf at a pole, an
     indeterminate form (``inf/inf`` after ``loggamma(0)``) or when mpmath takes too
     long; points where it is inf are not judged."""
+    start = time.monotonic()
     with mpmath.workdps(dps):
         try:
             with hard_limit(POINT_SECONDS):  # exp(cosh(1e300)) at 400 digits: give up
@@ -154,8 +155,12 @@ def _mp(f, row, dps):
             return math.inf
         except (ZeroDivisionError, OverflowError):  # a pole; gamma(cosh(1e300)) in mpmath
             return math.inf
-        except Exception as err:  # noqa: BLE001 (a complex comparison: outside the reals)
-            return math.inf if "pole" in str(err) else math.nan
+        except TypeError:  # Min/Max or a conversion met a complex value: outside the reals
+            return math.nan if time.monotonic() - start < POINT_SECONDS else math.inf
+        except Exception:  # noqa: BLE001
+            # mpmath failed ("pole", a huge exponent, or the timeout caught in its own
+            # bare except and re-raised as another error): not judged, never NaN.
+            return math.inf
         if isinstance(v, mpmath.mpc):
             if v.imag != 0:
                 return math.nan
@@ -192,17 +197,25 @@ def _ieee_cmp(op, a, b):
             "!=": a != b}[op]
 
 
+def _reference(expr, args):
+    """``expr`` as an mpmath function whose comparisons are IEEE's."""
+    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}
+    return sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES], printer=_IEEEComparisons)
+
+
 def _exact(expr, args, pts) -> np.ndarray:
-    """mpmath, NaN where undefined over the reals (or mpmath gives up).
+    """mpmath, NaN where undefined over the reals (inf where mpmath gives up)."""
+    return _exact_rows(_reference(expr, args), pts)
+
+
+def _exact_rows(f, pts) -> np.ndarray:
+    """The mpmath function ``f`` at each row of ``pts`` (see :func:`_exact`).
 
     At ``DPS`` digits where an input is beyond 1e+-20; else at 30 and 60
     digits, and where they disagree, or the value is 0, NaN or
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
-    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}
-    f = sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES],
-                    printer=_IEEEComparisons)
     out = np.full(len(pts), np.nan)
     for k, row in enumerate(pts):
         if not np.isfinite(row).all():
@@ -236,16 +249,17 @@ def _relerr(a, exact):
     return np.where(both_inf | (a == exact), 0.0, err)
 
 
-def classify(got, ieee, exact, pts) -> tuple:
-    """``(class, detail)`` of one formula's values (see the module docstring)."""
-    finite = np.isfinite(pts).all(axis=1)
-    got, ieee, exact = got[finite], ieee[finite], exact[finite]
+def _masks(got, ieee, exact) -> dict:
+    """The points (finite inputs) where ``got`` is wrong, by kind, and those where both fail."""
     g_nan, i_nan, e_nan = np.isnan(got), np.isnan(ieee), np.isnan(exact)
+    # Both overflow (ieee inf or NaN from inf - inf, got the same or another of them) where
+    # the exact value is a finite number: the rewrite did not make that, and cannot be judged.
+    both = ~np.isfinite(got) & ~np.isfinite(ieee) & np.isfinite(exact)
     # exact inf: a pole, an overflow of the exact value, or mpmath gave up: not judged
-    spurious = g_nan & ~i_nan & np.isfinite(exact)
+    spurious = g_nan & ~i_nan & np.isfinite(exact) & ~both
     lost = ~g_nan & i_nan & e_nan
     eg, ei = _relerr(got, exact), _relerr(ieee, exact)
-    judged = ~e_nan & ~g_nan
+    judged = ~e_nan & ~g_nan & ~both
     with np.errstate(all="ignore"):
         # Where ieee itself is off (tan(1.7e23): any rounding changes every digit), an
         # error within 1000x of its own is conditioning, not a wrong rewrite.
@@ -254,13 +268,58 @@ def classify(got, ieee, exact, pts) -> tuple:
     # Not judged: an infinite exact value (mpmath's -inf of log(0)) and an exact 0, which
     # 400 digits do not resolve when the formula has 1 + exp(-1e300) in it.
     worse &= ~np.isinf(exact) & (exact != 0)
-    for name, mask in (("nan-spurious", spurious), ("nan-lost", lost), ("worse", worse)):
-        if mask.any():
-            k = int(np.flatnonzero(mask)[0])
+    better = ~e_nan & (i_nan | (ei > 1e-6)) & (eg <= 1e-6)
+    return {"nan-spurious": spurious, "nan-lost": lost, "worse": worse, "both": both,
+            "better": better}
+
+
+def classify(got, ieee, exact, pts, ill=None) -> tuple:
+    """``(class, detail)`` of one formula's values (see the module docstring).
+
+    ``ill`` marks ill-conditioned points (see :func:`_ill_conditioned`), where
+    no float result is judged worse.
+    """
+    finite = np.isfinite(pts).all(axis=1)
+    got, ieee, exact = got[finite], ieee[finite], exact[finite]
+    m = _masks(got, ieee, exact)
+    if ill is not None:
+        m["worse"] &= ~ill[finite]
+    for name in ("nan-spurious", "nan-lost", "worse"):
+        if m[name].any():
+            k = int(np.flatnonzero(m[name])[0])
             row = pts[finite][k].tolist()
             return "wrong", f"{name} at {row}: got {got[k]!r}, ieee {ieee[k]!r}, exact {exact[k]!r}"
-    better = (~e_nan & (i_nan | (ei > 1e-6)) & (eg <= 1e-6)).any()
-    return ("improved" if better else "ok"), ""
+    if m["better"].any():
+        return "improved", ""
+    if m["both"].any():
+        k = int(np.flatnonzero(m["both"])[0])
+        return "overflow-both", (f"at {pts[finite][k].tolist()}: got {got[k]!r}, ieee "
+                                 f"{ieee[k]!r}, exact {exact[k]!r}")
+    return "ok", ""
+
+
+def _ill_conditioned(f, pts, exact, rows) -> np.ndarray:
+    """Points of ``rows`` where moving one input by 4 ulps moves the exact value by > 1e-6.
+
+    There the formula's value is not determined to 1e-6 by its float inputs
+    (``tan(7e265)``, ``cos(1e150 + pi/2)``): any rounding of an intermediate,
+    as written or rewritten, is as good as another.
+    """
+    ill = np.zeros(len(pts), dtype=bool)
+    for k in np.flatnonzero(rows):
+        for j in range(pts.shape[1]):
+            for step in (1 + 2.0**-50, 1 - 2.0**-50):
+                moved = pts[k].copy()
+                moved[j] *= step
+                if moved[j] == pts[k][j]:
+                    continue
+                v = _exact_rows(f, moved[None, :])[0]
+                if not np.isfinite(v) or _relerr(np.array([v]), exact[k:k + 1])[0] > 1e-6:
+                    ill[k] = True
+                    break
+            if ill[k]:
+                break
+    return ill
 
 
 def run_batch(exprs: list, pts, backend="cpu") -> list:
@@ -286,90 +345,149 @@ def _judge(e, got, pts) -> tuple:
     """``(class, detail)`` of one compiled formula's values ``got`` at ``pts``."""
     start = time.time()
     try:
-        with hard_limit(30.0):
-            exact = _exact(e, list(SYMBOLS), pts)
         ieee = _ieee(e, list(SYMBOLS), pts)
+        # Where the result is the formula as written, it is neither wrong nor improved
+        # (see classify): mpmath, the slow part, is asked about the other points only.
+        differ = ~((got == ieee) | (np.isnan(got) & np.isnan(ieee)))
+        exact = got.copy()
+        f = _reference(e, list(SYMBOLS))
+        with hard_limit(30.0):
+            if differ.any():
+                exact[differ] = _exact_rows(f, pts[differ])
+        ill = None
+        finite = np.isfinite(pts).all(axis=1)
+        worse = np.zeros(len(pts), dtype=bool)
+        worse[finite] = _masks(got[finite], ieee[finite], exact[finite])["worse"]
+        if worse.any():
+            with hard_limit(30.0):
+                ill = _ill_conditioned(f, pts, exact, worse)
     except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
         return "skipped", f"reference failed: {type(err).__name__}"
     if time.time() - start > 10:
         print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
-    return classify(got, ieee, exact, pts)
+    return classify(got, ieee, exact, pts, ill)
 
 
 COMPILE_SECONDS = 600.0    # a batch's compile (rewrites, CSE, gcc) stalled past this: bisect it
 REFERENCE_SECONDS = 120.0  # one formula's references stalled past this (hard_limit covers 30 s)
+BUILD_SECONDS = 60.0       # SymPy building one formula stalled past this (a C-level bignum power)
 _TIMEOUT = [COMPILE_SECONDS]  # --compile-timeout
 
 
-def _child(conn, exprs, pts, backend):
-    """Run one batch in a forked process, reporting each step so a stall is located."""
+def _child(conn, keys, pts, backend):
+    """Build, compile and judge formulas in a forked process, reporting every step.
+
+    A key is ``(seed, i)`` or a formula.  SymPy's own evaluation can stall in C
+    while building one (``exp`` of a huge integer power), which no in-process
+    limit interrupts: so building happens here too.
+    """
+    exprs = []
+    for key in keys:
+        e = formula(*key) if isinstance(key, tuple) else key
+        exprs.append(e)
+        conn.send(("built", None if e is None else str(e)[:400]))
+    exprs = [e for e in exprs if e is not None]
     try:
         with np.errstate(all="ignore"):
-            outs = ac.compile(list(exprs), list(SYMBOLS), backend=backend)(*pts.T)
+            outs = ac.compile(exprs, list(SYMBOLS), backend=backend)(*pts.T) if exprs else ()
     except Exception as err:  # noqa: BLE001 (find the culprit)
         kind = "algebrac-error" if isinstance(err, AlgebracError) else "other-error"
         conn.send(("failed", kind, f"{type(err).__name__}: {str(err)[:300]}"))
         return
     conn.send(("compiled",))
     for e, got in zip(exprs, outs):
-        conn.send(("result", _judge(e, np.asarray(got, dtype=np.float64), pts)))
+        conn.send(("result",) + _judge(e, np.asarray(got, dtype=np.float64), pts))
 
 
-def run_guarded(exprs: list, pts, backend="cpu") -> list:
-    """:func:`run_batch` in a child process with timeouts, so one formula cannot stall a run.
-
-    A compile that fails or stalls past ``COMPILE_SECONDS`` (``--compile-timeout``) is bisected (a few
-    compiles, not one per formula); a single formula whose compile stalls is
-    class ``hang``.  A formula whose references stall is ``skipped`` and the
-    rest of the batch goes on in a new child (its compile comes from the cache).
-    """
+def _messages(keys, pts, backend):
+    """The messages of a child running ``keys``; ``("stalled",)`` on a timeout, ``("died",)``."""
     import multiprocessing as mp
 
-    results = []
-    while len(results) < len(exprs):
-        rest = exprs[len(results):]
-        parent, child = mp.get_context("fork").Pipe(duplex=False)
-        proc = mp.get_context("fork").Process(target=_child, args=(child, rest, pts, backend))
-        proc.start()
-        child.close()
-        compiled, got, start = False, [], time.time()
-        try:
-            while len(got) < len(rest):
-                if not parent.poll(REFERENCE_SECONDS if compiled else _TIMEOUT[0]):
-                    raise TimeoutError
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, keys, pts, backend))
+    proc.start()
+    child.close()
+    wait, built = BUILD_SECONDS, 0
+    try:
+        while True:
+            if not parent.poll(wait):
+                yield ("stalled",)
+                return
+            try:
                 msg = parent.recv()
-                if msg[0] == "compiled":
-                    compiled = True
-                    if time.time() - start > 60:
-                        print(f"  compiling {len(rest)} formulas took {time.time() - start:.0f} s",
-                              flush=True)
-                elif msg[0] == "result":
-                    got.append(msg[1])
+            except EOFError:
+                yield ("died",)
+                return
+            built += msg[0] == "built"
+            # the next step's allowance: build the next formula, compile them all, judge one
+            wait = (BUILD_SECONDS if built < len(keys) else _TIMEOUT[0]) \
+                if msg[0] == "built" else REFERENCE_SECONDS
+            yield msg
+    finally:
+        proc.kill()
+        proc.join()
+        parent.close()
+
+
+def run_guarded(keys: list, pts, backend="cpu") -> dict:
+    """``{key: (class, detail, formula text)}``, each batch in a child process with timeouts.
+
+    A formula SymPy cannot build within ``BUILD_SECONDS`` is ``skipped``; a
+    compile that fails or stalls past ``COMPILE_SECONDS`` (``--compile-timeout``)
+    is bisected (a few compiles, not one per formula), and a single formula whose
+    compile stalls is class ``hang``; a formula whose references stall is
+    ``skipped`` and the rest of the batch goes on in a new child.
+    """
+    out, pending = {}, list(keys)
+    while pending:
+        texts, live, judged, compiled = [], [], 0, False
+        last, wait_compile = None, time.time()
+        for msg in _messages(pending, pts, backend):
+            last = msg
+            if msg[0] == "built":
+                texts.append(msg[1])
+                if msg[1] is None:
+                    out[pending[len(texts) - 1]] = ("skipped", "SymPy could not build it", "None")
                 else:
-                    raise RuntimeError(msg)
-        except (TimeoutError, EOFError, RuntimeError) as stop:
-            failed = stop.args[0] if isinstance(stop, RuntimeError) else None
-            if not compiled and len(rest) > 1:
-                proc.kill()
-                proc.join()
-                half = len(rest) // 2
-                return results + run_guarded(rest[:half], pts, backend) \
-                    + run_guarded(rest[half:], pts, backend)
-            if not compiled:
-                got = [failed[1:] if failed else
-                       ("hang", f"compiling did not finish in {time.time() - start:.0f} s")
-                       if isinstance(stop, TimeoutError) else
-                       ("other-error", "the process compiling the formula died")]
-            elif isinstance(stop, TimeoutError):
-                got.append(("skipped", f"reference did not finish in {REFERENCE_SECONDS:.0f} s"))
-            else:
-                got.append(("other-error", "the process running the formula died"))
-        finally:
-            proc.kill()
-            proc.join()
-            parent.close()
-        results += got
-    return results
+                    live.append(pending[len(texts) - 1])
+                if len(texts) == len(pending):
+                    wait_compile = time.time()
+            elif msg[0] == "compiled":
+                compiled = True
+                if time.time() - wait_compile > 60:
+                    print(f"  compiling {len(live)} formulas took "
+                          f"{time.time() - wait_compile:.0f} s", flush=True)
+            elif msg[0] == "result":
+                out[live[judged]] = (msg[1], msg[2], texts[pending.index(live[judged])])
+                judged += 1
+            if msg[0] in ("stalled", "died", "failed"):
+                break
+            if compiled and judged == len(live):
+                last = ("done",)
+                break
+        text = dict(zip(pending, texts))
+        if last[0] in ("stalled", "died") and len(texts) < len(pending):
+            bad = pending[len(texts)]   # SymPy never finished building it
+            out[bad] = ("skipped", f"SymPy did not build it in {BUILD_SECONDS:.0f} s", "?")
+        elif last[0] in ("stalled", "died", "failed") and not compiled:
+            if len(live) > 1:
+                half = len(live) // 2
+                out.update(run_guarded(live[:half], pts, backend))
+                out.update(run_guarded(live[half:], pts, backend))
+            elif live:
+                why = last[1:] if last[0] == "failed" else (
+                    ("hang", f"compiling did not finish in {_TIMEOUT[0]:.0f} s")
+                    if last[0] == "stalled" else
+                    ("other-error", "the process compiling the formula died"))
+                out[live[0]] = (*why, text[live[0]])
+        elif last[0] in ("stalled", "died"):
+            k = live[judged]
+            out[k] = (("skipped", f"references did not finish in {REFERENCE_SECONDS:.0f} s")
+                      if last[0] == "stalled" else
+                      ("other-error", "the process judging the formula died")) + (text[k],)
+        pending = [k for k in pending if k not in out]
+    return out
 
 
 def main(argv=None) -> int:
@@ -398,8 +516,7 @@ def main(argv=None) -> int:
         pts = points(a.points, a.seed)
         for key, r in list(done.items()):
             if r["class"] in ("wrong", "other-error", "hang"):
-                e = formula(*key)
-                r["class"], r["detail"] = run_guarded([e], pts, a.backend)[0]
+                r["class"], r["detail"], _ = run_guarded([key], pts, a.backend)[key]
         out.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
     elif not a.report:
         pts = points(a.points, a.seed)
@@ -408,13 +525,10 @@ def main(argv=None) -> int:
         with out.open("a") as fh:
             for b in range(0, len(todo), a.batch):
                 ids = todo[b:b + a.batch]
-                built = {i: formula(a.seed, i) for i in ids}
-                live = [i for i in ids if built[i] is not None]
-                results = dict(zip(live, run_guarded([built[i] for i in live], pts, a.backend)))
+                results = run_guarded([(a.seed, i) for i in ids], pts, a.backend)
                 for i in ids:
-                    cls, detail = results.get(i, ("skipped", "SymPy could not build it"))
-                    r = {"seed": a.seed, "i": i, "class": cls, "detail": detail,
-                         "formula": str(built[i])[:400]}
+                    cls, detail, text = results[(a.seed, i)]
+                    r = {"seed": a.seed, "i": i, "class": cls, "detail": detail, "formula": text}
                     done[(a.seed, i)] = r
                     fh.write(json.dumps(r) + "\n")
                 fh.flush()
