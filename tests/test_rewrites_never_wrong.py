@@ -9,6 +9,7 @@ floating-point flags.
 """
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -18,6 +19,7 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 import algebrac as ac
 from algebrac.lower import elementwise
+from algebrac.lower.tensor import prepare_tensors
 from algebrac.simplify import stable_rules
 from algebrac.simplify.guard import admissible
 
@@ -140,6 +142,23 @@ def test_limits_are_opt_in():
     assert a[0] == 0.0 and np.isnan(a[1]) and b.tolist() == [0.0, 0.0]
 
 
+def test_limits_option_of_compile_and_function():
+    # Default: the IEEE value of the formula as written (0*log(0) = 0*-inf = NaN).
+    with np.errstate(all="ignore"):
+        plain = ac.compile(x * sp.log(x), [x])(np.array([0.0, 2.0]))
+    limited_uf = ac.compile(x * sp.log(x), [x], limits=True)
+    limited = limited_uf(np.array([0.0, 2.0]))
+    assert np.isnan(plain[0]) and limited[0] == 0.0 and plain[1] == limited[1] == 2 * np.log(2)
+    assert pickle.loads(pickle.dumps(limited_uf))(0.0) == 0.0     # the option travels
+    n = ac.dim("n")
+    v = ac.vector("v", n)
+    ent = -ac.sum(v * ac.log(v))
+    with np.errstate(all="ignore"):
+        as_written = ac.function([v], ent, backend="numpy")(np.array([0.0, 0.5]))
+    with_limits = ac.function([v], ent, backend="numpy", limits=True)(np.array([0.0, 0.5]))
+    assert np.isnan(as_written) and with_limits == pytest.approx(0.5 * np.log(2), rel=1e-15)
+
+
 # -- conventions for +-0, +-inf and NaN inputs (README, "What rewrites assume") ----------
 
 def test_conventions_for_special_inputs():
@@ -199,6 +218,25 @@ def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
     # The stuck output is as written; the other was rewritten before the deadline or not.
     assert prog.outputs[0].xreplace(dict(prog.lets)) == sp.cos(x0) + sp.log(1 + x1)
     assert prog.outputs[1].xreplace(dict(prog.lets)) in (expm1(x1), sp.exp(x1) - 1)
+
+
+def test_tensor_rewrites_fall_back_within_the_budget(monkeypatch):
+    # ac.function's prepare shares the budget: a stuck rewrite leaves its output as written.
+    def stuck(node):
+        while True:
+            time.sleep(0.001)
+
+    _with_rule(monkeypatch, "stuck", stuck, tracks=(sp.cos,))
+    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "0.5")
+    monkeypatch.setattr(elementwise, "GRACE", 0.5)
+    n = ac.dim("n")
+    v = ac.vector("v", n)
+    start = time.monotonic()
+    prog = prepare_tensors([v], [ac.cos(v) + ac.log(1 + v), ac.exp(v) - 1])
+    assert time.monotonic() - start < 5
+    first, second = (o.body for o in prog.outputs)
+    assert first.has(sp.cos, sp.log) and not first.has(log1p)     # as written
+    assert second.has(expm1) or second.has(sp.exp)
 
 
 def test_guard_refuses_what_leaves_the_reals_or_drops_a_nan():
