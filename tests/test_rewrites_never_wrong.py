@@ -181,6 +181,27 @@ def test_conventions_for_special_inputs():
     assert s[3][3] == INF and p[3][3] == INF
 
 
+def test_floating_point_flags_are_those_of_the_computation_that_runs():
+    # README: a stabilized formula may raise a flag the formula as written does not, and the
+    # reverse.  log(1 - exp(-|t|)) is log1mexp(-|t|), computed as log(-expm1(-|t|)) near 0.
+    e = sp.log(1 - sp.exp(-sp.Abs(x)))
+    stable, plain = ac.compile(e, [x]), ac.compile(e, [x], stabilize=False)
+
+    def flags(f, v):
+        with np.errstate(all="raise"):
+            try:
+                f(np.array([v]))
+            except FloatingPointError as err:
+                return str(err).split(" encountered")[0]
+        return None
+
+    # 1 - exp(-1e-300) is 0: as written log(0) divides by zero; stabilized it is exact.
+    assert flags(plain, 1e-300) == "divide by zero" and flags(stable, 1e-300) is None
+    assert stable(1e-300) == pytest.approx(np.log(1e-300), rel=1e-15)
+    # expm1(-5e-324) is subnormal, which the C library flags as underflow: another flag.
+    assert flags(stable, 5e-324) == "underflow" and flags(plain, 5e-324) == "divide by zero"
+
+
 # -- fallbacks ------------------------------------------------------------------------------
 
 def _with_rule(monkeypatch, name, func, tracks=None):

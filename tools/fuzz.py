@@ -21,11 +21,28 @@ inputs follow the documented conventions and are not judged):
                (``nan-lost``), or off by more than 1e-6 where ieee is right to
                1e-8, or 1000 times further off than ieee (``worse``);
 ``improved``   right where ieee is not (overflow, cancellation);
+``overflow-both``  no better or worse than ieee, but somewhere both overflow
+               (inf, or NaN from inf - inf) where the exact value is a finite number;
 ``ok``         as right as ieee;
 ``algebrac-error`` / ``other-error``  compiling raised (the first is a
                deliberate, documented refusal, the second a bug);
-``skipped``    SymPy itself could not build the formula or mpmath not evaluate it
-               (not algebrac's doing).
+``hang``       compiling did not finish in ``--compile-timeout`` seconds;
+``skipped``    SymPy itself could not build the formula (or stalled building it)
+               or mpmath not evaluate it (not algebrac's doing).
+
+A point is not judged where the reference cannot decide: the exact value is
+infinite (a pole, an overflow, mpmath gave up), the point is ill-conditioned
+(moving one input by 4 ulps moves the exact value by more than 1e-6:
+``tan(7e265)``), or the reference meets a discontinuity exactly with a
+computed argument (``sign(0)``, ``atan2`` on its cut), where a 0 at 400
+digits may be a rounded ``1 - exp(-1e300)``.  Only a ``TypeError`` (a complex
+value compared or converted) makes the reference NaN; any other mpmath failure
+leaves the point unjudged.  A point where the compiled result equals the
+formula as written needs no reference (it is neither wrong nor improved).
+
+Each batch runs in a child process (``run_guarded``): a formula that SymPy
+cannot build, a compile or a reference that stalls is located and classed
+without stalling the run.
 
 Seeded (formula ``i`` of seed ``s`` is always the same) and resumable: results
 are appended to a JSON-lines file, formulas already there are skipped.
@@ -181,6 +198,32 @@ class _IEEEComparisons(MpmathPrinter):
         lhs, rhs = self._print(expr.lhs), self._print(expr.rhs)
         return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs})"
 
+    # At a discontinuity met exactly by a computed argument the reference cannot tell an
+    # exact 0 from a rounded one: sign(log(1 + exp(-6.9e104))) is 1, but 0 at 400 digits.
+    def _print_sign(self, expr):
+        a = expr.args[0]
+        return f"_sign_ref({self._print(a)}, {not (a.is_Symbol or a.is_number)})"
+
+    def _print_atan2(self, expr):
+        y, x = expr.args
+        return f"_atan2_ref({self._print(y)}, {self._print(x)}, {not (y.is_Symbol or y.is_number)})"
+
+
+class _Unresolved(ValueError):
+    """The reference met a discontinuity exactly (see ``_IEEEComparisons``): not judged."""
+
+
+def _sign_ref(a, computed):
+    if computed and a == 0:
+        raise _Unresolved("sign(0) of a computed argument")
+    return mpmath.sign(a)
+
+
+def _atan2_ref(y, x, computed):
+    if computed and y == 0 and x < 0:   # README: a rewrite may flip the sign of that zero
+        raise _Unresolved("atan2 on its branch cut")
+    return mpmath.atan2(y, x)
+
 
 def _ieee_cmp(op, a, b):
     vals = []
@@ -199,7 +242,8 @@ def _ieee_cmp(op, a, b):
 
 def _reference(expr, args):
     """``expr`` as an mpmath function whose comparisons are IEEE's."""
-    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}
+    table = {"_ieee_cmp": _ieee_cmp, "_sign_ref": _sign_ref, "_atan2_ref": _atan2_ref,
+             "mpmath": mpmath}
     return sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES], printer=_IEEEComparisons)
 
 
