@@ -241,6 +241,18 @@ def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
     assert prog.outputs[1].xreplace(dict(prog.lets)) in (expm1(x1), sp.exp(x1) - 1)
 
 
+def test_parts_not_reached_by_the_deadline_still_compile(monkeypatch):
+    # Fuzz formula 6046 on a loaded machine: the budget ran out before the rewrite reached
+    # re(y) (SymPy's, for a symbol of unknown domain), and the printer had no C for re.
+    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "1e-6")
+    e = sp.Piecewise((sp.exp(sp.re(y)) * sp.Abs(1 / (sp.exp(y) + sp.exp(z))), x > 1),
+                     (sp.sec(y), True))
+    uf = ac.compile(e, [x, y, z], backend="numpy")
+    got = uf(np.array([2.0, 0.0]), np.array([0.5, 0.5]), np.array([1.0, 1.0]))
+    want = [np.exp(0.5) / (np.exp(0.5) + np.exp(1.0)), 1 / np.cos(0.5)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
 def test_tensor_rewrites_fall_back_within_the_budget(monkeypatch):
     # ac.function's prepare shares the budget: a stuck rewrite leaves its output as written.
     def stuck(node):

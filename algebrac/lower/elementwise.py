@@ -226,6 +226,9 @@ def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
         with hard_limit(None if deadline.at is None else deadline.left() + GRACE):
             out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline)
                    if stabilize else specialize(e, deadline=deadline))
+        if deadline.expired():  # the parts not reached still need the table forms (re(x) -> x)
+            with sp.evaluate(False):
+                out = specialize(out)
         if nonreal(out) <= nonreal(e):
             check(out, f"output {k}")
             return out
