@@ -1,10 +1,10 @@
-"""backend="cuda" without a GPU: every kernel through nvcc (PTX for sm_80 and sm_90) and the
-same text run on the CPU emulator (emulate.h), compared with the numpy reference backend.
+"""backend="cuda" without a GPU: every kernel through nvcc and NVRTC (PTX for sm_80 and sm_90)
+and the same text run on the CPU emulator (emulate.h), compared with the numpy reference backend.
 
 The emulator runs the whole call path (argument handling, launch plan, device memory,
 ``__cuda_array_interface__`` inputs) with a small ``max_blocks`` so grid-stride loops and
-multi-block reductions are exercised.  Without nvcc the PTX half is skipped with a reason;
-the emulator half still compiles the identical text (as C++) and checks every value.
+multi-block reductions are exercised.  Without either compiler the PTX half is skipped with a
+reason; the emulator half still compiles the identical text (as C++) and checks every value.
 Tests marked ``cuda`` need PyCUDA and a GPU and skip cleanly without them.
 """
 from __future__ import annotations
@@ -37,26 +37,27 @@ corpus = _load(HERE.parent / "test_corpus.py", "_ac_corpus_for_cuda")
 ops = _load(HERE.parent / "function" / "test_ops.py", "_ac_ops_for_cuda")
 
 
+COMPILERS = launch.compilers()   # nvcc and NVRTC (the test extra installs cuda-bindings)
+
+
 def _nvcc_available() -> bool:
-    try:
-        launch.nvcc()
-    except BackendUnavailable:
-        return False
-    return True
+    return "nvcc" in COMPILERS
 
 
 def check_ptx(obj) -> None:
-    """Compile the object's CUDA source for sm_80 and sm_90; a compile error fails the test."""
+    """Compile the object's CUDA source for sm_80 and sm_90 with every CUDA compiler found;
+    a compile error fails the test."""
     text = obj.source
     assert 'extern "C"' in text and "__global__" in text
-    if text in _checked or not _nvcc_available():
-        return
-    ptx = launch.check_ptx(text)
-    for arch, code in ptx.items():
-        assert f".target {arch}" in code
-        for name in obj._cuda.kernel_names:
-            assert f".entry {name}(" in code
-    _checked.add(text)
+    for using in COMPILERS:
+        if (text, using) in _checked:
+            continue
+        ptx = launch.check_ptx(text, using=using)
+        for arch, code in ptx.items():
+            assert f".target {arch}" in code
+            for name in obj._cuda.kernel_names:
+                assert f".entry {name}(" in code
+        _checked.add((text, using))
 
 
 @pytest.fixture
@@ -218,22 +219,44 @@ def test_empty_dimensions_and_inspection(emulator):
     assert "call gemm" in fc.kernel and "copied" not in fc.kernel   # strided on the GPU
 
 
-def test_cubins_are_cached_by_source_and_architecture(private_cache):
-    if not _nvcc_available():
-        pytest.skip("nvcc not found: building cubins needs the CUDA toolkit")
+@pytest.mark.parametrize("using", ["nvcc", "nvrtc"])
+def test_cubins_are_cached_by_source_architecture_and_compiler(private_cache, using):
+    if using not in COMPILERS:
+        pytest.skip(f"{using} not found: pip install -e '.[test]' brings NVRTC, the CUDA "
+                    "toolkit nvcc")
     from algebrac.cuda.render import PRELUDE
 
     text = PRELUDE + 'extern "C" __global__ void _ac_k(double *_ac_x) { _ac_x[0] = 1.0; }\n'
-    first = launch.build_cubin(text, "sm_80")
+    first = launch.build_cubin(text, "sm_80", using)
     assert first[:4] == b"\x7fELF"
     entries = {p.parent for p in private_cache.rglob("kernel.cubin")}
-    assert launch.build_cubin(text, "sm_80") == first           # a hit: nothing new built
+    assert launch.build_cubin(text, "sm_80", using) == first     # a hit: nothing new built
     assert {p.parent for p in private_cache.rglob("kernel.cubin")} == entries
-    launch.build_cubin(text, "sm_90")
+    launch.build_cubin(text, "sm_90", using)
     assert len({p.parent for p in private_cache.rglob("kernel.cubin")}) == 2
     (entry,) = entries
     (entry / "kernel.cubin").write_bytes(b"tampered")        # never loaded: rebuilt instead
-    assert launch.build_cubin(text, "sm_80") == first
+    assert launch.build_cubin(text, "sm_80", using) == first
+
+
+def test_nvrtc_builds_when_nvcc_is_absent(monkeypatch, private_cache):
+    if "nvrtc" not in COMPILERS:
+        pytest.skip("NVRTC not installed (pip install -e '.[test]' brings cuda-bindings)")
+
+    def no_nvcc():
+        raise BackendUnavailable("nvcc was not found")
+
+    monkeypatch.setattr(launch, "nvcc", no_nvcc)
+    assert launch.compilers() == ["nvrtc"] and launch.compiler() == "nvrtc"
+    from algebrac.cuda.render import PRELUDE
+
+    text = PRELUDE + ('extern "C" __global__ void _ac_k(float *_ac_x) '
+                      '{ _ac_x[threadIdx.x] = _ac_sigmoidf(_ac_x[threadIdx.x]) + INFINITY; }\n')
+    assert launch.build_cubin(text, "sm_90")[:4] == b"\x7fELF"
+    assert ".entry _ac_k(" in launch.check_ptx(text, ("sm_90",))["sm_90"]
+    monkeypatch.setattr(launch, "nvrtc", no_nvcc)
+    with pytest.raises(BackendUnavailable, match="found none.*nvcc.*cuda-bindings"):
+        launch.compiler()
 
 
 def test_backend_unavailable_says_what_to_install(monkeypatch):
@@ -360,12 +383,13 @@ def test_emulator_shuffles_exchange_lane_values_and_finds_deadlocks(tiny):
         _run_tiny(tiny, "_ac_deadlock")
 
 
-def test_compile_errors_are_reported():
-    if not _nvcc_available():
-        pytest.skip("nvcc not found: the PTX check needs the CUDA toolkit")
-    with pytest.raises(CompileError, match="nvcc"):
+@pytest.mark.parametrize("using", ["nvcc", "nvrtc"])
+def test_compile_errors_are_reported(using):
+    if using not in COMPILERS:
+        pytest.skip(f"{using} not found: the PTX check needs the CUDA toolkit or cuda-bindings")
+    with pytest.raises(CompileError, match=f"(?si){using} rejected.*undefined_thing"):
         launch.check_ptx('extern "C" __global__ void _ac_bad() { undefined_thing(); }',
-                         archs=("sm_80",))
+                         archs=("sm_80",), using=using)
 
 
 def _gpu_available() -> bool:
