@@ -150,4 +150,23 @@ static inline T __shfl_down_sync(unsigned mask, T v, unsigned delta) {
     return r;
 }
 
+/* __shfl_sync reads lane `src`'s value; __syncwarp waits for the live lanes of the warp. */
+template <class T>
+static inline T __shfl_sync(unsigned mask, T v, int src) {
+    static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffle of a wide type");
+    if (mask != 0xffffffffu) { std::fputs("emulate.h: partial-warp shuffle\n", stderr); std::abort(); }
+    const unsigned t = threadIdx.x, w = t & ~31u;
+    std::memcpy(&ac_emu::block.lane_value[t], &v, sizeof(T));
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+    T r;
+    std::memcpy(&r, &ac_emu::block.lane_value[w + (src & 31)], sizeof(T));
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+    return r;
+}
+
+static inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) { std::fputs("emulate.h: partial-warp sync\n", stderr); std::abort(); }
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+}
+
 #endif

@@ -33,7 +33,7 @@ import sympy as sp
 
 from ..errors import BackendUnavailable, CompileError, DTypeError
 from ..lower.ir import Role
-from .render import BLOCK, CudaSource, Program
+from .render import BLOCK, LANES, CudaSource, Program
 
 __all__ = ["PyCudaDevice", "current_device", "use_device", "nvcc", "nvrtc", "compilers",
            "compiler", "build_cubin", "check_ptx", "run", "INSTALL_HINT"]
@@ -334,24 +334,27 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
             values[b.name] = device.ptr(mem)
     item = program.dtype.numpy.itemsize
     scalars = device.alloc(max(program.slots, 1) * item)
-    plan, need, workers = [], 1, 0
+    plan, need, workers, lanes = [], 1, 0, 1
     for lc in program.launches:
         extent = _int(lc.extent, sizes)
         threads = BLOCK
+        if lc.kind != "combine":    # a combine folds with its reduce's layout
+            lanes = LANES if lc.kind in ("grid", "reduce") and _int(lc.row, sizes) >= LANES \
+                else 1              # a warp per row of 32 or more (row 0: cannot)
         if lc.kind == "serial":
             grid, threads = 1, 1
         elif lc.kind in ("gemm", "combine"):   # a block per tile or per target element
             grid = max(1, min(extent, device.max_blocks))
         elif lc.kind == "reduce":
             per = max(_int(lc.partial, sizes), 1)
-            grid = max(1, min(_blocks(extent, device), PARTIAL_CAP // (BLOCK * per)))
+            grid = max(1, min(_blocks(extent * lanes, device), PARTIAL_CAP // (BLOCK * per)))
             workers = grid * BLOCK
             need = max(need, per * workers)
         else:
-            grid = _blocks(extent, device)
-        plan.append((lc.kernel, grid, threads, workers))
+            grid = _blocks(extent * lanes, device)
+        plan.append((lc.kernel, grid, threads, workers, lanes))
     partials = device.alloc(need * item)
-    for name, grid, threads, workers in plan:
+    for name, grid, threads, workers, lanes in plan:
         args = []
         for _, pname, what in program.params:
             if what == "scalars":
@@ -360,6 +363,8 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
                 args.append((True, device.ptr(partials)))
             elif what == "workers":
                 args.append((False, workers))
+            elif what == "lanes":
+                args.append((False, lanes))
             elif isinstance(what, tuple):     # (buffer, axis): a stride
                 args.append((False, operands[what[0].name][1][what[1]]))
             elif isinstance(what, sp.Symbol):

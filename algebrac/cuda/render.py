@@ -15,6 +15,15 @@ consistent between launches):
   the thread's own column of ``_ac_part``); a second kernel gives each target
   element a block that folds its partials with the same tree, so results are
   deterministic for a given launch configuration;
+* a parallel loop over rows whose body reduces along the contiguous (last)
+  axis, as in ``X @ w`` or ``sum(X, axis=1)`` (``row_plan``): at launch, rows
+  of 32 or more elements get a warp each (``_ac_ln`` = 32 lanes; shorter rows
+  keep a thread each, ``_ac_ln`` = 1).  The lanes stride along the row, so
+  reads are coalesced; each reduction is a lane partial, then a fixed shuffle
+  tree whose result lane 0 hands to every lane (deterministic, and equal in
+  all lanes); loops that write element ``k`` of a row split across the lanes;
+  other stores and the loop's own reductions run in lane 0, ordered by
+  ``__syncwarp`` where lanes share memory;
 * a ``gemm`` call (the contraction ``use_blas`` recognised): a 16x16 tiled
   shared-memory kernel (no BLAS on the GPU);
 * anything else (initialisations, serial loops): one thread.
@@ -47,10 +56,10 @@ import sympy as sp
 
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
-from ..lower.ir import Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
+from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
     Role, Stage
 from ..lower.printing import NestPrinter, stride_name
-from ..lower.schedule import reductions_of
+from ..lower.schedule import accesses, reductions_of
 
 __all__ = ["BLOCK", "TILE", "Launch", "Program", "CudaSource", "CudaPrinter", "render_cuda"]
 
@@ -86,18 +95,33 @@ static __device__ inline {t} _ac_block_{op}{suf}({t} v)
 """
 
 
+_WARP_REDUCE = """\
+static __device__ inline {t} _ac_warp_{op}{suf}({t} v, long long lanes)
+{{
+    // One row's lane partials: a fixed shuffle tree to lane 0, then lane 0's value to
+    // every lane (a butterfly could leave lanes disagreeing on the sign of a zero).
+    if (lanes == 1) return v;
+    for (int o = 16; o > 0; o >>= 1) v = {fold_v};
+    return __shfl_sync(0xffffffffu, v, 0);
+}}
+"""
+LANES = 32   # lanes per row when a row is long enough (see row_plan)
+
+
 @dataclass(frozen=True)
 class Launch:
     """One kernel launch: ``kind`` is serial, grid, reduce, combine or gemm.
 
     ``extent``: the iterations (or gemm tiles) the grid covers, in sizes;
-    ``partial``: the partial elements each worker of a reduce launch needs.
+    ``partial``: the partial elements each worker of a reduce launch needs;
+    ``row``: the row length of a launch that can give each row a warp (0: cannot).
     """
 
     kernel: str
     kind: str
     extent: sp.Expr = sp.S.One
     partial: sp.Expr = sp.S.Zero
+    row: sp.Expr = sp.S.Zero
 
 
 @dataclass(frozen=True)
@@ -163,17 +187,68 @@ class CudaPrinter(NestPrinter):
             return self._stmt_Assign(Assign(stmt.symbol, stmt.value), depth)
         return super()._stmt_Let(stmt, depth)
 
-    def block_reduce(self, op: ReduceOp, value: str) -> str:
-        name = f"_ac_block_{op.name.lower()}{'f' if self.dtype is DType.FLOAT32 else ''}"
-        self.helpers.add((op, self.dtype))
-        return f"{name}({value})"
+    def block_reduce(self, op: ReduceOp, value: str, scope: str = "block") -> str:
+        name = f"_ac_{scope}_{op.name.lower()}{'f' if self.dtype is DType.FLOAT32 else ''}"
+        self.helpers.add((op, self.dtype, scope))
+        return f"{name}({value})" if scope == "block" else f"{name}({value}, _ac_ln)"
 
 
-def _helper(op: ReduceOp, dtype: DType, p: CudaPrinter) -> str:
+def _helper(op: ReduceOp, dtype: DType, scope: str, p: CudaPrinter) -> str:
     fold = p.fold(op)
-    return _BLOCK_REDUCE.format(
+    return (_BLOCK_REDUCE if scope == "block" else _WARP_REDUCE).format(
         t=dtype.c_name, op=op.name.lower(), suf="f" if dtype is DType.FLOAT32 else "",
         fold_v=fold("v", "__shfl_down_sync(0xffffffffu, v, o)"), ident=p._print(op.identity))
+
+
+def _slot(e: str, w: str, rows) -> str:
+    """Where worker ``w`` (a thread number) keeps element ``e`` of an array partial.
+
+    A thread per row: ``e * _ac_nw + w``, a column per thread, so a warp's stores are
+    coalesced.  A warp per row (``rows``): a column per warp in runs of ``_ac_ln`` elements
+    with lane ``e % _ac_ln`` at offset ``e % _ac_ln``, so lanes storing neighbouring
+    elements hit neighbouring addresses (the same as the first when ``_ac_ln`` is 1).
+    """
+    if not rows:
+        return f"({e})*_ac_nw + {w}"
+    # _ac_ln is 1 or LANES: constant divisors (shifts), not a 64-bit division per access.
+    return (f"(_ac_ln == 1 ? ({e})*_ac_nw + {w} : ({e}) / {LANES} * _ac_nw + "
+            f"({w}) / {LANES} * {LANES} + ({e}) % {LANES})")
+
+
+def row_plan(loop: Loop):
+    """The row length when ``loop``'s rows can be split across the lanes of a warp, else None.
+
+    The body holds Lets, Assigns, Accumulates and inner loops of those only.  Every
+    inner loop either accumulates into a scalar (a partial per lane, then a warp tree)
+    or writes an element indexed by its own index (so lanes write distinct elements),
+    and one of them reads an array with its index on the last (contiguous) axis, or a
+    warp per row buys nothing.
+    """
+    row = None
+    for s in loop.body:
+        if not isinstance(s, Loop):
+            if not isinstance(s, (Let, Assign, Accumulate)):
+                return None
+            continue
+        if any(not isinstance(b, (Let, Assign, Accumulate)) for b in s.body):
+            return None
+        k, ops, written = s.index, {}, {}
+        for b in s.body:
+            if isinstance(b, Let):
+                continue
+            if isinstance(b, Accumulate) and isinstance(b.target, sp.Symbol):
+                if ops.setdefault(b.target.name, b.op) is not b.op:
+                    return None
+            elif isinstance(b.target, sp.Indexed) and k in b.target.indices:
+                written[b.target.base.name] = b.target.indices
+            else:
+                return None
+        if any(x.name in written and x.indices != written[x.name] for x in accesses(s.body)):
+            return None   # another lane's element
+        if row is None and any(ix.indices[-1] == k and len(ix.indices) > 1 for b in s.body
+                               for ix in sp.sympify(b.value).atoms(sp.Indexed)):
+            row = sp.sympify(s.extent)
+    return row
 
 
 def _top_level_scalars(kernel: Kernel) -> dict:
@@ -205,7 +280,7 @@ class _ModuleWriter:
         params += [("long long", s.name, s) for s in kernel.sizes]
         t = self.p.dtype.c_name
         params += [(f"{t} *", "_ac_sc", "scalars"), (f"{t} *", "_ac_part", "partials"),
-                   ("long long", "_ac_nw", "workers")]
+                   ("long long", "_ac_nw", "workers"), ("long long", "_ac_ln", "lanes")]
         self.params = tuple(params)
 
     def function(self, suffix: str, lines: list) -> str:
@@ -241,19 +316,78 @@ class _ModuleWriter:
         self.launches.append(Launch(name, "serial"))
         stmts.clear()
 
-    def _grid_loop(self, loop: Loop, depth: int, start: str, step: str) -> list:
-        return self.p.block(self.p._for(loop, start, step), loop.body, depth)
+    def _grid_loop(self, loop: Loop, start: str, step: str, plan=None, red=()) -> list:
+        if plan is None:
+            return self.p.block(self.p._for(loop, start, step), loop.body, 1)
+        # A warp (or a thread, _ac_ln == 1) per row; the barrier closing each row orders
+        # its lanes' shared partial slots before the next row's.
+        head = self.p._for(loop, f"{start} / _ac_ln", f"{step} / _ac_ln")
+        return [f"    {head} {{", *self.row_body(loop.body, red),
+                "        if (_ac_ln > 1) __syncwarp();", "    }"]
+
+    def row_body(self, stmts, red) -> list:
+        """A row's statements split over its lanes (see :func:`row_plan`)."""
+        p, out, reads, writes, pad = self.p, [], set(), set(), "        "
+        for s in stmts:
+            acc = [x for x in accesses([s]) if x.name in p.buffers]
+            r = {x.name for x in acc if x.kind == "read"}
+            w = {x.name for x in acc if x.kind != "read"}
+            if w & (reads | writes) or r & writes:   # another lane's memory: order it
+                out.append(pad + "if (_ac_ln > 1) __syncwarp();")
+                reads, writes = set(), set()
+            reads, writes = reads | r, writes | w
+            if isinstance(s, Loop):
+                out += self.row_loop(s, red)
+            elif isinstance(s, Let) or (isinstance(s.target, sp.Symbol) and (
+                    isinstance(s, Assign) or s.target.name not in red)):
+                out += p.statement(s, 2)     # every lane computes the same registers
+            else:
+                out += [pad + "if (_ac_lane == 0) {", *p.statement(s, 3), pad + "}"]
+        return out
+
+    def row_loop(self, loop: Loop, red) -> list:
+        p, pad = self.p, "        "
+        head = p._for(loop, "_ac_lane", "_ac_ln")
+        targets = {b.target.name: b.op for b in loop.body
+                   if isinstance(b, Accumulate) and isinstance(b.target, sp.Symbol)}
+        if not targets:
+            return p.block(head, loop.body, 2)
+        lines, saved, lanes = [pad + "{"], dict(p.redirect), []
+        for name, op in targets.items():
+            lv = f"_ac_lv{p.counter}"
+            p.counter += 1
+            lines.append(f"{pad}    {p.dtype.c_name} {lv} = {p._print(op.identity)};")
+            p.redirect[name] = (lv, False)
+            lanes.append((name, op, lv))
+        lines += p.block(head, loop.body, 3)
+        p.redirect = saved
+        for name, op, lv in lanes:   # every lane shuffles; lane 0 alone adds to a partial
+            tgt = p._print(sp.Symbol(name))
+            lines += [f"{pad}    {lv} = {p.block_reduce(op, lv, 'warp')};",
+                      f"{pad}    {'if (_ac_lane == 0) ' if name in red else ''}"
+                      f"{tgt} = {p.fold(op)(tgt, lv)};"]
+        return lines + [pad + "}"]
 
     def grid(self, loop: Loop) -> None:
         self.p.declared = set()
+        plan = row_plan(loop)
         gid = "blockIdx.x * (long long)blockDim.x + threadIdx.x"
-        lines = self._grid_loop(loop, 1, gid, "(long long)gridDim.x * blockDim.x")
-        self.launches.append(Launch(self.function("", lines), "grid", sp.sympify(loop.extent)))
+        rows = plan is not None
+        lines = ([f"    const long long _ac_w = {gid};",
+                  "    const long long _ac_lane = threadIdx.x % _ac_ln;"] if rows else [])
+        lines += self._grid_loop(loop, "_ac_w" if rows else gid,
+                                 "((long long)gridDim.x * blockDim.x)", plan)
+        self.launches.append(Launch(self.function("", lines), "grid", sp.sympify(loop.extent),
+                                    row=plan if rows else sp.S.Zero))
 
     def reduce(self, loop: Loop, red: dict) -> None:
         p, t = self.p, self.p.dtype.c_name
         p.declared = set()
+        plan = row_plan(loop)
+        rows = plan is not None
         lines = ["    const long long _ac_w = blockIdx.x * (long long)blockDim.x + threadIdx.x;"]
+        if rows:
+            lines.append("    const long long _ac_lane = threadIdx.x % _ac_ln;")
         saved, parts, offset = dict(p.redirect), [], sp.S.Zero
         for k, (name, op) in enumerate(sorted(red.items())):
             buf = p.buffers.get(name)
@@ -266,13 +400,17 @@ class _ModuleWriter:
                 p.redirect[name] = (f"_ac_pv{k}", False)
                 size = sp.S.One
             else:
-                col = f"_ac_part[({off})*_ac_nw + ({{}})*_ac_nw + _ac_w]"
-                lines.append(f"    for (long long _ac_e = 0; _ac_e < {p._print_index(size)}; "
-                             f"_ac_e++) {col.format('_ac_e')} = {ident};")
+                col = f"_ac_part[({off})*_ac_nw + {_slot('{0}', '_ac_w', rows)}]"
+                start, step = ("_ac_lane", "_ac_ln") if rows else ("0", "1")
+                lines.append(f"    for (long long _ac_e = {start}; _ac_e < "
+                             f"{p._print_index(size)}; _ac_e += {step}) "
+                             f"{col.format('_ac_e')} = {ident};")
                 p.redirect[name] = (col, True)
             parts.append((k, name, op, buf, scalar, off, size))
             offset += size
-        lines += self._grid_loop(loop, 1, "_ac_w", "_ac_nw")
+        if rows and any(not sc for *_, sc, _, _ in parts):
+            lines.append("    if (_ac_ln > 1) __syncwarp();   // slots set by other lanes")
+        lines += self._grid_loop(loop, "_ac_w", "_ac_nw", plan, red)
         p.redirect = saved
         for k, name, op, buf, scalar, off, size in parts:
             if scalar:
@@ -280,7 +418,8 @@ class _ModuleWriter:
                           f"      if (threadIdx.x == 0) _ac_part[({off})*_ac_nw + blockIdx.x] "
                           "= _ac_v; }"]
         first = self.function("", lines)
-        self.launches.append(Launch(first, "reduce", sp.sympify(loop.extent), offset))
+        self.launches.append(Launch(first, "reduce", sp.sympify(loop.extent), offset,
+                                    plan if rows else sp.S.Zero))
         # Second pass, one block per target element: the block folds that element's
         # partials (one per block of the first pass for a scalar, one per worker for an
         # array) with coalesced loads and a tree, then thread 0 folds in the target.
@@ -291,9 +430,10 @@ class _ModuleWriter:
                 target = p._print(sp.Symbol(name)) if buf is None else f"{name}[0]"
                 count = f"_ac_nw / {BLOCK}"
             else:
-                target, count = p.unravel(buf, "_ac_e"), "_ac_nw"
+                target, count = p.unravel(buf, "_ac_e"), "_ac_nw / _ac_ln" if rows else "_ac_nw"
                 widest = size if widest == 1 else sp.Max(widest, size)
-            part = f"_ac_part[({off})*_ac_nw + _ac_e*_ac_nw + _ac_t]"
+            w = "_ac_t * _ac_ln" if rows and not scalar else "_ac_t"
+            part = f"_ac_part[({off})*_ac_nw + {_slot('_ac_e', w, rows and not scalar)}]"
             lines += [f"    for (long long _ac_e = blockIdx.x; _ac_e < {p._print_index(size)}; "
                       "_ac_e += gridDim.x) {",
                       f"        {t} _ac_v = {p._print(op.identity)};",
@@ -354,8 +494,8 @@ def render_cuda(kernels: list) -> CudaSource:
         w = _ModuleWriter(k)
         programs[w.p.dtype] = w.run()
         functions += w.functions
-        for op, dt in w.p.helpers:
-            helpers[(op.name, dt.value)] = _helper(op, dt, w.p)
+        for op, dt, scope in w.p.helpers:
+            helpers[(scope, op.name, dt.value)] = _helper(op, dt, scope, w.p)
     text = "\n".join([PRELUDE, *(helpers[h] for h in sorted(helpers)), 'extern "C" {', "",
                       "\n\n".join(functions), "", '}  // extern "C"', ""])
     return CudaSource(text, programs)

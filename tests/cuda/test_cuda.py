@@ -203,6 +203,51 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
     assert np.isnan(fc(*vals)[2])
 
 
+@pytest.mark.parametrize("order", [0, 1])
+def test_rows_of_32_or_more_get_a_warp_each(order):
+    """Matrix-vector products and row reductions over the contiguous axis: long rows are
+    split across a warp's lanes (coalesced reads, shuffle trees), short ones keep a thread;
+    both match the reference, in both thread orders, with identical bits on a rerun."""
+    n, m = ac.dim("n"), ac.dim("m")
+    X, w, t = ac.matrix("X", (n, m)), ac.vector("w", m), ac.vector("t", n)
+    p = ac.sigmoid(X @ w)
+    loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
+    outs = [X @ w, ac.max(X, axis=1), loss, ac.grad(loss, w), ac.sum(X), ac.sum(X, axis=0)]
+    dev = EmulatedDevice(max_blocks=3, order=order)
+    with launch.use_device(dev):
+        pairs = [(ac.function(ins, o, backend="cuda"), ac.function(ins, o, backend="numpy"))
+                 for ins, o in (([X, w, t], outs), ([X, w], outs[:2]))]   # reduce; grid
+        for fc, _ in pairs:
+            check_ptx(fc)
+            assert "_ac_warp_" in fc.source and "__syncwarp()" in fc.source
+        kinds = [{lc.kind: lc.kernel for lc in fc._cuda.programs[ac.dtypes.DType.FLOAT64].launches
+                  if lc.row != 0} for fc, _ in pairs]
+        assert [set(k) for k in kinds] == [{"reduce"}, {"grid"}]
+        rng = np.random.default_rng(8)
+        for (nn, mm), dtype in (((40, 70), np.float64), ((40, 70), np.float32),
+                                ((40, 5), np.float64), ((2, 33), np.float64)):
+            vals = [rng.normal(size=(nn, mm)), rng.normal(size=mm),
+                    (rng.random(nn) > 0.5) * 1.0]
+            vals[0][1, mm - 1] = np.nan          # a NaN in the last lane's elements
+            vals[0][nn - 1, :] = -np.inf
+            vals = [v.astype(dtype) for v in vals]
+            for (fc, fr), kind in zip(pairs, kinds):
+                args = vals[:len(fc.inputs)]
+                dev.launches.clear()
+                with np.errstate(all="ignore"):
+                    got, want = fc(*args), fr(*args)
+                # Rows of 32 or more: a warp each, so more blocks than a thread per row needs.
+                (name,) = [lc.kernel for lc in fc._cuda.programs[
+                    ac.dtypes.DType.from_numpy(dtype)].launches if lc.row != 0]
+                grid = [g for k, g, _ in dev.launches if k == name]
+                assert grid == [min(3, -(-nn * (32 if mm >= 32 else 1) // 256))]
+                for k, (g, r) in enumerate(zip(got, want)):
+                    _compare(g, r, dtype, 100.0, f"output {k} at {(nn, mm)} {dtype.__name__}")
+                with np.errstate(all="ignore"):
+                    for g, r in zip(fc(*args), got):
+                        np.testing.assert_array_equal(g, r)
+
+
 def test_empty_dimensions_and_inspection(emulator):
     n, m, k = ac.dim("n"), ac.dim("m"), ac.dim("k")
     x, A, B = ac.vector("x", n), ac.matrix("A", (n, m)), ac.matrix("B", (m, k))
