@@ -59,6 +59,7 @@ from ..errors import UnsupportedError, VerifyError
 from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
     Role, Stage
 from ..lower.printing import NestPrinter, stride_name
+from ..mathfuncs import FUNCTIONS, row_for
 from ..lower.schedule import accesses, reductions_of
 
 __all__ = ["BLOCK", "TILE", "Launch", "Program", "CudaSource", "CudaPrinter", "render_cuda"]
@@ -165,11 +166,21 @@ class CudaPrinter(NestPrinter):
     def names_of(self, row, expr) -> tuple:
         # The function table's CUDA column (the C names unless a row says otherwise).
         if row.cuda64 is None or row.cuda32 is None:
+            can = f" (CUDA computes {row.cuda_call.__doc__})" if row.cuda_call else ""
             raise UnsupportedError(
-                f"{type(expr).__name__} has no CUDA implementation (on the CPU it calls "
-                f"SciPy's compiled {', '.join(row.scipy_names) or 'code'}): {expr}; "
-                "compute it with backend='cpu'")
+                f"{type(expr).__name__} has no CUDA implementation for these arguments{can}; "
+                f"on the CPU it calls SciPy's compiled {', '.join(row.scipy_names) or 'code'}: "
+                f"{expr}; compute it with backend='cpu'")
         return row.cuda64, row.cuda32
+
+    def _print_Function(self, expr):
+        row = row_for(type(expr))
+        spec = row.cuda_call(*expr.args) if row is not None and row.cuda_call else None
+        if spec is None:
+            return super()._print_Function(expr)
+        c64, c32, ints, args = spec   # CUDA's own function for this instance
+        name = self._use(c64, c32, len(ints) + len(args), False)
+        return f"{name}({', '.join([*map(str, ints), *map(self._print, args)])})"
 
     def _print_Symbol(self, expr):
         if expr.name in self.slots and expr.name not in self.redirect:
@@ -191,6 +202,11 @@ class CudaPrinter(NestPrinter):
         name = f"_ac_{scope}_{op.name.lower()}{'f' if self.dtype is DType.FLOAT32 else ''}"
         self.helpers.add((op, self.dtype, scope))
         return f"{name}({value})" if scope == "block" else f"{name}({value}, _ac_ln)"
+
+
+for _row in FUNCTIONS.values():   # as CFamilyPrinter does, to reach the override above
+    if _row.cuda_call is not None:
+        setattr(CudaPrinter, "_print_" + _row.sympy.__name__, CudaPrinter._print_Function)
 
 
 def _helper(op: ReduceOp, dtype: DType, scope: str, p: CudaPrinter) -> str:

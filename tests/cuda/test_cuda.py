@@ -119,6 +119,38 @@ def test_every_table_function_compiles_for_cuda(emulator):
             ac.compile(mf._expr(row), mf.ARGS, backend="cuda")
 
 
+def test_integer_order_bessel_functions_use_cudas_math_library(emulator):
+    """besselj/bessely of constant orders 0, 1, n and besseli of orders 0, 1 become CUDA's
+    j0/j1/jn, y0/y1/yn, cyl_bessel_i0/i1 (checked against SciPy's jv/yv/iv, what the CPU
+    backend calls); real orders, other I orders and besselk are refused by name."""
+    x = sp.Symbol("x")
+    exprs = [sp.besselj(0, x), sp.besselj(1, x), sp.besselj(4, x), sp.bessely(0, x),
+             sp.bessely(1, x), sp.bessely(3, x), sp.besseli(0, x), sp.besseli(1, x)]
+    f = ac.compile(exprs, [x], backend="cuda")
+    ref = ac.compile(exprs, [x], backend="numpy")
+    check_ptx(f)
+    for name in ("j0(", "j1(", "jn(4, ", "y0(", "y1(", "yn(3, ", "cyl_bessel_i0(",
+                 "cyl_bessel_i1(", "jnf(4, ", "cyl_bessel_i1f("):
+        assert name in f.source
+    xs = np.concatenate([np.linspace(0.25, 12, 300), [np.inf, np.nan]])
+    for dtype in (np.float64, np.float32):
+        v = xs.astype(dtype)
+        with np.errstate(all="ignore"):
+            got, want = f(v), ref(v)
+        for k, (g, w) in enumerate(zip(got, want)):
+            # atol: absolute errors of an O(1) oscillating function near its zeros
+            _compare(g[:-2], w[:-2], dtype, 1.0, f"{exprs[k]} {dtype.__name__}")
+            assert np.isnan(g[-1])
+    signs = f(np.array([-2.0]))   # I0 even, I1 odd (the emulator's C++17 functions take |x|)
+    assert signs[6][0] > 0 > signs[7][0]
+    for e, why in ((sp.besselj(sp.Rational(1, 2), x), "integer orders 0 and up"),
+                   (sp.besseli(2, x), "orders 0 and 1 only"), (sp.besselk(0, x), "kv"),
+                   (sp.bessely(x, 2), "y0, y1, yn")):
+        with pytest.raises(ac.errors.UnsupportedError, match=f"{type(e).__name__} has no CUDA "
+                           f"implementation for these arguments.*{why}"):
+            ac.compile(e, [x], backend="cuda")
+
+
 def test_edge_values_broadcasting_and_scalars(emulator):
     x, y = sp.symbols("x y")
     exprs = [sp.log(1 + sp.exp(x)), x / y, sp.Max(x, y), sp.sqrt(x)]
@@ -323,6 +355,32 @@ def test_backend_unavailable_says_what_to_install(monkeypatch):
         ac.function([ac.vector("v", ac.dim("n"))], ac.sum(ac.vector("v", ac.dim("n"))),
                     backend="cuda")
     launch._default_device.cache_clear()
+
+
+def test_pycuda_without_a_driver_is_not_called_missing(monkeypatch):
+    """PyCUDA installed on a machine with no NVIDIA driver: its extension fails to import
+    for want of libcuda.so.1; the message says the driver is missing, not PyCUDA."""
+    import builtins
+    import importlib.machinery
+
+    real, real_find = builtins.__import__, importlib.util.find_spec
+
+    def driverless(name, *a, **k):
+        if name.startswith("pycuda"):
+            raise ImportError("libcuda.so.1: cannot open shared object file: No such file or "
+                              "directory")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", driverless)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+        importlib.machinery.ModuleSpec(name, None) if name == "pycuda" else real_find(name, *a)))
+    launch._default_device.cache_clear()
+    try:
+        with pytest.raises(BackendUnavailable, match=r"(?s)PyCUDA is installed but does not "
+                           r"load \(libcuda\.so\.1.*no usable NVIDIA GPU driver"):
+            launch.current_device()
+    finally:
+        launch._default_device.cache_clear()
 
 
 def test_pycuda_glue_on_a_fake_driver(monkeypatch):
