@@ -259,8 +259,9 @@ def row_plan(loop: Loop):
                 written[b.target.base.name] = b.target.indices
             else:
                 return None
-        if any(x.name in written and x.indices != written[x.name] for x in accesses(s.body)):
-            return None   # another lane's element
+        if any((x.name in written and x.indices != written[x.name]) or
+               (x.kind == "read" and x.name in ops) for x in accesses(s.body)):
+            return None   # another lane's element, or a running value (lanes hold partials)
         if row is None and any(ix.indices[-1] == k and len(ix.indices) > 1 for b in s.body
                                for ix in sp.sympify(b.value).atoms(sp.Indexed)):
             row = sp.sympify(s.extent)
