@@ -74,7 +74,11 @@ def nvrtc():
 
 
 def compilers() -> list:
-    """The CUDA compilers found, in the order algebrac prefers them (``nvcc``, ``nvrtc``)."""
+    """The CUDA compilers found, in the order algebrac prefers them (``nvcc``, ``nvrtc``).
+
+    >>> set(compilers()) <= {"nvcc", "nvrtc"}
+    True
+    """
     found = []
     for name, probe in (("nvcc", nvcc), ("nvrtc", nvrtc)):
         try:
