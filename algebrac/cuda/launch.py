@@ -33,7 +33,8 @@ import sympy as sp
 
 from ..errors import BackendUnavailable, CompileError, DTypeError
 from ..lower.ir import Role
-from .render import BLOCK, LANES, CudaSource, Program
+from .render import BLOCK, CudaSource, Program
+from .rows import LANES
 
 __all__ = ["PyCudaDevice", "current_device", "use_device", "nvcc", "nvrtc", "compilers",
            "compiler", "build_cubin", "check_ptx", "run", "INSTALL_HINT"]

@@ -15,15 +15,9 @@ consistent between launches):
   the thread's own column of ``_ac_part``); a second kernel gives each target
   element a block that folds its partials with the same tree, so results are
   deterministic for a given launch configuration;
-* a parallel loop over rows whose body reduces along the contiguous (last)
-  axis, as in ``X @ w`` or ``sum(X, axis=1)`` (``row_plan``): at launch, rows
-  of 32 or more elements get a warp each (``_ac_ln`` = 32 lanes; shorter rows
-  keep a thread each, ``_ac_ln`` = 1).  The lanes stride along the row, so
-  reads are coalesced; each reduction is a lane partial, then a fixed shuffle
-  tree whose result lane 0 hands to every lane (deterministic, and equal in
-  all lanes); loops that write element ``k`` of a row split across the lanes;
-  other stores and the loop's own reductions run in lane 0, ordered by
-  ``__syncwarp`` where lanes share memory;
+* a parallel loop over rows that reduce along the contiguous axis (``X @ w``,
+  ``sum(X, axis=1)``, a fused row loop): a warp per row when the rows are long
+  (coalesced reads; see :mod:`algebrac.cuda.rows`);
 * a ``gemm`` call (the contraction ``use_blas`` recognised): a 16x16 tiled
   shared-memory kernel (no BLAS on the GPU);
 * anything else (initialisations, serial loops): one thread.
@@ -56,11 +50,12 @@ import sympy as sp
 
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
-from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
-    Role, Stage
+from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, \
+    ReduceOp, Role, Stage
 from ..lower.printing import NestPrinter, stride_name
+from ..lower.schedule import reductions_of
 from ..mathfuncs import FUNCTIONS, row_for
-from ..lower.schedule import accesses, reductions_of
+from .rows import WARP_REDUCE, RowWriter, row_plan, slot
 
 __all__ = ["BLOCK", "TILE", "Launch", "Program", "CudaSource", "CudaPrinter", "render_cuda"]
 
@@ -94,19 +89,6 @@ static __device__ inline {t} _ac_block_{op}{suf}({t} v)
     return v;
 }}
 """
-
-
-_WARP_REDUCE = """\
-static __device__ inline {t} _ac_warp_{op}{suf}({t} v, long long lanes)
-{{
-    // One row's lane partials: a fixed shuffle tree to lane 0, then lane 0's value to
-    // every lane (a butterfly could leave lanes disagreeing on the sign of a zero).
-    if (lanes == 1) return v;
-    for (int o = 16; o > 0; o >>= 1) v = {fold_v};
-    return __shfl_sync(0xffffffffu, v, 0);
-}}
-"""
-LANES = 32   # lanes per row when a row is long enough (see row_plan)
 
 
 @dataclass(frozen=True)
@@ -211,61 +193,9 @@ for _row in FUNCTIONS.values():   # as CFamilyPrinter does, to reach the overrid
 
 def _helper(op: ReduceOp, dtype: DType, scope: str, p: CudaPrinter) -> str:
     fold = p.fold(op)
-    return (_BLOCK_REDUCE if scope == "block" else _WARP_REDUCE).format(
+    return (_BLOCK_REDUCE if scope == "block" else WARP_REDUCE).format(
         t=dtype.c_name, op=op.name.lower(), suf="f" if dtype is DType.FLOAT32 else "",
         fold_v=fold("v", "__shfl_down_sync(0xffffffffu, v, o)"), ident=p._print(op.identity))
-
-
-def _slot(e: str, w: str, rows) -> str:
-    """Where worker ``w`` (a thread number) keeps element ``e`` of an array partial.
-
-    A thread per row: ``e * _ac_nw + w``, a column per thread, so a warp's stores are
-    coalesced.  A warp per row (``rows``): a column per warp in runs of ``_ac_ln`` elements
-    with lane ``e % _ac_ln`` at offset ``e % _ac_ln``, so lanes storing neighbouring
-    elements hit neighbouring addresses (the same as the first when ``_ac_ln`` is 1).
-    """
-    if not rows:
-        return f"({e})*_ac_nw + {w}"
-    # _ac_ln is 1 or LANES: constant divisors (shifts), not a 64-bit division per access.
-    return (f"(_ac_ln == 1 ? ({e})*_ac_nw + {w} : ({e}) / {LANES} * _ac_nw + "
-            f"({w}) / {LANES} * {LANES} + ({e}) % {LANES})")
-
-
-def row_plan(loop: Loop):
-    """The row length when ``loop``'s rows can be split across the lanes of a warp, else None.
-
-    The body holds Lets, Assigns, Accumulates and inner loops of those only.  Every
-    inner loop either accumulates into a scalar (a partial per lane, then a warp tree)
-    or writes an element indexed by its own index (so lanes write distinct elements),
-    and one of them reads an array with its index on the last (contiguous) axis, or a
-    warp per row buys nothing.
-    """
-    row = None
-    for s in loop.body:
-        if not isinstance(s, Loop):
-            if not isinstance(s, (Let, Assign, Accumulate)):
-                return None
-            continue
-        if any(not isinstance(b, (Let, Assign, Accumulate)) for b in s.body):
-            return None
-        k, ops, written = s.index, {}, {}
-        for b in s.body:
-            if isinstance(b, Let):
-                continue
-            if isinstance(b, Accumulate) and isinstance(b.target, sp.Symbol):
-                if ops.setdefault(b.target.name, b.op) is not b.op:
-                    return None
-            elif isinstance(b.target, sp.Indexed) and k in b.target.indices:
-                written[b.target.base.name] = b.target.indices
-            else:
-                return None
-        if any((x.name in written and x.indices != written[x.name]) or
-               (x.kind == "read" and x.name in ops) for x in accesses(s.body)):
-            return None   # another lane's element, or a running value (lanes hold partials)
-        if row is None and any(ix.indices[-1] == k and len(ix.indices) > 1 for b in s.body
-                               for ix in sp.sympify(b.value).atoms(sp.Indexed)):
-            row = sp.sympify(s.extent)
-    return row
 
 
 def _top_level_scalars(kernel: Kernel) -> dict:
@@ -277,7 +207,7 @@ def _top_level_scalars(kernel: Kernel) -> dict:
     return names
 
 
-class _ModuleWriter:
+class _ModuleWriter(RowWriter):
     """Turns the top level of one READY kernel into kernels and launches."""
 
     def __init__(self, kernel: Kernel):
@@ -336,54 +266,7 @@ class _ModuleWriter:
     def _grid_loop(self, loop: Loop, start: str, step: str, plan=None, red=()) -> list:
         if plan is None:
             return self.p.block(self.p._for(loop, start, step), loop.body, 1)
-        # A warp (or a thread, _ac_ln == 1) per row; the barrier closing each row orders
-        # its lanes' shared partial slots before the next row's.
-        head = self.p._for(loop, f"{start} / _ac_ln", f"{step} / _ac_ln")
-        return [f"    {head} {{", *self.row_body(loop.body, red),
-                "        if (_ac_ln > 1) __syncwarp();", "    }"]
-
-    def row_body(self, stmts, red) -> list:
-        """A row's statements split over its lanes (see :func:`row_plan`)."""
-        p, out, reads, writes, pad = self.p, [], set(), set(), "        "
-        for s in stmts:
-            acc = [x for x in accesses([s]) if x.name in p.buffers]
-            r = {x.name for x in acc if x.kind == "read"}
-            w = {x.name for x in acc if x.kind != "read"}
-            if w & (reads | writes) or r & writes:   # another lane's memory: order it
-                out.append(pad + "if (_ac_ln > 1) __syncwarp();")
-                reads, writes = set(), set()
-            reads, writes = reads | r, writes | w
-            if isinstance(s, Loop):
-                out += self.row_loop(s, red)
-            elif isinstance(s, Let) or (isinstance(s.target, sp.Symbol) and (
-                    isinstance(s, Assign) or s.target.name not in red)):
-                out += p.statement(s, 2)     # every lane computes the same registers
-            else:
-                out += [pad + "if (_ac_lane == 0) {", *p.statement(s, 3), pad + "}"]
-        return out
-
-    def row_loop(self, loop: Loop, red) -> list:
-        p, pad = self.p, "        "
-        head = p._for(loop, "_ac_lane", "_ac_ln")
-        targets = {b.target.name: b.op for b in loop.body
-                   if isinstance(b, Accumulate) and isinstance(b.target, sp.Symbol)}
-        if not targets:
-            return p.block(head, loop.body, 2)
-        lines, saved, lanes = [pad + "{"], dict(p.redirect), []
-        for name, op in targets.items():
-            lv = f"_ac_lv{p.counter}"
-            p.counter += 1
-            lines.append(f"{pad}    {p.dtype.c_name} {lv} = {p._print(op.identity)};")
-            p.redirect[name] = (lv, False)
-            lanes.append((name, op, lv))
-        lines += p.block(head, loop.body, 3)
-        p.redirect = saved
-        for name, op, lv in lanes:   # every lane shuffles; lane 0 alone adds to a partial
-            tgt = p._print(sp.Symbol(name))
-            lines += [f"{pad}    {lv} = {p.block_reduce(op, lv, 'warp')};",
-                      f"{pad}    {'if (_ac_lane == 0) ' if name in red else ''}"
-                      f"{tgt} = {p.fold(op)(tgt, lv)};"]
-        return lines + [pad + "}"]
+        return self.row_grid_loop(loop, start, step, red)
 
     def grid(self, loop: Loop) -> None:
         self.p.declared = set()
@@ -417,7 +300,7 @@ class _ModuleWriter:
                 p.redirect[name] = (f"_ac_pv{k}", False)
                 size = sp.S.One
             else:
-                col = f"_ac_part[({off})*_ac_nw + {_slot('{0}', '_ac_w', rows)}]"
+                col = f"_ac_part[({off})*_ac_nw + {slot('{0}', '_ac_w', rows)}]"
                 start, step = ("_ac_lane", "_ac_ln") if rows else ("0", "1")
                 lines.append(f"    for (long long _ac_e = {start}; _ac_e < "
                              f"{p._print_index(size)}; _ac_e += {step}) "
@@ -450,7 +333,7 @@ class _ModuleWriter:
                 target, count = p.unravel(buf, "_ac_e"), "_ac_nw / _ac_ln" if rows else "_ac_nw"
                 widest = size if widest == 1 else sp.Max(widest, size)
             w = "_ac_t * _ac_ln" if rows and not scalar else "_ac_t"
-            part = f"_ac_part[({off})*_ac_nw + {_slot('_ac_e', w, rows and not scalar)}]"
+            part = f"_ac_part[({off})*_ac_nw + {slot('_ac_e', w, rows and not scalar)}]"
             lines += [f"    for (long long _ac_e = blockIdx.x; _ac_e < {p._print_index(size)}; "
                       "_ac_e += gridDim.x) {",
                       f"        {t} _ac_v = {p._print(op.identity)};",
