@@ -69,6 +69,9 @@ class FuncRow:
     mpmath: Callable | None = None  # the definition, for the row's end-to-end test
     sample: tuple = ()  # (lo, hi) per argument: where the row's test samples it
     cuda: tuple | None = field(default=None)   # (cuda64, cuda32); None: the C names
+    # Instances CUDA's math library computes though the row's C names are SciPy's: args ->
+    # (cuda64, cuda32, leading int args, args) or None (see _cuda_bessel)
+    cuda_call: Callable | None = None
     api: str = ""       # the wrapper's name in ac.special (SciPy's name), if it has one
 
     @property
@@ -149,9 +152,24 @@ def _sf(func, nargs, numpy, scipy_expr, mp, sample, **kw) -> FuncRow:
     """A row computed by SciPy: cython_special in C, scipy.special in NumPy (and the
     wrapper ``ac.special.<SciPy's name>``)."""
     name = "_ac_sf_" + func.__name__
-    # No cython_special on a GPU: a CUDA backend needs its own implementation first.
+    # No cython_special on a GPU: CUDA computes only what its math library has (cuda_call).
     return FuncRow(func, nargs, numpy, name, name + "f", cython=scipy_expr, mpmath=mp,
                    sample=sample, cuda=(None, None), api=numpy.__name__, **kw)
+
+
+def _cuda_bessel(kind: str, orders: int | None):
+    """CUDA's Bessel functions of a constant integer order: ``<kind>0``/``<kind>1`` and,
+    when ``orders`` is None, ``<kind>n`` for higher orders (``cyl_bessel_i0``/``i1``
+    for I).  CUDA has no real-order Bessel functions."""
+    def call(nu, x):
+        if not (nu.is_Integer and 0 <= nu and (orders is None or nu <= orders)):
+            return None
+        if nu <= 1:
+            return f"{kind}{nu}", f"{kind}{nu}f", (), (x,)
+        return f"{kind}n", f"{kind}nf", (int(nu),), (x,)
+    call.__doc__ = (f"constant integer orders 0{' and 1' if orders else ' and up'} only, as "
+                    f"{kind}0{'/' + kind + '1' if orders else ', ' + kind + '1, ' + kind + 'n'}")
+    return call
 
 
 _U, _P, _R = ((-3, 3),), ((0.1, 5),), (-3, 3)
@@ -217,9 +235,12 @@ _ROWS = [
     _sf(sf.ibeta, 3, _special("betainc"), "betainc(a0, a1, a2)",
         lambda a, b, x: mpmath.betainc(a, b, 0, x, regularized=True),
         ((0.2, 5), (0.2, 5), (0, 1))),
-    _sf(sp.besselj, 2, _special("jv"), "jv(a0, a1)", mpmath.besselj, ((0, 3), (0, 10))),
-    _sf(sp.bessely, 2, _special("yv"), "yv(a0, a1)", mpmath.bessely, ((0, 3), (0.5, 10))),
-    _sf(sp.besseli, 2, _special("iv"), "iv(a0, a1)", mpmath.besseli, ((0, 3), (0, 10))),
+    _sf(sp.besselj, 2, _special("jv"), "jv(a0, a1)", mpmath.besselj, ((0, 3), (0, 10)),
+        cuda_call=_cuda_bessel("j", None)),
+    _sf(sp.bessely, 2, _special("yv"), "yv(a0, a1)", mpmath.bessely, ((0, 3), (0.5, 10)),
+        cuda_call=_cuda_bessel("y", None)),
+    _sf(sp.besseli, 2, _special("iv"), "iv(a0, a1)", mpmath.besseli, ((0, 3), (0, 10)),
+        cuda_call=_cuda_bessel("cyl_bessel_i", 1)),
     _sf(sp.besselk, 2, _special("kv"), "kv(a0, a1)", mpmath.besselk, ((0, 3), (0.2, 10))),
     _sf(sf.hyp0f1, 2, _special("hyp0f1"), "hyp0f1(a0, a1)", mpmath.hyp0f1,
         ((0.5, 3), (-5, 5))),
