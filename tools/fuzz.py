@@ -20,9 +20,10 @@ inputs follow the documented conventions and are not judged):
 ``wrong``      NaN where exact and ieee are numbers, a number where both are NaN
                (``nan-lost``), or off by more than 1e-6 where ieee is right to
                1e-8, or 1000 times further off than ieee (``worse``);
+``both-fail``  no worse than ieee, but somewhere the exact value is a number
+               and ieee is inf or NaN (an overflow, underflow or inf - inf on the
+               way), and the result is inf, NaN or off by more than 1e-6 too;
 ``improved``   right where ieee is not (overflow, cancellation);
-``overflow-both``  no better or worse than ieee, but somewhere both overflow
-               (inf, or NaN from inf - inf) where the exact value is a finite number;
 ``ok``         as right as ieee;
 ``algebrac-error`` / ``other-error``  compiling raised (the first is a
                deliberate, documented refusal, the second a bug);
@@ -32,8 +33,8 @@ inputs follow the documented conventions and are not judged):
 
 A point is not judged where the reference cannot decide: the exact value is
 infinite (a pole, an overflow, mpmath gave up), the point is ill-conditioned
-(moving one input by 4 ulps moves the exact value by more than 1e-6:
-``tan(7e265)``), or the reference meets a discontinuity exactly with a
+(moving one input by 4 ulps moves the exact value by more than 1e-6, or into
+or out of the domain: ``tan(7e265)``), or the reference meets a discontinuity exactly with a
 computed argument (``sign(0)``, ``atan2`` on its cut), where a 0 at 400
 digits may be a rounded ``1 - exp(-1e300)``.  Only a ``TypeError`` (a complex
 value compared or converted) makes the reference NaN; any other mpmath failure
@@ -296,13 +297,15 @@ def _relerr(a, exact):
 def _masks(got, ieee, exact) -> dict:
     """The points (finite inputs) where ``got`` is wrong, by kind, and those where both fail."""
     g_nan, i_nan, e_nan = np.isnan(got), np.isnan(ieee), np.isnan(exact)
-    # Both overflow (ieee inf or NaN from inf - inf, got the same or another of them) where
-    # the exact value is a finite number: the rewrite did not make that, and cannot be judged.
-    both = ~np.isfinite(got) & ~np.isfinite(ieee) & np.isfinite(exact)
+    eg, ei = _relerr(got, exact), _relerr(ieee, exact)
+    # Both fail: the exact value is a number, the formula as written gives inf or NaN (an
+    # overflow, underflow or inf - inf on the way), and the compiled result is inf, NaN or
+    # off by more than 1e-6 too.  Not "at least as close" as ieee, not worse: its own class.
+    with np.errstate(invalid="ignore"):
+        both = ~np.isfinite(ieee) & np.isfinite(exact) & (~np.isfinite(got) | (eg > 1e-6))
     # exact inf: a pole, an overflow of the exact value, or mpmath gave up: not judged
     spurious = g_nan & ~i_nan & np.isfinite(exact) & ~both
     lost = ~g_nan & i_nan & e_nan
-    eg, ei = _relerr(got, exact), _relerr(ieee, exact)
     judged = ~e_nan & ~g_nan & ~both
     with np.errstate(all="ignore"):
         # Where ieee itself is off (tan(1.7e23): any rounding changes every digit), an
@@ -327,23 +330,25 @@ def classify(got, ieee, exact, pts, ill=None) -> tuple:
     got, ieee, exact = got[finite], ieee[finite], exact[finite]
     m = _masks(got, ieee, exact)
     if ill is not None:
-        m["worse"] &= ~ill[finite]
+        for name in ("nan-spurious", "nan-lost", "worse"):
+            m[name] &= ~ill[finite]
     for name in ("nan-spurious", "nan-lost", "worse"):
         if m[name].any():
             k = int(np.flatnonzero(m[name])[0])
             row = pts[finite][k].tolist()
             return "wrong", f"{name} at {row}: got {got[k]!r}, ieee {ieee[k]!r}, exact {exact[k]!r}"
+    if m["both"].any():   # before improved: a flaw is reported even where others improved
+        k = int(np.flatnonzero(m["both"])[0])
+        return "both-fail", (f"at {pts[finite][k].tolist()}: got {got[k]!r}, ieee "
+                             f"{ieee[k]!r}, exact {exact[k]!r}")
     if m["better"].any():
         return "improved", ""
-    if m["both"].any():
-        k = int(np.flatnonzero(m["both"])[0])
-        return "overflow-both", (f"at {pts[finite][k].tolist()}: got {got[k]!r}, ieee "
-                                 f"{ieee[k]!r}, exact {exact[k]!r}")
     return "ok", ""
 
 
 def _ill_conditioned(f, pts, exact, rows) -> np.ndarray:
-    """Points of ``rows`` where moving one input by 4 ulps moves the exact value by > 1e-6.
+    """Points of ``rows`` where moving one input by 4 ulps moves the exact value by > 1e-6
+    (or into or out of the domain: ``acos(cos(2.6e265) - 1)``).
 
     There the formula's value is not determined to 1e-6 by its float inputs
     (``tan(7e265)``, ``cos(1e150 + pi/2)``): any rounding of an intermediate,
@@ -358,7 +363,8 @@ def _ill_conditioned(f, pts, exact, rows) -> np.ndarray:
                 if moved[j] == pts[k][j]:
                     continue
                 v = _exact_rows(f, moved[None, :])[0]
-                if not np.isfinite(v) or _relerr(np.array([v]), exact[k:k + 1])[0] > 1e-6:
+                if np.isnan(v) != np.isnan(exact[k]) or np.isinf(v) or (
+                        not np.isnan(v) and _relerr(np.array([v]), exact[k:k + 1])[0] > 1e-6):
                     ill[k] = True
                     break
             if ill[k]:
@@ -401,7 +407,8 @@ def _judge(e, got, pts) -> tuple:
         ill = None
         finite = np.isfinite(pts).all(axis=1)
         worse = np.zeros(len(pts), dtype=bool)
-        worse[finite] = _masks(got[finite], ieee[finite], exact[finite])["worse"]
+        m = _masks(got[finite], ieee[finite], exact[finite])
+        worse[finite] = m["worse"] | m["nan-lost"] | m["nan-spurious"]
         if worse.any():
             with hard_limit(30.0):
                 ill = _ill_conditioned(f, pts, exact, worse)
@@ -582,7 +589,7 @@ def main(argv=None) -> int:
     counts = collections.Counter(r["class"] for r in done.values())
     print(f"{sum(counts.values())} formulas:", ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     for r in done.values():
-        if r["class"] in ("wrong", "other-error", "hang"):
+        if r["class"] in ("wrong", "other-error", "hang", "both-fail"):
             print(f"  [{r['class']}] #{r['i']} {r['formula'][:160]}\n      {r['detail'][:300]}")
     return 0 if not (counts["wrong"] or counts["other-error"] or counts["hang"]) else 1
 
