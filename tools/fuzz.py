@@ -24,6 +24,9 @@ inputs follow the documented conventions and are not judged):
                and ieee is inf or NaN (an overflow, underflow or inf - inf on the
                way), and the result is inf, NaN or off by more than 1e-6 too;
 ``improved``   right where ieee is not (overflow, cancellation);
+``unresolved`` wrong only where the reference of the formula as written and the
+               exact value of its stabilized form disagree and the result is the
+               latter (the reference did not resolve the point: see ``_unresolved``);
 ``ok``         as right as ieee;
 ``algebrac-error`` / ``other-error``  compiling raised (the first is a
                deliberate, documented refusal, the second a bug);
@@ -320,23 +323,32 @@ def _masks(got, ieee, exact) -> dict:
             "better": better}
 
 
-def classify(got, ieee, exact, pts, ill=None) -> tuple:
+def classify(got, ieee, exact, pts, ill=None, unresolved=None) -> tuple:
     """``(class, detail)`` of one formula's values (see the module docstring).
 
     ``ill`` marks ill-conditioned points (see :func:`_ill_conditioned`), where
-    no float result is judged worse.
+    no float result is judged worse; ``unresolved`` those where the reference
+    of the formula as written and of its stabilized form disagree (see
+    :func:`_unresolved`): a formula wrong only there is ``unresolved``.
     """
     finite = np.isfinite(pts).all(axis=1)
     got, ieee, exact = got[finite], ieee[finite], exact[finite]
     m = _masks(got, ieee, exact)
     if ill is not None:
-        for name in ("nan-spurious", "nan-lost", "worse"):
+        for name in ("nan-spurious", "nan-lost", "worse", "both"):
             m[name] &= ~ill[finite]
-    for name in ("nan-spurious", "nan-lost", "worse"):
-        if m[name].any():
-            k = int(np.flatnonzero(m[name])[0])
-            row = pts[finite][k].tolist()
-            return "wrong", f"{name} at {row}: got {got[k]!r}, ieee {ieee[k]!r}, exact {exact[k]!r}"
+    late = None
+    for cls, mask in (("wrong", None), ("unresolved", unresolved)):
+        for name in ("nan-spurious", "nan-lost", "worse"):
+            bad = m[name] & (True if mask is None else mask[finite])
+            if mask is None and unresolved is not None:
+                bad &= ~unresolved[finite]
+            if bad.any() and late is None:
+                k = int(np.flatnonzero(bad)[0])
+                late = cls, (f"{name} at {pts[finite][k].tolist()}: got {got[k]!r}, "
+                             f"ieee {ieee[k]!r}, exact {exact[k]!r}")
+        if late is not None:
+            return late
     if m["both"].any():   # before improved: a flaw is reported even where others improved
         k = int(np.flatnonzero(m["both"])[0])
         return "both-fail", (f"at {pts[finite][k].tolist()}: got {got[k]!r}, ieee "
@@ -344,6 +356,34 @@ def classify(got, ieee, exact, pts, ill=None) -> tuple:
     if m["better"].any():
         return "improved", ""
     return "ok", ""
+
+
+def _unresolved(e, got, exact, pts, rows) -> np.ndarray:
+    """Points of ``rows`` where the stabilized formula, evaluated exactly (SymPy's
+    adaptive ``evalf``), is ``got`` while the formula as written at ``DPS`` digits is not.
+
+    Two mathematically equal forms with different exact values mean the reference
+    did not resolve the point: ``erf(700) - 1`` is 0 at 400 digits (it is
+    -1e-212800), ``log(1 + exp(-8e75)) > 0`` false.  (The rules themselves are
+    checked against mpmath in ``tests/simplify/test_rules.py``.)
+    """
+    out = np.zeros(len(pts), dtype=bool)
+    try:
+        stable = ac.stabilize(e)
+    except Exception:  # noqa: BLE001
+        return out
+    for k in np.flatnonzero(rows):
+        try:
+            with hard_limit(5.0):
+                v = stable.evalf(n=30, subs={s: sp.Float(float(a), 60)
+                                             for s, a in zip(SYMBOLS, pts[k])})
+                v = float(v) if v.is_real else math.nan
+        except (Exception, SymbolicTimeout):  # noqa: BLE001
+            continue
+        near = _relerr(np.array([got[k]]), np.array([v]))[0] <= 1e-6
+        far = not (_relerr(np.array([exact[k]]), np.array([v]))[0] <= 1e-6)
+        out[k] = bool(math.isfinite(v) and near and far)
+    return out
 
 
 def _ill_conditioned(f, pts, exact, rows) -> np.ndarray:
@@ -409,14 +449,19 @@ def _judge(e, got, pts) -> tuple:
         worse = np.zeros(len(pts), dtype=bool)
         m = _masks(got[finite], ieee[finite], exact[finite])
         worse[finite] = m["worse"] | m["nan-lost"] | m["nan-spurious"]
-        if worse.any():
+        both = np.zeros(len(pts), dtype=bool)
+        both[finite] = m["both"]
+        unresolved = None
+        if (worse | both).any():
             with hard_limit(30.0):
-                ill = _ill_conditioned(f, pts, exact, worse)
+                ill = _ill_conditioned(f, pts, exact, worse | both)
+            if (worse & ~ill).any():
+                unresolved = _unresolved(e, got, exact, pts, worse & ~ill)
     except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
         return "skipped", f"reference failed: {type(err).__name__}"
     if time.time() - start > 10:
         print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
-    return classify(got, ieee, exact, pts, ill)
+    return classify(got, ieee, exact, pts, ill, unresolved)
 
 
 COMPILE_SECONDS = 600.0    # a batch's compile (rewrites, CSE, gcc) stalled past this: bisect it
@@ -589,7 +634,7 @@ def main(argv=None) -> int:
     counts = collections.Counter(r["class"] for r in done.values())
     print(f"{sum(counts.values())} formulas:", ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     for r in done.values():
-        if r["class"] in ("wrong", "other-error", "hang", "both-fail"):
+        if r["class"] in ("wrong", "other-error", "hang", "both-fail", "unresolved"):
             print(f"  [{r['class']}] #{r['i']} {r['formula'][:160]}\n      {r['detail'][:300]}")
     return 0 if not (counts["wrong"] or counts["other-error"] or counts["hang"]) else 1
 
