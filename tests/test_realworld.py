@@ -48,6 +48,7 @@ def _stats_formulas():
         "beta_cdf": cdf(st.Beta("X", sp.Rational(3, 5), sp.Rational(11, 10))),  # exp_polar
         "vonmises_pdf": st.density(st.VonMises("X", 0, 2))(z),   # besseli
         "chi2_pdf": st.density(st.ChiSquared("X", 5))(z),
+        "student_heavy_cdf": cdf(st.StudentT("X", sp.Rational(3, 5))),   # the corpus's nu
     }
 
 
@@ -65,11 +66,12 @@ def test_stats_formulas_compile_with_tails_and_special_functions():
     ref_backend = ac.compile(list(formulas.values()), [z], backend="numpy")
     points = {"normal_cdf": [-30.0, -5.0, 0.5, 6.0], "lognormal_cdf": [1e-30, 1e-5, 1.0, 40.0],
               "cauchy_cdf": [-1e12, -10.0, 1.0, 1e6], "gamma_cdf": [100.0, 180.0, 200.0, 260.0],
-              "student_cdf": [-40.0, -2.0, 0.0, 3.0], "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
+              "student_cdf": [-1e8, -40.0, -2.0, -1e-9, 0.0, 3.0, 1e6],
+              "student_heavy_cdf": [-1e12, -40.0, -1e-8, 1e-8, 100.0, 1e8], "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
               "vonmises_pdf": [-3.0, -1.0, 0.0, 2.5], "chi2_pdf": [1e-3, 1.0, 5.0, 60.0]}
-    # StudentT's CDF is 1/2 + z*2F1(...): it cancels in the lower tail (1.7e-5 at -40 keeps
-    # 11 digits); no rule rewrites it yet.
-    rtol = dict.fromkeys(formulas, 1e-12) | {"student_cdf": 1e-10}
+    # StudentT's CDF is 1/2 + z*2F1(...), which cancels in the lower tail (1.7e-5 at -40
+    # kept 11 digits): half_plus_hyper_to_ibeta makes it the incomplete beta function.
+    rtol = dict.fromkeys(formulas, 1e-12)
     for k, (name, e) in enumerate(formulas.items()):
         xs = np.array(points[name])
         want = _mp_reference(e, z, xs)
@@ -124,3 +126,27 @@ def test_functions_computed_through_rewrites():
         if k < len(grads):
             np.testing.assert_allclose(got[len(exprs) + k], dwant[k], rtol=1e-9, atol=1e-12,
                                        err_msg=f"d/dt {e}")
+
+
+def test_student_t_cdf_is_accurate_in_both_tails():
+    """sympy.stats' StudentT CDF with nu as an argument, against mpmath (the CDF through
+    the regularized incomplete beta function) from 1e-8 to 1e12 on both sides."""
+    import mpmath
+    import sympy.stats as st
+
+    from algebrac.testing import ulp_distance
+
+    z, nu = sp.Symbol("z", real=True), sp.Symbol("nu", positive=True)
+    uf = ac.compile(st.cdf(st.StudentT("X", nu))(z), [z, nu])
+    xs = np.logspace(-8, 12, 41)
+    xs = np.concatenate([-xs, [0.0], xs])
+    for n, bound in ((0.6, 8), (3.0, 8), (30.0, 64)):   # ~ b' ulps: I_w(b', 1/2) ~ w**b'
+        with mpmath.workdps(50):
+            half = mpmath.mpf(1) / 2
+            lower = [mpmath.betainc(n / 2, half, 0, n / (n + mpmath.mpf(v) ** 2),
+                                    regularized=True) / 2 for v in xs]
+            want = np.array([float(1 - p if v > 0 else p) for p, v in zip(lower, xs)])
+        got = uf(xs, n)
+        normal = np.abs(want) > 1e-300   # below, both underflow into subnormals
+        assert np.max(ulp_distance(got[normal], want[normal])) <= bound, n
+        assert np.all(got[xs < 0] < 0.5) and got[xs.size // 2] == 0.5
