@@ -353,6 +353,9 @@ _ROWS = [
         lambda z: mpmath.polylog(2, 1 - z), ((0, 4),),
         ("z", "Spence's function, ``polylog(2, 1 - z)``.", "spence(z)",
          r"\operatorname{spence}\left(z\right)")),
+    _sf(sp.binomial, 2, _special("binom"), "binom(a0, a1)", mpmath.binomial, ((0, 10), (0, 5)),
+        ("n k", "The binomial coefficient, for real ``n`` and ``k`` (0 past an integer "
+         "``n >= 0``).", "binomial(n, k)", r"{\binom{n}{k}}")),
     _sf(sp.zeta, 1, zeta, "1 + zetac(a0)", mpmath.zeta, ((1.5, 8),),
         ("s", "The Riemann zeta function.", "zeta(s)", r"\zeta\left(s\right)"),
         check=_riemann),
@@ -463,6 +466,7 @@ REWRITES: dict[type, Callable] = {
     sp.hyper: _hyper,
     sp.polylog: _polylog,
     sp.frac: lambda x: x - sp.floor(x),
+    sp.factorial: lambda n: sp.gamma(n + 1),
     # algebrac compiles real formulas: every argument is real, and a polar number
     # (SymPy's branch bookkeeping, as in exp_polar(2*I*pi)*x) is its principal value.
     sp.exp_polar: sp.exp,

@@ -7,6 +7,7 @@ fast subset grouped into few compiles.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 from sympy.physics.hydrogen import R_nl
 
@@ -150,3 +151,62 @@ def test_student_t_cdf_is_accurate_in_both_tails():
         normal = np.abs(want) > 1e-300   # below, both underflow into subnormals
         assert np.max(ulp_distance(got[normal], want[normal])) <= bound, n
         assert np.all(got[xs < 0] < 0.5) and got[xs.size // 2] == 0.5
+
+
+def test_finite_sums_factorial_and_binomial_compile():
+    """The Irwin-Hall density (sympy.stats UniformSum: a sum up to floor(x), bounded by
+    binomial(3, k)) and its derivative, a sum with integer limits, factorial and binomial
+    of an argument: one build, against exact rational arithmetic and SciPy."""
+    import math
+    from fractions import Fraction
+
+    import scipy.special
+    import sympy.stats as st
+
+    z = sp.Symbol("z", real=True)
+    k = sp.Symbol("k", integer=True)
+    pdf = st.density(st.UniformSum("X", 3))(z)
+    exprs = [pdf, sp.diff(pdf, z), sp.Sum(z**k / sp.factorial(k), (k, 0, 6)),
+             sp.factorial(z), sp.binomial(5, z)]
+    uf = ac.compile(exprs, [z])
+    xs = np.array([-0.5, 0.0, 0.25, 1.0, 1.5, 2.75, 3.0, 4.0])
+    got = uf(xs)
+
+    def irwin_hall(v, deriv):
+        v = Fraction(v)
+        terms = [(-1) ** j * math.comb(3, j) * (v - j) ** (2 - deriv) * (1 + deriv)
+                 for j in range(0, math.floor(v) + 1)] if v >= 0 else []
+        return float(sum(terms, Fraction(0)) / 2)
+
+    np.testing.assert_allclose(got[0], [irwin_hall(v, 0) for v in xs], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[1], [irwin_hall(v, 1) for v in xs], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[2], [sum(v**j / math.factorial(j) for j in range(7))
+                                        for v in xs], rtol=1e-15)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(got[3], scipy.special.gamma(xs + 1), rtol=1e-14)
+    np.testing.assert_allclose(got[4], scipy.special.binom(5, xs), rtol=1e-14)
+
+
+def test_what_cannot_compile_says_why_and_what_to_do():
+    """Series-only densities, sums over argument-given ranges, derivatives with no closed
+    form (Bessel order, zeta's s): an UnsupportedError naming the part and the remedy."""
+    import sympy.stats as st
+
+    z, nu, n = sp.Symbol("z", positive=True), sp.Symbol("nu", positive=True), sp.Symbol("n")
+    k = sp.Symbol("k", integer=True)
+    noncentral = st.density(st.BetaNoncentral("X", sp.Rational(3, 5), sp.Rational(11, 10),
+                                              sp.Rational(8, 5)))(z)
+    cases = [
+        (noncentral, [z], ["Sum", "infinite series", "truncate"]),
+        (sp.diff(noncentral, z), [z], ["Sum", "infinite series"]),
+        (sp.Sum(z**k, (k, 0, n)), [z, n], ["Sum", "depend on the arguments", "ac.sum"]),
+        (sp.Sum(z**k, (k, 0, 10**4)), [z], ["10001 terms", "ac.function"]),
+        (sp.diff(sp.besselj(nu, z), nu), [z, nu], ["besselj in argument 1 (nu)",
+                                                  "difference quotient"]),
+        (sp.diff(sp.zeta(z), z), [z], ["zeta in argument 1 (z)", "no closed form"]),
+    ]
+    for e, args, words in cases:
+        with pytest.raises(ac.UnsupportedError) as info:
+            ac.compile(e, args, backend="numpy")
+        for w in words:
+            assert w in str(info.value), (w, str(info.value))
