@@ -506,6 +506,9 @@ _BY_NAME = {row.sympy.__name__: row.sympy for row in _ROWS}
 _BY_NAME.update({f.__name__: f for f in REWRITES})
 _BY_NAME.update({"expm1": cf.expm1, "log1p": cf.log1p, "lgamma": sp.loggamma,
                  "digamma": sp.digamma, "sqrt": sp.sqrt, "cbrt": sp.cbrt})
+for _row in _ROWS:   # the wrappers' NumPy/SciPy names: arcsin, arctan2, jv, binom, ...
+    if _row.api is not None:
+        _BY_NAME.setdefault(_row.api.name, _row.api.make or _row.sympy)
 
 
 def resolve_names(expr: sp.Basic) -> sp.Basic:

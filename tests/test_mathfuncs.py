@@ -147,6 +147,9 @@ def test_parsed_names_resolve_to_the_table():
         np.expm1(0.5) + np.log1p(0.5) + 1 / (1 + np.exp(-0.5)) + 0.2422684576748739, rel=1e-14)
     assert resolve_names(sp.Function("mystery")(x)) == sp.Function("mystery")(x)
     assert ac.grad(parse_expr("expm1(x)"), [x]) == [sp.exp(x)]
+    y = sp.Symbol("y")   # the wrappers' NumPy and SciPy names too
+    assert resolve_names(parse_expr("arctan2(y, x) + jv(1, x) + binom(x, 2) + log_sigmoid(x)")) \
+        == sp.atan2(y, x) + sp.besselj(1, x) + sp.binomial(x, 2) + ac.log_sigmoid(x)
 
 
 def test_unsupported_error_lists_every_function():
