@@ -51,7 +51,8 @@ from . import stablemath as sm
 from .expr import functions as af
 from .expr import special as sf
 
-__all__ = ["Api", "FuncRow", "FUNCTIONS", "REWRITES", "row_for", "resolve_names", "unsupported_reason"]
+__all__ = ["Api", "FuncRow", "FUNCTIONS", "REWRITES", "row_for", "resolve_names",
+           "unsupported_reason"]
 
 
 @dataclass(frozen=True)

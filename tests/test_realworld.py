@@ -68,7 +68,8 @@ def test_stats_formulas_compile_with_tails_and_special_functions():
     points = {"normal_cdf": [-30.0, -5.0, 0.5, 6.0], "lognormal_cdf": [1e-30, 1e-5, 1.0, 40.0],
               "cauchy_cdf": [-1e12, -10.0, 1.0, 1e6], "gamma_cdf": [100.0, 180.0, 200.0, 260.0],
               "student_cdf": [-1e8, -40.0, -2.0, -1e-9, 0.0, 3.0, 1e6],
-              "student_heavy_cdf": [-1e12, -40.0, -1e-8, 1e-8, 100.0, 1e8], "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
+              "student_heavy_cdf": [-1e12, -40.0, -1e-8, 1e-8, 100.0, 1e8],
+              "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
               "vonmises_pdf": [-3.0, -1.0, 0.0, 2.5], "chi2_pdf": [1e-3, 1.0, 5.0, 60.0]}
     # StudentT's CDF is 1/2 + z*2F1(...), which cancels in the lower tail (1.7e-5 at -40
     # kept 11 digits): half_plus_hyper_to_ibeta makes it the incomplete beta function.

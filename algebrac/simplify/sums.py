@@ -38,7 +38,7 @@ MAX_TERMS = 256   # terms ac.compile writes out; longer sums belong in ac.functi
 
 
 def _binomial_bound(f, k):
-    """``N`` when a factor ``binomial(N, k)`` (integer ``N >= 0``) of ``f`` vanishes for ``k > N``."""
+    """``N`` when ``f`` has a factor ``binomial(N, k)``, integer ``N >= 0``: 0 for ``k > N``."""
     for factor in sp.Mul.make_args(f):
         if isinstance(factor, sp.binomial) and factor.args[1] == k:
             n = factor.args[0]

@@ -145,13 +145,12 @@ def _student_hyper(f):
 
 @STABILIZE.rule(tracks=(sp.Add,))
 def half_plus_hyper_to_ibeta(node):
-    """c + m*2F1(1/2, b; 3/2; -q) = c + m*B(1/2, b')/(2 sqrt(q))*I_{q/(1+q)}(1/2, b'), b' = b - 1/2 > 0, q >= 0.
+    """c + m*2F1(1/2, b; 3/2; -q) = c + m*B(1/2, b')/(2 sqrt(q))*I_{q/(1+q)}(1/2, b'), q >= 0.
 
-    For ``c = +-K`` where ``m*B(1/2, b')/(2 sqrt(q)) = K*sign(u)``, ``u`` real
-    (Student's t CDF and survival function).
-
-    With ``P = I_{q/(1+q)}(1/2, b')`` and ``Q = I_{1/(1+q)}(b', 1/2) = 1 - P``
-    (``b' = b - 1/2``), the value is ``c + K*sign(u)*P`` where ``P < 1/2``, else
+    Here ``b' = b - 1/2 > 0``; the rule fires for ``c = +-K`` where
+    ``m*B(1/2, b')/(2 sqrt(q)) = K*sign(u)``, ``u`` real (Student's t CDF and
+    survival function).  With ``P = I_{q/(1+q)}(1/2, b')`` and
+    ``Q = I_{1/(1+q)}(b', 1/2) = 1 - P``, the value is ``c + K*sign(u)*P`` where ``P < 1/2``, else
     ``(c + K*sign(u)) - K*sign(u)*Q``, whose head is exactly 0 on the tail side:
     no cancellation anywhere, and SciPy's ``betainc`` is used only below 1/2
     (near 1 it keeps absolute, not relative, accuracy).
