@@ -96,6 +96,9 @@ class FuncRow:
     mpmath: Callable | None = None  # the definition, for the row's end-to-end test
     sample: tuple = ()  # (lo, hi) per argument: where the row's test samples it
     cuda: tuple | None = field(default=None)   # (cuda64, cuda32); None: the C names
+    # Instances CUDA's math library computes though the row's C names are SciPy's: args ->
+    # (cuda64, cuda32, leading int args, args) or None (see _cuda_bessel)
+    cuda_call: Callable | None = None
     api: Api | None = None   # the user-facing wrapper (ac.exp, ac.special.jv), if any
 
     @property
@@ -176,10 +179,25 @@ def _sf(func, nargs, numpy, scipy_expr, mp, sample, api, **kw) -> FuncRow:
     """A row computed by SciPy: cython_special in C, scipy.special in NumPy, and the
     wrapper ``ac.special.<SciPy's name>`` described by ``api``: (params, doc, value, tex)."""
     name = "_ac_sf_" + func.__name__
-    # No cython_special on a GPU: a CUDA backend needs its own implementation first.
+    # No cython_special on a GPU: CUDA computes only what its math library has (cuda_call).
     return FuncRow(func, nargs, numpy, name, name + "f", cython=scipy_expr, mpmath=mp,
                    sample=sample, cuda=(None, None),
                    api=_special_api(numpy.__name__, *api), **kw)
+
+
+def _cuda_bessel(kind: str, orders: int | None):
+    """CUDA's Bessel functions of a constant integer order: ``<kind>0``/``<kind>1`` and,
+    when ``orders`` is None, ``<kind>n`` for higher orders (``cyl_bessel_i0``/``i1``
+    for I).  CUDA has no real-order Bessel functions."""
+    def call(nu, x):
+        if not (nu.is_Integer and 0 <= nu and (orders is None or nu <= orders)):
+            return None
+        if nu <= 1:
+            return f"{kind}{nu}", f"{kind}{nu}f", (), (x,)
+        return f"{kind}n", f"{kind}nf", (int(nu),), (x,)
+    call.__doc__ = (f"constant integer orders 0{' and 1' if orders else ' and up'} only, as "
+                    f"{kind}0{'/' + kind + '1' if orders else ', ' + kind + '1, ' + kind + 'n'}")
+    return call
 
 
 def _real_cbrt(x):
@@ -328,13 +346,13 @@ _ROWS = [
          r"I_{x}\left(a, b\right)")),
     _sf(sp.besselj, 2, _special("jv"), "jv(a0, a1)", mpmath.besselj, ((0, 3), (0, 10)),
         ("v x", "The Bessel function of the first kind of real order ``v``.",
-         "besselj(v, x)", r"J_{v}\left(x\right)")),
+         "besselj(v, x)", r"J_{v}\left(x\right)"), cuda_call=_cuda_bessel("j", None)),
     _sf(sp.bessely, 2, _special("yv"), "yv(a0, a1)", mpmath.bessely, ((0, 3), (0.5, 10)),
         ("v x", "The Bessel function of the second kind of real order ``v``.",
-         "bessely(v, x)", r"Y_{v}\left(x\right)")),
+         "bessely(v, x)", r"Y_{v}\left(x\right)"), cuda_call=_cuda_bessel("y", None)),
     _sf(sp.besseli, 2, _special("iv"), "iv(a0, a1)", mpmath.besseli, ((0, 3), (0, 10)),
         ("v x", "The modified Bessel function of the first kind of real order ``v``.",
-         "besseli(v, x)", r"I_{v}\left(x\right)")),
+         "besseli(v, x)", r"I_{v}\left(x\right)"), cuda_call=_cuda_bessel("cyl_bessel_i", 1)),
     _sf(sp.besselk, 2, _special("kv"), "kv(a0, a1)", mpmath.besselk, ((0, 3), (0.2, 10)),
         ("v x", "The modified Bessel function of the second kind of real order ``v``.",
          "besselk(v, x)", r"K_{v}\left(x\right)")),
