@@ -88,8 +88,9 @@ class OdeSystem:
         _index(self._args, "ode() arguments")
         n = len(self.y)
         entries = {}  # (column, row) -> derivative, so the data come out in CSC order
+        states = set(index)
         for i, f in enumerate(self.rhs):
-            for s in f.free_symbols & set(index):
+            for s in f.free_symbols & states:
                 d = sp.diff(f, s)
                 if d != 0:
                     entries[index[s], i] = d
