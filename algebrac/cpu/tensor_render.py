@@ -37,6 +37,24 @@ _BLAS_TYPES = {
 }
 
 
+# Scratch arrays (temporaries, gemm operand copies) of 4 MiB and more are 2 MiB-aligned
+# and ask for transparent huge pages, as NumPy does for its own data: a fresh 8 MB
+# temporary then costs 4 page faults, not 2048 (four 8 MB buffers first written: 31 ms
+# with malloc, 2.9 ms so, on this machine; faults were a third of the MLP benchmark).
+_SCRATCH = """\
+#include <sys/mman.h>
+static void *_ac_scratch(size_t n)
+{
+    void *p = NULL;
+    if (n < ((size_t)4 << 20)) return malloc(n > 0 ? n : 1);
+    if (posix_memalign(&p, (size_t)2 << 20, n) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}"""
+
+
 def buf_ctype(dtype: DType) -> str:
     return {DType.INT64: "npy_int64", DType.BOOL: "npy_bool"}.get(dtype, dtype.c_name)
 
@@ -263,7 +281,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                     f"{p1}{t} *_ac_{tag}_copy = NULL;",
                     f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ {ld} = (int){s0}; }}",
                     f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
-                    f"{p1}    _ac_{tag}_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                    f"{p1}    _ac_{tag}_copy = ({t} *)_ac_scratch(sizeof({t}) * (size_t)({rows}) "
                     f"* (size_t)({cols}));",
                     f"{p1}    if (!_ac_{tag}_copy) return -1;",
                     f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
@@ -284,7 +302,7 @@ class TensorPrinter(NestPrinter, CPrinter):
             lines += [
                 f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ _ac_ldc = (int){s0}; }}",
                 f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
-                f"{p1}    _ac_c_copy = ({t} *)malloc(sizeof({t}) * (size_t)({rows}) "
+                f"{p1}    _ac_c_copy = ({t} *)_ac_scratch(sizeof({t}) * (size_t)({rows}) "
                 f"* (size_t)({cols}));",
                 f"{p1}    if (!_ac_c_copy) return -1;",
                 f"{p1}    _ac_c = _ac_c_copy;",
@@ -354,8 +372,8 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     body = []
     for b in temps:
         size = p._print_index(sp.Mul(*b.shape)) if b.shape else "1"
-        body.append(f"    {t} *restrict {b.name} = ({t} *)malloc(sizeof({t}) * (size_t)(({size}) "
-                    f"> 0 ? ({size}) : 1));")
+        body.append(f"    {t} *restrict {b.name} = ({t} *)_ac_scratch(sizeof({t}) * "
+                    f"(size_t)({size}));")
     if temps:
         body.append("    if (" + " || ".join(f"!{b.name}" for b in temps) + ") {")
         body += [f"        free({b.name});" for b in temps]
@@ -443,6 +461,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         *sf_c,
         *simd,
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
+        _SCRATCH,
         "static _ac_gemm_d_t _ac_dgemm = NULL;",
         "static _ac_gemm_s_t _ac_sgemm = NULL;",
         "static void _ac_set_blas(void *d, void *s) "

@@ -6,8 +6,9 @@ import sympy as sp
 from algebrac.dtypes import DType
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
                                ReduceOp, Role, pformat)
-from algebrac.lower.schedule import (Gemm, fuse_loops, hoist_invariants, mark_simd,
-                                     reductions_of, scalarize, use_blas)
+from algebrac.lower.blas import Gemm, orient_temporaries, scale_into_gemm, use_blas
+from algebrac.lower.schedule import (fuse_loops, hoist_invariants, mark_simd, reductions_of,
+                                     scalarize)
 
 F = DType.FLOAT64
 n, m, h = (sp.Symbol(f"_ac_d{k}", integer=True, nonnegative=True) for k in range(3))
