@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role
-from .schedule import _walk, accesses
+from .schedule import _walk, accesses, rewrite_buffer
 
 __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries"]
 
@@ -256,27 +256,14 @@ def _walks(stmts, name, enclosing=()) -> tuple:
 
 
 def _transpose_reads(stmts, old: Buffer, new: Buffer):
-    def fix(e):
-        return sp.sympify(e).replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base.name == old.name,
-            lambda x: new[tuple(x.indices)[::-1]])
-    out = []
-    for s in stmts:
-        if isinstance(s, Loop):
-            s = replace(s, body=tuple(_transpose_reads(s.body, old, new)))
-        elif isinstance(s, Let):
-            s = replace(s, value=fix(s.value))
-        elif isinstance(s, (Assign, Accumulate)):
-            s = replace(s, target=fix(s.target), value=fix(s.value))
-        elif isinstance(s, Call):
-            g = s.args[0]
-            if g.a.name == old.name:
-                g = replace(g, a=new, trans_a=not g.trans_a)
-            if g.b.name == old.name:
-                g = replace(g, b=new, trans_b=not g.trans_b)
-            s = replace(s, args=(g,))
-        out.append(s)
-    return out
+    def flip(s):
+        g = s.args[0]
+        if g.a.name == old.name:
+            g = replace(g, a=new, trans_a=not g.trans_a)
+        if g.b.name == old.name:
+            g = replace(g, b=new, trans_b=not g.trans_b)
+        return replace(s, args=(g,))
+    return rewrite_buffer(stmts, old.name, lambda x: new[tuple(x.indices)[::-1]], flip)
 
 
 def orient_temporaries(kernel: Kernel) -> Kernel:

@@ -29,7 +29,7 @@ import sympy as sp
 from .ir import (Accumulate, compute_dtype, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp,
                  Role)
 
-__all__ = ["Access", "accesses", "fuse_loops", "scalarize", "hoist_invariants",
+__all__ = ["Access", "accesses", "rewrite_buffer", "fuse_loops", "scalarize", "hoist_invariants",
            "mark_parallel", "mark_simd", "reductions_of"]
 
 
@@ -192,24 +192,28 @@ def _scalar_for(name: str) -> sp.Symbol:
     return sp.Symbol("_ac_a" + name.removeprefix("_ac_"))
 
 
-def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
+def rewrite_buffer(stmts, name: str, access, call=None) -> list:
+    """``stmts`` with every access ``name[...]`` (read or target) replaced by ``access(it)``,
+    and every ``Call`` rebuilt by ``call(call)`` if given."""
     def fix(e):
         return sp.sympify(e).replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, lambda x: sym)
+            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access)
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            out.append(replace(s, body=tuple(_substitute_buffer(s.body, name, sym))))
+            s = replace(s, body=tuple(rewrite_buffer(s.body, name, access, call)))
         elif isinstance(s, Let):
-            out.append(replace(s, value=fix(s.value)))
+            s = replace(s, value=fix(s.value))
         elif isinstance(s, (Assign, Accumulate)):
-            t = s.target
-            if isinstance(t, sp.Indexed) and t.base.name == name:
-                t = sym
-            out.append(replace(s, target=t, value=fix(s.value)))
-        else:
-            out.append(s)
+            s = replace(s, target=fix(s.target), value=fix(s.value))
+        elif isinstance(s, Call) and call is not None:
+            s = call(s)
+        out.append(s)
     return out
+
+
+def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
+    return rewrite_buffer(stmts, name, lambda x: sym)
 
 
 def _count(stmts, name) -> int:
