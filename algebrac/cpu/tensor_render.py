@@ -44,7 +44,7 @@ _BLAS_TYPES = {
 # block (up to KEEP bytes) for the next call, which then writes memory already mapped.
 # The kept block is taken and given back with an atomic exchange: calls running at once
 # in several threads each get a block of their own.
-KEEP = 64 << 20
+KEEP = 256 << 20
 _SCRATCH = f"""\
 #include <sys/mman.h>
 static void *_ac_scratch(size_t n)

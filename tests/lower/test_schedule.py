@@ -7,6 +7,7 @@ from algebrac.dtypes import DType
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
                                ReduceOp, Role, pformat)
 from algebrac.lower.blas import Gemm, orient_temporaries, scale_into_gemm, use_blas
+from algebrac.lower.memory import reuse_temporaries
 from algebrac.lower.schedule import (fuse_loops, hoist_invariants, mark_simd, reductions_of,
                                      scalarize)
 
@@ -203,3 +204,45 @@ def test_orient_temporaries_lays_a_gemm_result_out_the_way_loops_walk_it():
     looped = kernel((A, Gt, C), Loop(i, n, (Loop(j, h, (Assign(C[i, j], A[i, 0]),)),)),
                     Loop(j, h, (Loop(i, n, (Assign(Gt[j, i], C[i, j]),)),)))
     assert orient_temporaries(looped) == looped
+
+
+# ---- memory planning -------------------------------------------------------------------------
+def test_reuse_temporaries_shares_storage_in_place_and_after_a_lifetime_ends():
+    Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
+    H = Buffer("_ac_tmp5", F, (n, h), Role.TEMP)
+    D = Buffer("_ac_tmp6", F, (n, h), Role.TEMP)
+    before = kernel((A, B, G, Z, H, D),
+                    Call("gemm", (Gemm(Z, A, B, False, False, n, h, m, 1),)),
+                    Loop(i, n, (Loop(j, h, (Assign(H[i, j], sp.tanh(Z[i, j])),)),)),
+                    Loop(i, n, (Loop(j, h, (Assign(D[i, j], 1 - H[i, j] ** 2),)),)),
+                    Loop(i, n, (Loop(j, h, (Assign(G[i, j], D[i, j] * H[i, j]),)),)))
+    # H = tanh(Z) overwrites Z as it reads it; D needs storage while H is still live.
+    expected = kernel((A, B, G, Z, D),
+                      Call("gemm", (Gemm(Z, A, B, False, False, n, h, m, 1),)),
+                      Loop(i, n, (Loop(j, h, (Assign(Z[i, j], sp.tanh(Z[i, j])),)),)),
+                      Loop(i, n, (Loop(j, h, (Assign(D[i, j], 1 - Z[i, j] ** 2),)),)),
+                      Loop(i, n, (Loop(j, h, (Assign(G[i, j], D[i, j] * Z[i, j]),)),)))
+    check(reuse_temporaries(before), expected)
+
+
+def test_reuse_temporaries_refuses_overlapping_reads():
+    Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
+    H = Buffer("_ac_tmp5", F, (n, h), Role.TEMP)
+    fill = Loop(i, n, (Loop(j, h, (Assign(Z[i, j], A[i, 0]),)),))
+    out = Loop(i, n, (Loop(j, h, (Assign(G[i, j], H[i, j]),)),))
+    # iteration (i, j) reads Z[j, i]: a write of H over Z would clobber a later read
+    transposed = kernel((A, G, Z, H), fill,
+                        Loop(i, n, (Loop(j, h, (Assign(H[i, j], Z[j, i]),)),)), out)
+    # a loop around the nest that does not index the element repeats every read
+    repeated = kernel((A, G, Z, H), fill,
+                      Loop(k, m, (Loop(i, n, (Loop(j, h, (Assign(H[i, j], Z[i, j]),)),)),)), out)
+    # Z is read after H is written in the same iteration
+    late = kernel((A, G, y, Z, H), fill,
+                  Loop(i, n, (Loop(j, h, (Assign(H[i, j], 2 * A[i, 0]),
+                                          Assign(y[i], Z[i, j] + H[i, j]))),)), out)
+    # a gemm reading Z while writing H: BLAS operands must not alias
+    S = Buffer("_ac_in5", F, (h, h), Role.IN)
+    aliased = kernel((A, S, G, Z, H), fill,
+                     Call("gemm", (Gemm(H, Z, S, False, False, n, h, h, 1),)), out)
+    for k_ in (transposed, repeated, late, aliased):
+        assert reuse_temporaries(k_) == k_
