@@ -4,7 +4,8 @@ One C function per loop dtype computes the whole program for one set of core
 arrays; the gufunc's inner loop calls it once per batch element, so NumPy
 does broadcasting over leading axes, casting and ``out=``.  Every input and
 output is addressed through its element strides (views, negative strides and
-Fortran order need no copy); temporaries are private and contiguous.
+Fortran order need no copy); temporaries are contiguous and live in one scratch
+block, which the module keeps for its next call (see ``KEEP``).
 
 Parallel loops run in one OpenMP region: reductions over the parallel index
 accumulate into per-thread partials that are combined in thread order after

@@ -1,7 +1,8 @@
-"""Scheduling passes for loop nests: BLAS, fusion, scalar replacement, hoisting, parallelism.
+"""Scheduling passes for loop nests: fusion, scalar replacement, hoisting, parallelism.
 
 Each pass is a pure ``Kernel -> Kernel`` function; :mod:`algebrac.lower.passes`
-lists them in pipeline order.  They rely on one analysis, :func:`accesses`:
+lists them in pipeline order (BLAS passes: :mod:`algebrac.lower.blas`; shared storage
+for temporaries: :mod:`algebrac.lower.memory`).  They rely on one analysis, :func:`accesses`:
 which buffers and scalars a statement reads and writes, and at which indices.
 
 >>> import sympy as sp
