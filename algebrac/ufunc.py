@@ -72,8 +72,8 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:
         ``pip install "algebrac[cuda]"``; NumPy inputs are copied to the device and
         back, device arrays stay there).  Without a working C compiler, ``"cpu"``
-        warns once and uses ``"numpy"``; ``"cuda"`` without PyCUDA, nvcc or a GPU
-        raises ``BackendUnavailable``.
+        warns once and uses ``"numpy"``; ``"cuda"`` without PyCUDA, a CUDA compiler
+        (nvcc or NVRTC) or a GPU raises ``BackendUnavailable``.
     stabilize : rewrite the formulas into numerically stable forms first
         (:func:`algebrac.stabilize`: ``log(1 + exp(x))`` becomes ``softplus(x)``,
         ...); ``False`` compiles them as written.
