@@ -240,6 +240,8 @@ def scalarize(kernel: Kernel) -> Kernel:
     drop = set()
     bufs = [p for p in kernel.params if isinstance(p, Buffer)]
     for buf in bufs:
+        if buf.role is not Role.TEMP and (buf.role is not Role.OUT or buf.shape):
+            continue  # inputs and shaped outputs stay in memory (no walk: n buffers, n statements)
         total = _count(body, buf.name)
         if not total:
             continue
