@@ -179,7 +179,7 @@ class Function:
         >>> import algebrac as ac
         >>> x = ac.vector("x", ac.dim("n"))
         >>> list(ac.function([x], ac.sum(x), backend="numpy").kernel_stages())[:3]
-        ['lowered', 'use_blas', 'fuse_loops']
+        ['lowered', 'use_blas', 'scale_into_gemm']
         """
         kernel = lower_tensors(self._program, DType.FLOAT64)
         stages = {"lowered": Listing(pformat(kernel))}

@@ -38,15 +38,15 @@ __all__ = ["render_vector_module", "compile_vector"]
 
 def render_vector_module(kernel, nin: int, nout: int) -> Source:
     """The ``.pyx`` of a vector-function module for one serial float64 kernel."""
-    (loop,) = kernel.body
-    assert isinstance(loop, Loop)
     printer = CPrinter({"dtype": DType.FLOAT64})
     lines = ["static void _ac_eval(const double *_ac_in, double *_ac_out)", "{",
              "    const int _ac_i = 0;"]
     lines += [f"    const double *_ac_in{k} = _ac_in + {k};" for k in range(nin)]
     lines += [f"    double *_ac_out{k} = _ac_out + {k};" for k in range(nout)]
-    for stmt in loop.body:
-        lines += printer.statement(stmt, 1)
+    # The loop over one element, after what was hoisted out of it (constants like sqrt(2))
+    for stmt in kernel.body:
+        for inner in stmt.body if isinstance(stmt, Loop) else (stmt,):
+            lines += printer.statement(inner, 1)
     lines += ["}", "static double _ac_scalar(int n, double *xx)", "{",
               f"    double out[{nout}];",
               f"    if (n != {nin}) return NAN;  /* quad passes x and its args */",

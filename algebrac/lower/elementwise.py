@@ -35,6 +35,7 @@ from ..simplify import cse, specialize
 from ..simplify.budget import Deadline, SymbolicTimeout, hard_limit
 from ..simplify.guard import nonreal
 from ..simplify.stabilize import _realify, _stabilize_expr, rename
+from ..simplify.sums import expand_sums, sum_reason
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
 __all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "rewritten",
@@ -92,6 +93,17 @@ def _nodes(expr):
         stack.extend(reversed(node.args))
 
 
+def _derivative_reason(node) -> str:
+    inner = node.expr
+    what = (f"the derivative of {type(inner).__name__} in "
+            + ", ".join(f"argument {i + 1} ({a})" for i, a in enumerate(inner.args)
+                        if any(a.has(v) for v, _ in node.variable_count))
+            if isinstance(inner, sp.Function) else "this derivative")
+    return (f"SymPy knows no closed form for {what}, so it stays unevaluated; compile the "
+            f"derivatives that have one, or approximate this one by a difference quotient "
+            f"such as (f(v + h) - f(v - h))/(2*h)")
+
+
 def _check_supported(expr, where: str) -> None:
     """Raise UnsupportedError listing every node of ``expr`` that no backend computes."""
     problems: dict = {}   # what -> why, in order of appearance
@@ -108,6 +120,12 @@ def _check_supported(expr, where: str) -> None:
             why = unsupported_reason(node)
             if why is not None:
                 problems.setdefault(type(node).__name__, f"{_short(node)}: {why}")
+            continue
+        elif isinstance(node, sp.Sum):
+            problems.setdefault("Sum", f"{_short(node)}: {sum_reason(node)}")
+            continue
+        elif isinstance(node, sp.Derivative):
+            problems.setdefault("Derivative", f"{_short(node)}: {_derivative_reason(node)}")
             continue
         if node.is_number and node.is_extended_real is False:
             problems.setdefault(str(node), f"the complex constant {node} ({_short(node)}); "
@@ -161,7 +179,7 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
-    exprs = [resolve_names(as_formula(e)) for e in exprs]
+    exprs = [expand_sums(resolve_names(as_formula(e))) for e in exprs]
     if not exprs:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)

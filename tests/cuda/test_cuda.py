@@ -216,7 +216,7 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
     p = ac.sigmoid(X @ w)
     loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
     outs = [loss, ac.grad(loss, w), ac.max(X), ac.min(X @ w), ac.prod(1 + w / 100),
-            X @ B, X.T @ X, ac.sum(X, axis=0)]
+            X @ B, -3 * (X.T @ X), ac.sum(X, axis=0), 2 * (X @ B).T]   # gemms with alpha
     fc = ac.function([X, w, t, B], outs, backend="cuda")
     fr = ac.function([X, w, t, B], outs, backend="numpy")
     check_ptx(fc)
@@ -225,6 +225,11 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
             rng.normal(size=(5, 17))]
     for g, r in zip(fc(*vals), fr(*vals)):
         _compare(g, r, np.float64, 1e3)
+    Xv, Bv = vals[0], vals[3]
+    _compare(fr(*vals)[6], -3 * (Xv.T @ Xv), np.float64, 1e3)
+    _compare(fr(*vals)[8], 2 * (Xv @ Bv).T, np.float64, 1e3)
+    # -3 X^T X: the gemm writes the output with alpha = -3; (X B)^T reads the X B output
+    assert fc.kernel.count("call gemm") == 2 and "-3 * _ac_in0ᵀ @ _ac_in0" in fc.kernel
     kinds = {lc.kind for lc in fc._cuda.programs[ac.dtypes.DType.FLOAT64].launches}
     assert {"reduce", "combine", "gemm", "grid", "serial"} <= kinds
     assert max(g for _, g, _ in emulator.launches) == 3   # several blocks, grid-stride beyond
