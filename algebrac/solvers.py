@@ -26,10 +26,10 @@ from .lower.elementwise import as_formula
 __all__ = ["low_level_callable", "ode", "OdeSystem", "objective", "Objective"]
 
 
-def _module(exprs, args, stabilize):
+def _module(exprs, args, stabilize, limits=False):
     from .cpu.vecfunc import compile_vector
 
-    return compile_vector(exprs, args, stabilize=stabilize)
+    return compile_vector(exprs, args, stabilize=stabilize, limits=limits)
 
 
 def low_level_callable(uf):
@@ -53,7 +53,7 @@ def low_level_callable(uf):
     if uf.nout != 1:
         raise SignatureError(f"low_level_callable() needs a formula with one output; this one "
                              f"has {uf.nout}: compile the output you integrate on its own")
-    module = _module(uf.exprs, uf.args, uf._stabilize)
+    module = _module(uf.exprs, uf.args, uf._stabilize, uf._limits)
     return LowLevelCallable(module.scalar_capsule)
 
 

@@ -99,16 +99,17 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
     return Source(text, ("m",))
 
 
-def compile_vector(exprs, args, *, stabilize: bool = True):
+def compile_vector(exprs, args, *, stabilize: bool = True, limits: bool = False):
     """Build (or load from the cache) the vector-function module of ``exprs`` over ``args``."""
     from . import build
 
     exprs = tuple(as_formula(e) for e in exprs)
     args = tuple(args)
-    fkey = build.formula_key("vector", sp.srepr(exprs), sp.srepr(args), str(bool(stabilize)))
+    fkey = build.formula_key("vector", sp.srepr(exprs), sp.srepr(args), str(bool(stabilize)),
+                              *(["limits"] if limits else []))
     module = build.load_indexed(fkey)
     if module is not None:
         return module
-    program = prepare(exprs, args, stabilize=stabilize)
+    program = prepare(exprs, args, stabilize=stabilize, limits=limits)
     kernel = passes.run(lower_elementwise(program, DType.FLOAT64), "numpy")
     return build.load(render_vector_module(kernel, len(args), len(exprs)), fkey)
