@@ -38,8 +38,12 @@ A point is not judged where the reference cannot decide: the exact value is
 infinite (a pole, an overflow, mpmath gave up), the point is ill-conditioned
 (moving one input by 4 ulps moves the exact value by more than 1e-6, or into
 or out of the domain: ``tan(7e265)``), or the reference meets a discontinuity exactly with a
-computed argument (``sign(0)``, ``atan2`` on its cut), where a 0 at 400
-digits may be a rounded ``1 - exp(-1e300)``.  Only a ``TypeError`` (a complex
+computed argument (``sign(0)``, ``atan2`` on its cut, ``log(1)``, a comparison of
+equal sides), where a 0 at 400 digits may be a rounded ``1 - exp(-1e300)``
+(``log(1 + exp(-8e75)) > 0`` is false there), or where every double evaluation
+lands on a singularity (an ``atanh``/``asin``/``acos``/``acosh`` argument outside
+the domain by less than half an ulp; ``gamma`` below -2**53, where every double
+is a pole).  ``|.|`` of a complex value stays complex (undefined).  Only a ``TypeError`` (a complex
 value compared or converted) makes the reference NaN; any other mpmath failure
 leaves the point unjudged.  A point where the compiled result equals the
 formula as written needs no reference (it is neither wrong nor improved).
