@@ -114,7 +114,9 @@ def cse(exprs, prefix: str = "_ac_t"):
     kept = [(renames[s], xreplace(v, renames)) for s, v in kept]
     reduced = [xreplace(e, renames) for e in reduced]
     # A temporary changes the print order of the sums it is a term of: keep theirs.
-    memo, full = {}, dict(kept)
+    memo, full = {}, {}
+    for s, v in kept:   # each temporary's value in the inputs alone
+        full[s] = xreplace(v, full)
     kept = [(s, keep_order(v, full, memo)) for s, v in kept]
     reduced = [keep_order(e, full, memo) for e in reduced]
     return kept, reduced

@@ -9,11 +9,11 @@ one that NumPy keeps is lost.  :func:`keep_order` rebuilds such sums as
 :class:`SumAsWritten`, which prints its terms in the order it was given.
 
 >>> import sympy as sp
->>> x, y, t = sp.symbols("x y t")
->>> (x + t).as_ordered_terms()       # t prints first
-[t, x]
->>> keep_order(x + t, {t: sp.exp(y)}).as_ordered_terms()   # as x + exp(y) does
-[x, t]
+>>> x, y, z, t = sp.symbols("x y z t")
+>>> (x + y + t).as_ordered_terms()       # t prints first
+[t, x, y]
+>>> keep_order(x + y + t, {t: sp.exp(z)}).as_ordered_terms()   # as x + y + exp(z) does
+[x, y, t]
 """
 from __future__ import annotations
 
@@ -37,33 +37,41 @@ class SumAsWritten(sp.Add):
 
 def keep_order(expr, stands_for: dict, _memo=None):
     """``expr`` with every sum whose terms hold a key of ``stands_for`` a :class:`SumAsWritten`
-    in the print order the sum has with each key replaced by its value (recursively).
+    in the print order the sum has with each key replaced by its value.
 
-    A :class:`SumAsWritten` already is in order (its terms may stand for others).
+    The values hold no key (expand them first).  A :class:`SumAsWritten` already
+    is in order (its terms may stand for others).
     """
-    memo = {} if _memo is None else _memo
-    if not expr.args or not expr.free_symbols & stands_for.keys():
-        return expr
+    return _keep(expr, stands_for, {} if _memo is None else _memo)[0]
+
+
+def _keep(expr, stands_for, memo):
+    """``(expr in order, whether it holds a key)``, each node visited once."""
+    if expr in stands_for:
+        return expr, True
+    if not expr.args:
+        return expr, False
     if expr in memo:
         return memo[expr]
-    args = [keep_order(a, stands_for, memo) for a in expr.args]
-    if isinstance(expr, sp.Add) and not isinstance(expr, SumAsWritten):  # else: ordered
-        full = [_expanded(a, stands_for) for a in args]
+    pairs = [_keep(a, stands_for, memo) for a in expr.args]
+    args = [a for a, _ in pairs]
+    touched = any(t for _, t in pairs)
+    if not touched:
+        out = expr
+    elif isinstance(expr, sp.Add) and len(args) > 2 and not isinstance(expr, SumAsWritten):
+        # (a + b is b + a in IEEE arithmetic too: only longer sums have an order)
+        with sp.evaluate(False):  # the terms as they were before the keys replaced parts
+            full = [a.xreplace(stands_for) if t else a for a, t in pairs]
         order = sp.Add(*full, evaluate=False).as_ordered_terms()
         used, picked = set(), []
         for term in order:
             j = next(k for k, f in enumerate(full) if k not in used and f == term)
             used.add(j)
             picked.append(args[j])
-        out = SumAsWritten(*picked)
+        out = SumAsWritten(*picked)   # also in args order: later passes keep it
+    elif all(a is b for a, b in zip(args, expr.args)):
+        out = expr
     else:
         out = expr.func(*args)
-    memo[expr] = out
-    return out
-
-
-def _expanded(expr, stands_for: dict):
-    """``expr`` with the keys of ``stands_for`` replaced until none is left."""
-    while expr.free_symbols & stands_for.keys():
-        expr = expr.xreplace(stands_for)
-    return expr
+    memo[expr] = out, touched
+    return out, touched
