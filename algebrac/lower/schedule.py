@@ -21,6 +21,7 @@ kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], out _ac_out
 """
 from __future__ import annotations
 
+import collections
 import itertools
 from dataclasses import dataclass, replace
 
@@ -323,6 +324,13 @@ def _count(stmts, name) -> int:
     return sum(1 for a in accesses(stmts) if a.name == name)
 
 
+def _census(stmts) -> tuple:
+    """Accesses per name, and the names accumulated into."""
+    found = accesses(stmts)
+    return (collections.Counter(a.name for a in found),
+            {a.name for a in found if a.kind == "acc"})
+
+
 def _first_is_top_assign(body, name) -> bool:
     for s in body:
         acc = [a for a in accesses([s]) if a.name == name]
@@ -341,15 +349,18 @@ def scalarize(kernel: Kernel) -> Kernel:
     body = list(kernel.body)
     drop = set()
     bufs = [p for p in kernel.params if isinstance(p, Buffer)]
+    # Counted once and again only after a change: a count per buffer would make this
+    # quadratic in a system of a thousand equations (a buffer per equation).
+    counts, accumulated = _census(body)
     for buf in bufs:
-        total = _count(body, buf.name)
-        if not total:
+        total = counts[buf.name]
+        if not total or (buf.role is not Role.TEMP and (
+                buf.shape or buf.name not in accumulated)):
             continue
         if buf.role is Role.TEMP and not buf.shape:
             body = _substitute_buffer(body, buf.name, _scalar_for(buf.name))
             drop.add(buf.name)
-        elif buf.role is Role.OUT and not buf.shape and any(
-                a.kind == "acc" and a.name == buf.name for a in accesses(body)):
+        elif buf.role is Role.OUT and not buf.shape and buf.name in accumulated:
             sym = _scalar_for(buf.name)
             last = max(k for k, s in enumerate(body) if _count([s], buf.name))
             body = _substitute_buffer(body, buf.name, sym)
@@ -358,6 +369,7 @@ def scalarize(kernel: Kernel) -> Kernel:
             body = _private_in_loop(body, buf, total, frozenset())
             if not _count(body, buf.name):
                 drop.add(buf.name)
+        counts, accumulated = _census(body)
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
     return replace(kernel, params=params, body=_registers(tuple(body), itertools.count()))
 
