@@ -31,7 +31,8 @@ import sys
 import numpy as np
 import sympy as sp
 
-from .errors import ShapeError, SignatureError
+from .errors import SignatureError
+from .expr.functions import LogSumExp, ReduceMax, ReduceMin
 
 __all__ = ["has_dask_array", "call", "register_ufunc", "call_function"]
 
@@ -119,49 +120,73 @@ class _DaskEntry:
 def call_function(fn, args: tuple):
     """``fn(*args)`` for a compiled tensor program when some arguments are Dask arrays.
 
-    * Chunks along the **leading (batch) axes** only: one task per block through
-      :func:`dask.array.apply_gufunc` with ``fn.signature`` (core axes stay whole).
-    * Chunks along **one core dimension** ``n`` (the rows of a data matrix): one task
-      per chunk along ``n`` (every input with an ``n`` axis is sliced alike), then
-      the outputs are combined by kind: an output with an ``n`` axis whose formula
-      does not otherwise involve ``n`` is concatenated; a sum over ``n`` (times
-      factors free of ``n``, plus other such sums: a sum-type loss and its gradient)
-      is the sum of the per-chunk results; an output free of ``n`` comes from the
-      first chunk.  Any other output (a mean, a max, a log-sum-exp or a centring over
-      ``n``) cannot be assembled from chunks: that raises :class:`ShapeError`
-      naming it, and rechunking that axis into one chunk is the remedy.
+    One task per block calls ``fn`` on NumPy blocks (every output at once), through
+    :func:`dask.array.blockwise` with ``fn``'s gufunc signature:
+
+    * chunks along the **leading (batch) axes** map blockwise, with NumPy's
+      broadcasting of those axes;
+    * chunks along **one core dimension** ``n`` (the rows of a data matrix) give
+      one task per chunk along ``n`` in every batch block (inputs with an ``n``
+      axis are sliced alike); each output is then assembled by kind: an output
+      indexed by ``n`` concatenates its rows; a sum over ``n`` (times factors free
+      of ``n``, plus other such sums: a sum-type loss and its gradient) adds the
+      per-chunk results; a max, min or log-sum-exp over ``n`` combines them with
+      ``maximum``, ``minimum`` or ``logaddexp``; an output that reads nothing along
+      ``n`` comes from the first chunk;
+    * any other output (a mean, a centring, a softmax over ``n``, a read of one
+      fixed row) is computed from inputs rechunked to one chunk along ``n``, with a
+      ``PerformanceWarning`` naming it: that task holds the whole axis in memory.
+      So are core dimensions chunked besides ``n`` (the one with most chunks).
+
+    Outputs chunk as the inputs do along the batch axes; task names start with
+    ``fn.__name__``.
     """
     import dask.array as da
 
-    standins = [_standin(a) for a in args]
-    arrays, loop = fn._arrays(standins)
+    arrays, loop = fn._arrays([_standin(a) for a in args])
     dims, batch = fn._bind(arrays)
     dtypes = [loop.numpy if o.dtype.is_float else o.dtype.numpy for o in fn.outputs]
-    chunked = _chunked_core_dims(fn, args)
-    if not chunked:
-        sig = fn.signature
-        result = da.apply_gufunc(fn, sig, *args, output_dtypes=dtypes if len(dtypes) > 1
-                                 else dtypes[0], vectorize=False)
-        return result if fn._single or isinstance(result, tuple) else (result,)
-    if len(chunked) > 1:
-        raise ShapeError(f"the inputs are chunked along several core dimensions "
-                         f"({', '.join(sorted(map(str, chunked)))}); algebrac combines chunks "
-                         "along one: rechunk the others into one chunk (x.rechunk({axis: -1}))")
-    (n,) = chunked
-    if batch:
-        raise ShapeError(f"chunks along the core dimension {n} and leading batch axes "
-                         f"{batch} together are not supported: rechunk {n} into one chunk "
-                         "or drop the batch axes")
-    kinds = [_combine_kind(o, n) for o in fn.outputs]
-    bad = [f"output {k} ({o.name or o.body})" for k, (o, kind) in
-           enumerate(zip(fn.outputs, kinds)) if kind is None]
-    if bad:
-        raise ShapeError(
-            f"{'; '.join(bad)} cannot be computed chunk by chunk along {n}: only outputs "
-            f"indexed by {n}, sums over {n} (a sum-type loss, its gradient) and outputs "
-            f"free of {n} combine from chunks. Rechunk that axis into one chunk "
-            "(x.rechunk({axis: -1})) or compute this output separately")
-    return _chunked_call(fn, args, n, kinds, dims, dtypes)
+    args = [a if type(a) in (bool, int, float) else da.asarray(a) for a in args]
+    counts = {}
+    for a, axis, d in _core_axes(fn, args):
+        counts[d] = max(counts.get(d, 1), len(a.chunks[axis]))
+    chunked = sorted((d for d in counts if counts[d] > 1), key=lambda d: (-counts[d], str(d)))
+    n = chunked[0] if chunked else None
+    kinds = [_combine_kind(o, n) if n is not None else "one" for o in fn.outputs]
+    whole = [f"output {j} ({o.name or o.body})" for j, (o, kind) in
+             enumerate(zip(fn.outputs, kinds)) if kind is None]
+    if len(chunked) > 1 or whole:
+        _warn_rechunk(n, chunked[1:], whole)
+    nb = len(batch)
+    results = [None] * len(kinds)
+    if any(k is not None for k in kinds):
+        parts = _partials(fn, args, n, nb)
+        for j, kind in enumerate(kinds):
+            if kind is not None:
+                results[j] = _assemble(fn, parts, j, kind, n, nb, dims, dtypes[j])
+    if whole:
+        parts = _partials(fn, args, None, nb)
+        for j, kind in enumerate(kinds):
+            if kind is None:
+                results[j] = _assemble(fn, parts, j, "one", None, nb, dims, dtypes[j])
+    return results[0] if fn._single else tuple(results)
+
+
+def _warn_rechunk(n, others, whole):
+    import warnings
+
+    from dask.array.core import PerformanceWarning
+
+    said = [f"the core dimension(s) {', '.join(map(str, others))} are rechunked into one "
+            f"chunk (algebrac splits one core dimension, here {n})"] if others else []
+    if whole:
+        said.append(f"{'; '.join(whole)} cannot be assembled from chunks along {n} (only "
+                    f"rows indexed by {n}, sums, max, min and log-sum-exp over {n}, and "
+                    f"outputs that read nothing along {n} can): they are computed from "
+                    f"inputs rechunked into one chunk along {n}")
+    warnings.warn("; ".join(said) + ", so one task holds a whole axis in memory. Compute "
+                  "those outputs separately, or rechunk (x.rechunk({axis: -1})) to silence "
+                  "this", PerformanceWarning, stacklevel=4)
 
 
 def _standin(a):
@@ -182,86 +207,150 @@ def _core_axes(fn, args):
             yield a, lead + j, d
 
 
-def _chunked_core_dims(fn, args) -> set:
-    out = set()
-    for a, axis, d in _core_axes(fn, args):
-        chunks = getattr(a, "chunks", None)
-        if chunks is not None and len(chunks[axis]) > 1:
-            out.add(d)
-    return out
-
-
 def _combine_kind(o, n):
-    """How chunk results of output ``o`` combine along ``n``: rows/sum/same, or None."""
+    """How the per-chunk results of output ``o`` combine along ``n``, or None.
+
+    Sound only when every read of an input along an ``n`` axis goes through the one
+    index that runs over ``n`` (the output's row index, or the reduction's variable)
+    and that index appears nowhere else: a chunk then sees its rows renumbered from
+    0 and nothing else changes.
+    """
+    along = {b.label: {k for k, d in enumerate(b.shape or ()) if d == n}
+             for b in o.body.atoms(sp.IndexedBase)}
     # An IndexedBase carries its shape (n, m) among its free symbols: look past it.
     body = o.body.xreplace({b: sp.IndexedBase(b.label) for b in o.body.atoms(sp.IndexedBase)})
 
-    def mentions(e) -> bool:
-        return n in e.free_symbols
+    def free(e) -> bool:
+        return n not in e.free_symbols
 
+    def reads_along(e, var) -> bool:
+        hits = e.atoms(sp.Indexed)
+        for a in hits:
+            axes = along.get(a.base.label, set())
+            for k, ix in enumerate(a.indices):
+                if (ix != var) if k in axes else (var is not None and var in ix.free_symbols):
+                    return False
+        rest = e.xreplace({a: sp.Dummy() for a in hits})
+        return var is None or var not in rest.free_symbols
+
+    if any(not free(sp.sympify(d)) for d in o.shape if d != n):
+        return None
     if n in o.shape:
-        return "rows" if not mentions(body) and o.shape.count(n) == 1 else None
-    if not mentions(body):
+        var = o.indices[o.shape.index(n)]
+        return "rows" if o.shape.count(n) == 1 and free(body) and reads_along(body, var) else None
+    if free(body) and reads_along(body, None):
         return "same"
+
+    def over_n(e):
+        """The variable of the one limit of ``e`` running over all of ``n``, if sound."""
+        over = [lim for lim in e.limits if lim[1] == 0 and lim[2] == n - 1]
+        rest = [lim for lim in e.limits if lim not in over]
+        if len(over) != 1 or not free(e.function) or not all(free(sp.Tuple(*r)) for r in rest):
+            return None
+        var = over[0][0]
+        ok = reads_along(e.function, var) and not any(var in sp.Tuple(*r).free_symbols
+                                                      for r in rest)
+        return var if ok else None
+
+    if isinstance(body, tuple(_EXTREMA)) and len(body.limits) == 1:
+        return _EXTREMA[type(body)] if over_n(body) is not None else None
 
     def additive(e) -> bool:
         if isinstance(e, sp.Sum):
-            over = [lim for lim in e.limits if lim[1] == 0 and lim[2] == n - 1]
-            rest = [lim for lim in e.limits if lim not in over]
-            return len(over) == 1 and not mentions(e.function) and not any(
-                mentions(sp.Tuple(*lim)) for lim in rest)
+            return over_n(e) is not None
         if isinstance(e, sp.Add):
             return all(additive(a) for a in e.args)
         if isinstance(e, sp.Mul):
-            varying = [a for a in e.args if mentions(a)]
+            varying = [a for a in e.args if not (free(a) and reads_along(a, None))]
             return len(varying) == 1 and additive(varying[0])
         return False
 
     return "sum" if additive(body) else None
 
 
-def _chunked_call(fn, args, n, kinds, dims, dtypes):
-    import dask
+_EXTREMA = {ReduceMax: "max", ReduceMin: "min", LogSumExp: "logsumexp"}
+_COMBINE = {"sum": sum,
+            "max": functools.partial(functools.reduce, np.maximum),
+            "min": functools.partial(functools.reduce, np.minimum),
+            "logsumexp": functools.partial(functools.reduce, np.logaddexp)}
+
+
+def _letter(d) -> str:
+    return f"_d{d}"
+
+
+def _partials(fn, args, n, nb):
+    """Dask array (batch blocks [x chunks along n]) of tuples: every output of one call.
+
+    Core axes other than ``n`` are rechunked into one chunk, and every ``n`` axis
+    into the chunks of the input with the most of them."""
     import dask.array as da
     from dask.base import tokenize
 
-    bounds, axes = None, []
-    for a, axis, d in _core_axes(fn, args):
-        if d == n:
-            axes.append((a, axis))
-            chunks = getattr(a, "chunks", None)
-            if bounds is None and chunks is not None and len(chunks[axis]) > 1:
-                bounds = np.cumsum((0,) + chunks[axis])  # other inputs are sliced alike
-    token = tokenize(fn, *args)
-    call = dask.delayed(fn, pure=True)
-    parts = []
-    for c, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
-        sliced = list(args)
-        for k, a in enumerate(args):
-            for b, axis in axes:
-                if b is a:
-                    sliced[k] = sliced[k][(slice(None),) * axis + (slice(int(lo), int(hi)),)]
-        parts.append(call(*sliced, dask_key_name=f"{fn.__name__}-{token}-{c}"))
-    results = []
-    for j, (o, kind, dt) in enumerate(zip(fn.outputs, kinds, dtypes)):
-        item = [p if fn._single else p[j] for p in parts]
+    ref = None
+    if n is not None:
+        ref = max((a.chunks[axis] for a, axis, d in _core_axes(fn, args) if d == n), key=len)
+    pairs = []
+    for t, (kind, _), a in zip(fn.inputs, fn._kinds, args):
+        if type(a) in (bool, int, float):
+            pairs += [a, None]
+            continue
+        core = t.shape if kind == "tensor" else ()
+        lead = a.ndim - len(core)
+        a = a.rechunk({lead + j: ref if d == n else -1 for j, d in enumerate(core)})
+        pairs += [a, tuple(f"_b{nb - lead + k}" for k in range(lead))
+                  + tuple(_letter(d) for d in core)]
+    index = tuple(f"_b{k}" for k in range(nb)) + ((_letter(n),) if n is not None else ())
+    return da.blockwise(_Call(fn), index, *pairs, concatenate=True,
+                        meta=np.empty((0,) * len(index), object),
+                        name=f"{fn.__name__}-{tokenize(fn, n, *args)}")
 
-        def shape(rows=None):
-            local = dict(dims) if rows is None else {**dims, n: rows}
-            return tuple(int(sp.sympify(d).xreplace(local)) for d in o.shape)
 
-        if kind == "rows":
-            axis = o.shape.index(n)
-            results.append(da.concatenate(
-                [da.from_delayed(it, shape=shape(int(hi - lo)), dtype=dt)
-                 for it, lo, hi in zip(item, bounds[:-1], bounds[1:])], axis=axis))
-        elif kind == "sum":
-            total = dask.delayed(sum, pure=True)(item, dask_key_name=f"{fn.__name__}_{j}"
-                                                 f"-sum-{token}")
-            results.append(da.from_delayed(total, shape=shape(), dtype=dt,
-                                           name=f"{fn.__name__}_{j}-{token}"))
-        else:
-            results.append(da.from_delayed(item[0], shape=shape(), dtype=dt,
-                                           name=f"{fn.__name__}_{j}-{token}"))
-    return results[0] if fn._single else tuple(results)
+def _assemble(fn, parts, j, kind, n, nb, dims, dtype):
+    """Output ``j`` from the per-block tuples: taken blockwise, or combined along ``n``."""
+    import dask.array as da
+    from dask.base import tokenize
 
+    o = fn.outputs[j]
+    core = tuple(_letter(n) if d == n and kind == "rows" else f"_o{k}"
+                 for k, d in enumerate(o.shape))
+    sizes = {c: int(sp.sympify(d).xreplace(dims)) for c, d in zip(core, o.shape)
+             if c.startswith("_o")}
+    batch = tuple(f"_b{k}" for k in range(nb))
+    index = batch + ((_letter(n),) if n is not None else ())
+    func = _Take(j) if kind in ("rows", "one") else _Combine(j, kind)
+    return da.blockwise(func, batch + core, parts, index, new_axes=sizes,
+                        concatenate=kind in ("rows", "one"), dtype=dtype,
+                        meta=np.empty((0,) * (nb + len(core)), dtype),
+                        name=f"{fn.__name__}_{j}-{tokenize(parts, j, kind)}")
+
+
+class _Call:
+    """A block task: every output of ``fn`` on NumPy blocks, as a tuple."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *blocks):
+        out = self.fn(*blocks)
+        return out if isinstance(out, tuple) else (out,)
+
+
+class _Take:
+    def __init__(self, j):
+        self.j = j
+
+    def __call__(self, part):
+        return part[self.j]
+
+
+class _Combine:
+    """Output ``j`` of the chunks along ``n`` (a list), combined by ``kind``."""
+
+    def __init__(self, j, kind):
+        self.j, self.kind = j, kind
+
+    def __call__(self, parts):
+        items = [p[self.j] for p in parts]
+        with np.errstate(invalid="ignore"):  # logaddexp of a NaN partial: NaN, quietly
+            return np.asarray(items[0] if self.kind == "same" else _COMBINE[self.kind](items))

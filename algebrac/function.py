@@ -41,7 +41,8 @@ BACKENDS = ("cpu", "numpy", "cuda")
 _memo = Memo(256)
 
 
-def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -> "Function":
+def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True,
+             limits: bool = False) -> "Function":
     """Compile tensor formulas into one callable computing every output in one program.
 
     Parameters
@@ -55,7 +56,11 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -
         through PyCUDA; NumPy inputs are copied to the GPU and back, device arrays
         such as ``GPUArray`` stay there and so do the results).
     stabilize : rewrite the formulas into numerically stable forms first
-        (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).
+        (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).  A rewrite that fails or
+        runs past ``ALGEBRAC_SYMBOLIC_TIMEOUT`` leaves that output as written.
+    limits : also apply the rules that give a limit where the formula as written
+        is NaN (``x*log(x)`` is 0 at ``x = 0``); off by default, as in
+        :func:`algebrac.compile`.
 
     Symbolic sizes are bound from the arrays at call time and checked; extra leading
     axes on the inputs batch the call (generalized-ufunc semantics); float32 inputs
@@ -67,6 +72,12 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -
     >>> norm2 = ac.function([x], ac.sum(x * x))
     >>> norm2(np.array([3.0, 4.0])), norm2(np.ones((2, 3))).tolist()
     (array(25.), [3.0, 3.0])
+    >>> entropy = -ac.sum(x * ac.log(x))
+    >>> with np.errstate(all="ignore"):   # log(0) = -inf, 0*-inf = NaN
+    ...     ac.function([x], entropy)(np.array([0.0, 0.5]))
+    array(nan)
+    >>> round(float(ac.function([x], entropy, limits=True)(np.array([0.0, 0.5]))), 12)
+    0.34657359028
     """
     single = not isinstance(outputs, (list, tuple))
     outs = (outputs,) if single else tuple(outputs)
@@ -78,9 +89,10 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True) -
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     key = (tuple((o.shape, o.dtype, o.body) for o in outs),
            tuple((_label_of(t), getattr(t, "shape", ())) for t in ins),
-           single, backend, bool(stabilize))
+           single, backend, bool(stabilize), bool(limits))
     return _memo.get_or_build(
-        key, lambda: Function(ins, outs, single=single, backend=backend, stabilize=stabilize),
+        key, lambda: Function(ins, outs, single=single, backend=backend, stabilize=stabilize,
+                              limits=limits),
         keep=lambda fn: fn.backend == backend)
 
 
@@ -95,13 +107,14 @@ class Function:
     """
 
     def __init__(self, inputs: tuple, outputs: tuple, *, single: bool, backend: str,
-                 stabilize: bool = True):
+                 stabilize: bool = True, limits: bool = False):
         self.inputs, self.outputs, self._single = inputs, outputs, single
-        self._stabilize = bool(stabilize)
+        self._stabilize, self._limits = bool(stabilize), bool(limits)
         self._requested_backend = backend
         self._key_text = (sp.srepr(tuple((o.shape, o.dtype.value, o.body) for o in outputs)),
                           sp.srepr(tuple(getattr(t, "body", t) for t in inputs)),
-                          str(single), str(self._stabilize))
+                          str(single), str(self._stabilize),
+                          *(["limits"] if self._limits else []))
         text = ", ".join(o.name or str(o.body) for o in outputs)
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._kinds = [_label_of(t) for t in inputs]
@@ -125,7 +138,8 @@ class Function:
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
     def _program(self) -> TensorProgram:
-        return prepare_tensors(self.inputs, self.outputs, stabilize=self._stabilize)
+        return prepare_tensors(self.inputs, self.outputs, stabilize=self._stabilize,
+                               limits=self._limits)
 
     @functools.cached_property
     def _kernels(self) -> dict:
@@ -165,7 +179,7 @@ class Function:
         >>> import algebrac as ac
         >>> x = ac.vector("x", ac.dim("n"))
         >>> list(ac.function([x], ac.sum(x), backend="numpy").kernel_stages())[:3]
-        ['lowered', 'use_blas', 'fuse_loops']
+        ['lowered', 'use_blas', 'scale_into_gemm']
         """
         kernel = lower_tensors(self._program, DType.FLOAT64)
         stages = {"lowered": Listing(pformat(kernel))}
@@ -324,7 +338,8 @@ class Function:
         outs = self.outputs[0] if self._single else list(self.outputs)
         return (pickling.rebuilder(), ("function", (list(self.inputs), outs),
                                    {"backend": self._requested_backend,
-                                    "stabilize": self._stabilize}))
+                                    "stabilize": self._stabilize,
+                                    **({"limits": True} if self._limits else {})}))
 
     def __dask_tokenize__(self):
         return ("algebrac.Function", self.__name__, self._key_text, self.backend)

@@ -6,12 +6,14 @@ names for double and float, whether glibc's vector math library (libmvec)
 has a SIMD variant, the CUDA names (``cuda64``/``cuda32``, the C names unless
 a row says otherwise), the value of an omitted trailing argument, which
 instances are out of reach (``check``), and the mpmath definition and sample
-arguments the end-to-end test of the row uses, and the name of its
-``ac.special`` wrapper (``api``).  The C printer, the interpreter,
-``ac.evaluate``, the support check of ``ac.compile``, the wrappers and the
-name resolution of parsed formulas (:func:`resolve_names`) all read it, so a
-function cannot be half-added (``tests/test_mathfuncs.py`` checks every row
-end to end: C against NumPy against mpmath).
+arguments the end-to-end test of the row uses, and its user-facing wrapper
+(``api``: ``ac.exp``, ``ac.special.jv``, with signature, docstring and
+example).  The C printer, the interpreter, ``ac.evaluate``, the support check
+of ``ac.compile``, the wrappers (made from the rows in
+:mod:`algebrac.expr.elementwise`) and the name resolution of parsed formulas
+(:func:`resolve_names`) all read it, so a function cannot be half-added
+(``tests/test_mathfuncs.py`` checks every row end to end: C against NumPy
+against mpmath, and that every ``api`` is a wrapper and every wrapper a row).
 
 Helpers whose names start with ``_ac_`` are ``static inline`` C functions in
 ``algebrac/cpu/algebrac_math.h``; they give C the semantics NumPy and SymPy
@@ -49,7 +51,32 @@ from . import stablemath as sm
 from .expr import functions as af
 from .expr import special as sf
 
-__all__ = ["FuncRow", "FUNCTIONS", "REWRITES", "row_for", "resolve_names", "unsupported_reason"]
+__all__ = ["Api", "FuncRow", "FUNCTIONS", "REWRITES", "row_for", "resolve_names",
+           "unsupported_reason"]
+
+
+@dataclass(frozen=True)
+class Api:
+    """A row's user-facing wrapper, ``ac.<name>`` (``ac.special.<name>`` if ``special``).
+
+    :func:`algebrac.expr.elementwise.table_wrapper` makes it from these fields:
+    the signature (``params``), the docstring (``doc``, then an example whose
+    expected output is ``value``, the wrapper on symbols named like the
+    parameters, and ``tex``, its LaTeX), and the result dtype rule.
+    """
+
+    name: str
+    params: str          # the parameter names, space-separated, in the wrapper's order
+    doc: str             # the docstring's first sentence
+    value: str           # str() of the wrapper applied to symbols named like ``params``
+    tex: str             # ac.latex of that value
+    arith: bool = False  # ints stay ints (abs, floor, max, ...); else ints give float64
+    make: Callable | None = None  # the SymPy constructor, when it is not the row's class
+    special: bool = False         # in ac.special (SciPy's name), not at the top level
+
+
+def _special_api(*args, **kw) -> Api:
+    return Api(*args, special=True, **kw)
 
 
 @dataclass(frozen=True)
@@ -69,7 +96,10 @@ class FuncRow:
     mpmath: Callable | None = None  # the definition, for the row's end-to-end test
     sample: tuple = ()  # (lo, hi) per argument: where the row's test samples it
     cuda: tuple | None = field(default=None)   # (cuda64, cuda32); None: the C names
-    api: str = ""       # the wrapper's name in ac.special (SciPy's name), if it has one
+    # Instances CUDA's math library computes though the row's C names are SciPy's: args ->
+    # (cuda64, cuda32, leading int args, args) or None (see _cuda_bessel)
+    cuda_call: Callable | None = None
+    api: Api | None = None   # the user-facing wrapper (ac.exp, ac.special.jv), if any
 
     @property
     def cuda64(self) -> str | None:
@@ -145,91 +175,209 @@ def _riemann(node):
     return None
 
 
-def _sf(func, nargs, numpy, scipy_expr, mp, sample, **kw) -> FuncRow:
-    """A row computed by SciPy: cython_special in C, scipy.special in NumPy (and the
-    wrapper ``ac.special.<SciPy's name>``)."""
+def _sf(func, nargs, numpy, scipy_expr, mp, sample, api, **kw) -> FuncRow:
+    """A row computed by SciPy: cython_special in C, scipy.special in NumPy, and the
+    wrapper ``ac.special.<SciPy's name>`` described by ``api``: (params, doc, value, tex)."""
     name = "_ac_sf_" + func.__name__
-    # No cython_special on a GPU: a CUDA backend needs its own implementation first.
+    # No cython_special on a GPU: CUDA computes only what its math library has (cuda_call).
     return FuncRow(func, nargs, numpy, name, name + "f", cython=scipy_expr, mpmath=mp,
-                   sample=sample, cuda=(None, None), api=numpy.__name__, **kw)
+                   sample=sample, cuda=(None, None),
+                   api=_special_api(numpy.__name__, *api), **kw)
+
+
+def _cuda_bessel(kind: str, orders: int | None):
+    """CUDA's Bessel functions of a constant integer order: ``<kind>0``/``<kind>1`` and,
+    when ``orders`` is None, ``<kind>n`` for higher orders (``cyl_bessel_i0``/``i1``
+    for I).  CUDA has no real-order Bessel functions."""
+    def call(nu, x):
+        if not (nu.is_Integer and 0 <= nu and (orders is None or nu <= orders)):
+            return None
+        if nu <= 1:
+            return f"{kind}{nu}", f"{kind}{nu}f", (), (x,)
+        return f"{kind}n", f"{kind}nf", (int(nu),), (x,)
+    call.__doc__ = (f"constant integer orders 0{' and 1' if orders else ' and up'} only, as "
+                    f"{kind}0{'/' + kind + '1' if orders else ', ' + kind + '1, ' + kind + 'n'}")
+    return call
+
+
+def _real_cbrt(x):
+    # x**(1/3) is SymPy's principal (complex) root for negative x; numpy.cbrt is real.
+    return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
 
 
 _U, _P, _R = ((-3, 3),), ((0.1, 5),), (-3, 3)
+_OP = r"\operatorname{%s}{\left(x \right)}"   # SymPy's LaTeX of most functions of x
 _ROWS = [
-    FuncRow(sp.exp, 1, np.exp, "exp", "expf", True, mpmath=mpmath.exp, sample=_U),
-    FuncRow(sp.log, 1, np.log, "log", "logf", True, mpmath=mpmath.log, sample=_P),
-    FuncRow(sp.sin, 1, np.sin, "sin", "sinf", True, mpmath=mpmath.sin, sample=_U),
-    FuncRow(sp.cos, 1, np.cos, "cos", "cosf", True, mpmath=mpmath.cos, sample=_U),
-    FuncRow(sp.tan, 1, np.tan, "tan", "tanf", True, mpmath=mpmath.tan, sample=((-1.5, 1.5),)),
-    FuncRow(sp.asin, 1, np.arcsin, "asin", "asinf", True, mpmath=mpmath.asin, sample=((-1, 1),)),
-    FuncRow(sp.acos, 1, np.arccos, "acos", "acosf", True, mpmath=mpmath.acos, sample=((-1, 1),)),
-    FuncRow(sp.atan, 1, np.arctan, "atan", "atanf", True, mpmath=mpmath.atan, sample=_U),
+    FuncRow(sp.exp, 1, np.exp, "exp", "expf", True, mpmath=mpmath.exp, sample=_U,
+            api=Api("exp", "x", "``e**x``.", "exp(x)", "e^{x}")),
+    FuncRow(sp.log, 1, np.log, "log", "logf", True, mpmath=mpmath.log, sample=_P,
+            api=Api("log", "x", "The natural logarithm.", "log(x)", r"\log{\left(x \right)}")),
+    FuncRow(sp.sin, 1, np.sin, "sin", "sinf", True, mpmath=mpmath.sin, sample=_U,
+            api=Api("sin", "x", "The sine.", "sin(x)", r"\sin{\left(x \right)}")),
+    FuncRow(sp.cos, 1, np.cos, "cos", "cosf", True, mpmath=mpmath.cos, sample=_U,
+            api=Api("cos", "x", "The cosine.", "cos(x)", r"\cos{\left(x \right)}")),
+    FuncRow(sp.tan, 1, np.tan, "tan", "tanf", True, mpmath=mpmath.tan, sample=((-1.5, 1.5),),
+            api=Api("tan", "x", "The tangent.", "tan(x)", r"\tan{\left(x \right)}")),
+    FuncRow(sp.asin, 1, np.arcsin, "asin", "asinf", True, mpmath=mpmath.asin, sample=((-1, 1),),
+            api=Api("arcsin", "x", "The inverse sine.", "asin(x)", _OP % "asin")),
+    FuncRow(sp.acos, 1, np.arccos, "acos", "acosf", True, mpmath=mpmath.acos, sample=((-1, 1),),
+            api=Api("arccos", "x", "The inverse cosine.", "acos(x)", _OP % "acos")),
+    FuncRow(sp.atan, 1, np.arctan, "atan", "atanf", True, mpmath=mpmath.atan, sample=_U,
+            api=Api("arctan", "x", "The inverse tangent.", "atan(x)", _OP % "atan")),
     FuncRow(sp.atan2, 2, np.arctan2, "atan2", "atan2f", True, mpmath=mpmath.atan2,
-            sample=(_R, _R)),
-    FuncRow(sp.sinh, 1, np.sinh, "sinh", "sinhf", True, mpmath=mpmath.sinh, sample=_U),
-    FuncRow(sp.cosh, 1, np.cosh, "cosh", "coshf", True, mpmath=mpmath.cosh, sample=_U),
-    FuncRow(sp.tanh, 1, np.tanh, "tanh", "tanhf", True, mpmath=mpmath.tanh, sample=_U),
-    FuncRow(sp.asinh, 1, np.arcsinh, "asinh", "asinhf", True, mpmath=mpmath.asinh, sample=_U),
+            sample=(_R, _R),
+            api=Api("arctan2", "y x", "The angle of the point ``(x, y)`` (NumPy's order).",
+                    "atan2(y, x)", r"\operatorname{atan2}\left(y, x\right)")),
+    FuncRow(sp.sinh, 1, np.sinh, "sinh", "sinhf", True, mpmath=mpmath.sinh, sample=_U,
+            api=Api("sinh", "x", "The hyperbolic sine.", "sinh(x)", r"\sinh{\left(x \right)}")),
+    FuncRow(sp.cosh, 1, np.cosh, "cosh", "coshf", True, mpmath=mpmath.cosh, sample=_U,
+            api=Api("cosh", "x", "The hyperbolic cosine.", "cosh(x)",
+                    r"\cosh{\left(x \right)}")),
+    FuncRow(sp.tanh, 1, np.tanh, "tanh", "tanhf", True, mpmath=mpmath.tanh, sample=_U,
+            api=Api("tanh", "x", "The hyperbolic tangent.", "tanh(x)",
+                    r"\tanh{\left(x \right)}")),
+    FuncRow(sp.asinh, 1, np.arcsinh, "asinh", "asinhf", True, mpmath=mpmath.asinh, sample=_U,
+            api=Api("arcsinh", "x", "The inverse hyperbolic sine.", "asinh(x)", _OP % "asinh")),
     FuncRow(sp.acosh, 1, np.arccosh, "acosh", "acoshf", True, mpmath=mpmath.acosh,
-            sample=((1, 5),)),
+            sample=((1, 5),),
+            api=Api("arccosh", "x", "The inverse hyperbolic cosine.", "acosh(x)",
+                    _OP % "acosh")),
     FuncRow(sp.atanh, 1, np.arctanh, "atanh", "atanhf", True, mpmath=mpmath.atanh,
-            sample=((-0.9, 0.9),)),
-    FuncRow(sp.erf, 1, _special("erf"), "erf", "erff", True, mpmath=mpmath.erf, sample=_U),
-    FuncRow(sp.erfc, 1, _special("erfc"), "erfc", "erfcf", True, mpmath=mpmath.erfc, sample=_U),
+            sample=((-0.9, 0.9),),
+            api=Api("arctanh", "x", "The inverse hyperbolic tangent.", "atanh(x)",
+                    _OP % "atanh")),
+    FuncRow(sp.erf, 1, _special("erf"), "erf", "erff", True, mpmath=mpmath.erf, sample=_U,
+            api=Api("erf", "x", "The error function.", "erf(x)", _OP % "erf")),
+    FuncRow(sp.erfc, 1, _special("erfc"), "erfc", "erfcf", True, mpmath=mpmath.erfc, sample=_U,
+            api=Api("erfc", "x", "The complementary error function ``1 - erf(x)``.", "erfc(x)",
+                    _OP % "erfc")),
     FuncRow(sp.gamma, 1, _special("gamma"), "tgamma", "tgammaf", mpmath=mpmath.gamma,
-            sample=((0.1, 6),)),
+            sample=((0.1, 6),),
+            api=Api("gamma", "x", "The gamma function.", "gamma(x)", r"\Gamma\left(x\right)")),
     FuncRow(sp.loggamma, 1, _np_lgamma, "lgamma", "lgammaf", mpmath=mpmath.loggamma,
-            sample=((0.1, 6),)),
+            sample=((0.1, 6),),
+            api=Api("lgamma", "x", "``log|gamma(x)|`` (SymPy's ``loggamma``, C's ``lgamma``; "
+                    "SymPy's value is complex for negative non-integers, compiled code and "
+                    "``ac.evaluate`` give the real ``log|gamma(x)|``).", "loggamma(x)",
+                    r"\log\Gamma\left(x\right)")),
     # Orders 0 to 4: digamma (the derivative of loggamma) and its derivatives.
     FuncRow(sp.polygamma, 2, _special("polygamma"), "_ac_polygamma", "_ac_polygammaf",
-            check=_order_up_to_4, mpmath=mpmath.polygamma, sample=((0, 0), (0.1, 6))),
-    FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf", mpmath=abs, sample=_U),
-    FuncRow(sp.floor, 1, np.floor, "floor", "floorf", mpmath=mpmath.floor, sample=_U),
-    FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf", mpmath=mpmath.ceil, sample=_U),
+            check=_order_up_to_4, mpmath=mpmath.polygamma, sample=((0, 0), (0.1, 6)),
+            api=_special_api("polygamma", "n x", "The ``n``-th derivative of the digamma "
+                             "function, for integer orders 0 to 4.", "polygamma(n, x)",
+                             r"\operatorname{polygamma}{\left(n,x \right)}")),
+    FuncRow(sp.Abs, 1, np.abs, "fabs", "fabsf", mpmath=abs, sample=_U,
+            api=Api("abs", "x", "The absolute value (ints stay ints).", "Abs(x)",
+                    r"\left|{x}\right|", arith=True)),
+    FuncRow(sp.floor, 1, np.floor, "floor", "floorf", mpmath=mpmath.floor, sample=_U,
+            api=Api("floor", "x", "The largest integer ``<= x``.", "floor(x)",
+                    r"\left\lfloor{x}\right\rfloor", arith=True)),
+    FuncRow(sp.ceiling, 1, np.ceil, "ceil", "ceilf", mpmath=mpmath.ceil, sample=_U,
+            api=Api("ceil", "x", "The smallest integer ``>= x``.", "ceiling(x)",
+                    r"\left\lceil{x}\right\rceil", arith=True)),
     # sign(NaN) = NaN, Mod takes the divisor's sign, Min/Max propagate NaN: as NumPy.
-    FuncRow(sp.sign, 1, np.sign, "_ac_sign", "_ac_signf", mpmath=mpmath.sign, sample=_U),
-    FuncRow(sp.Mod, 2, np.mod, "_ac_mod", "_ac_modf", sample=(_R, (0.5, 3))),
+    FuncRow(sp.sign, 1, np.sign, "_ac_sign", "_ac_signf", mpmath=mpmath.sign, sample=_U,
+            api=Api("sign", "x", "The sign, -1, 0 or 1 (NaN for NaN).", "sign(x)",
+                    _OP % "sign", arith=True)),
+    FuncRow(sp.Mod, 2, np.mod, "_ac_mod", "_ac_modf", sample=(_R, (0.5, 3)),
+            api=Api("mod", "a b", "``a % b`` with the sign of ``b`` (NumPy's ``mod``).",
+                    "Mod(a, b)", r"a \bmod b", arith=True)),
     FuncRow(sp.Heaviside, 2, np.heaviside, "_ac_heaviside", "_ac_heavisidef",
-            defaults=(sp.S.Half,), sample=(_R, (0, 1))),
-    FuncRow(sp.Min, 2, np.minimum, "_ac_min", "_ac_minf", mpmath=min, sample=(_R, _R)),
-    FuncRow(sp.Max, 2, np.maximum, "_ac_max", "_ac_maxf", mpmath=max, sample=(_R, _R)),
+            defaults=(sp.S.Half,), sample=(_R, (0, 1)),
+            api=Api("heaviside", "x h0", "The step function, ``h0`` at ``x == 0`` "
+                    "(NumPy's argument order).", "Heaviside(x, h0)",
+                    r"\theta\left(x, h_{0}\right)")),
+    FuncRow(sp.Min, 2, np.minimum, "_ac_min", "_ac_minf", mpmath=min, sample=(_R, _R),
+            api=Api("minimum", "a b", "The smaller of ``a`` and ``b`` (NaN if either is).",
+                    "Min(a, b)", r"\min\left(a, b\right)", arith=True)),
+    FuncRow(sp.Max, 2, np.maximum, "_ac_max", "_ac_maxf", mpmath=max, sample=(_R, _R),
+            api=Api("maximum", "a b", "The larger of ``a`` and ``b`` (NaN if either is).",
+                    "Max(a, b)", r"\max\left(a, b\right)", arith=True)),
     FuncRow(cf.log1p, 1, np.log1p, "log1p", "log1pf", True, mpmath=mpmath.log1p,
-            sample=((-0.9, 3),)),
-    FuncRow(cf.expm1, 1, np.expm1, "expm1", "expm1f", True, mpmath=mpmath.expm1, sample=_U),
-    FuncRow(cf.exp2, 1, np.exp2, "exp2", "exp2f", True, mpmath=lambda x: 2**x, sample=_U),
+            sample=((-0.9, 3),),
+            api=Api("log1p", "x", "``log(1 + x)``, accurate for small ``x``.", "log1p(x)",
+                    r"\operatorname{log1p}\left(x\right)")),
+    FuncRow(cf.expm1, 1, np.expm1, "expm1", "expm1f", True, mpmath=mpmath.expm1, sample=_U,
+            api=Api("expm1", "x", "``exp(x) - 1``, accurate for small ``x``.", "expm1(x)",
+                    r"\operatorname{expm1}\left(x\right)")),
+    FuncRow(cf.exp2, 1, np.exp2, "exp2", "exp2f", True, mpmath=lambda x: 2**x, sample=_U,
+            api=Api("exp2", "x", "``2**x``.", "exp2(x)", "2^{x}")),
     FuncRow(cf.log2, 1, np.log2, "log2", "log2f", True, mpmath=lambda x: mpmath.log(x, 2),
-            sample=_P),
-    FuncRow(cf.log10, 1, np.log10, "log10", "log10f", True, mpmath=mpmath.log10, sample=_P),
+            sample=_P, api=Api("log2", "x", "The base-2 logarithm.", "log2(x)",
+                               r"\log_{2}\left(x\right)")),
+    FuncRow(cf.log10, 1, np.log10, "log10", "log10f", True, mpmath=mpmath.log10, sample=_P,
+            api=Api("log10", "x", "The base-10 logarithm.", "log10(x)",
+                    r"\log_{10}\left(x\right)")),
     FuncRow(cf.hypot, 2, np.hypot, "hypot", "hypotf", True, mpmath=mpmath.hypot,
-            sample=(_R, _R)),
-    FuncRow(cf.Sqrt, 1, np.sqrt, "sqrt", "sqrtf", mpmath=mpmath.sqrt, sample=_P),
-    FuncRow(cf.Cbrt, 1, np.cbrt, "cbrt", "cbrtf", True, mpmath=mpmath.cbrt, sample=_P),
+            sample=(_R, _R),
+            api=Api("hypot", "x y", "``sqrt(x**2 + y**2)`` without overflow.", "hypot(x, y)",
+                    r"\operatorname{hypot}\left(x, y\right)")),
+    FuncRow(cf.Sqrt, 1, np.sqrt, "sqrt", "sqrtf", mpmath=mpmath.sqrt, sample=_P,
+            api=Api("sqrt", "x", "The square root (SymPy's ``x**(1/2)``).", "sqrt(x)",
+                    r"\sqrt{x}", make=sp.sqrt)),
+    FuncRow(cf.Cbrt, 1, np.cbrt, "cbrt", "cbrtf", True, mpmath=mpmath.cbrt, sample=_P,
+            api=Api("cbrt", "x", "The real cube root ``sign(x)*|x|**(1/3)``, as "
+                    "``numpy.cbrt`` (SymPy's ``x**(1/3)`` is complex for ``x < 0``).",
+                    "Abs(x)**(1/3)*sign(x)",
+                    r"\sqrt[3]{\left|{x}\right|} \operatorname{sign}{\left(x \right)}",
+                    make=_real_cbrt)),
     FuncRow(cf.fma, 3, lambda a, b, c: a * b + c, "fma", "fmaf",
             mpmath=lambda a, b, c: a * b + c, sample=(_R, _R, _R)),
-    FuncRow(sp.sinc, 1, _np_sinc, "_ac_sinc", "_ac_sincf", calls=(sp.sin,), api="sinc",
-            mpmath=lambda x: mpmath.sin(x) / x if x else mpmath.mpf(1), sample=((-8, 8),)),
+    FuncRow(sp.sinc, 1, _np_sinc, "_ac_sinc", "_ac_sincf", calls=(sp.sin,),
+            mpmath=lambda x: mpmath.sin(x) / x if x else mpmath.mpf(1), sample=((-8, 8),),
+            api=_special_api("sinc", "x", "SymPy's unnormalized ``sin(x)/x`` (1 at 0; "
+                             "NumPy's ``sinc`` is ``sin(pi x)/(pi x)``).", "sinc(x)",
+                             _OP % "sinc")),
     # Special functions: SciPy's C implementations through cython_special.
-    _sf(sp.beta, 2, _special("beta"), "beta(a0, a1)", mpmath.beta, ((0.2, 5), (0.2, 5))),
+    _sf(sp.beta, 2, _special("beta"), "beta(a0, a1)", mpmath.beta, ((0.2, 5), (0.2, 5)),
+        ("a b", "The beta function.", "beta(a, b)", r"\operatorname{B}\left(a, b\right)")),
     _sf(sf.gammainc, 2, _special("gammainc"), "gammainc(a0, a1)",
-        lambda a, x: mpmath.gammainc(a, 0, x, regularized=True), ((0.2, 8), (0, 10))),
+        lambda a, x: mpmath.gammainc(a, 0, x, regularized=True), ((0.2, 8), (0, 10)),
+        ("a x", "The regularized lower incomplete gamma function ``P(a, x)``.",
+         "gammainc(a, x)", r"P\left(a, x\right)")),
     _sf(sf.gammaincc, 2, _special("gammaincc"), "gammaincc(a0, a1)",
-        lambda a, x: mpmath.gammainc(a, x, mpmath.inf, regularized=True), ((0.2, 8), (0, 10))),
+        lambda a, x: mpmath.gammainc(a, x, mpmath.inf, regularized=True), ((0.2, 8), (0, 10)),
+        ("a x", "The regularized upper incomplete gamma function ``Q(a, x)``.",
+         "gammaincc(a, x)", r"Q\left(a, x\right)")),
     _sf(sf.ibeta, 3, _special("betainc"), "betainc(a0, a1, a2)",
         lambda a, b, x: mpmath.betainc(a, b, 0, x, regularized=True),
-        ((0.2, 5), (0.2, 5), (0, 1))),
-    _sf(sp.besselj, 2, _special("jv"), "jv(a0, a1)", mpmath.besselj, ((0, 3), (0, 10))),
-    _sf(sp.bessely, 2, _special("yv"), "yv(a0, a1)", mpmath.bessely, ((0, 3), (0.5, 10))),
-    _sf(sp.besseli, 2, _special("iv"), "iv(a0, a1)", mpmath.besseli, ((0, 3), (0, 10))),
-    _sf(sp.besselk, 2, _special("kv"), "kv(a0, a1)", mpmath.besselk, ((0, 3), (0.2, 10))),
+        ((0.2, 5), (0.2, 5), (0, 1)),
+        ("a b x", "The regularized incomplete beta function ``I_x(a, b)``.", "ibeta(a, b, x)",
+         r"I_{x}\left(a, b\right)")),
+    _sf(sp.besselj, 2, _special("jv"), "jv(a0, a1)", mpmath.besselj, ((0, 3), (0, 10)),
+        ("v x", "The Bessel function of the first kind of real order ``v``.",
+         "besselj(v, x)", r"J_{v}\left(x\right)"), cuda_call=_cuda_bessel("j", None)),
+    _sf(sp.bessely, 2, _special("yv"), "yv(a0, a1)", mpmath.bessely, ((0, 3), (0.5, 10)),
+        ("v x", "The Bessel function of the second kind of real order ``v``.",
+         "bessely(v, x)", r"Y_{v}\left(x\right)"), cuda_call=_cuda_bessel("y", None)),
+    _sf(sp.besseli, 2, _special("iv"), "iv(a0, a1)", mpmath.besseli, ((0, 3), (0, 10)),
+        ("v x", "The modified Bessel function of the first kind of real order ``v``.",
+         "besseli(v, x)", r"I_{v}\left(x\right)"), cuda_call=_cuda_bessel("cyl_bessel_i", 1)),
+    _sf(sp.besselk, 2, _special("kv"), "kv(a0, a1)", mpmath.besselk, ((0, 3), (0.2, 10)),
+        ("v x", "The modified Bessel function of the second kind of real order ``v``.",
+         "besselk(v, x)", r"K_{v}\left(x\right)")),
     _sf(sf.hyp0f1, 2, _special("hyp0f1"), "hyp0f1(a0, a1)", mpmath.hyp0f1,
-        ((0.5, 3), (-5, 5))),
+        ((0.5, 3), (-5, 5)),
+        ("b z", "The confluent hypergeometric limit function ``0F1(; b; z)``.",
+         "hyp0f1(b, z)", r"{}_{0}F_{1}\left(b, z\right)")),
     _sf(sf.hyp1f1, 3, _special("hyp1f1"), "hyp1f1(a0, a1, a2)", mpmath.hyp1f1,
-        ((-2, 2), (0.5, 3), (-3, 3))),
+        ((-2, 2), (0.5, 3), (-3, 3)),
+        ("a b z", "Kummer's confluent hypergeometric function ``1F1(a; b; z)``.",
+         "hyp1f1(a, b, z)", r"{}_{1}F_{1}\left(a, b, z\right)")),
     _sf(sf.hyp2f1, 4, _special("hyp2f1"), "hyp2f1(a0, a1, a2, a3)", mpmath.hyp2f1,
-        ((-2, 2), (-2, 2), (0.5, 3), (-0.9, 0.9))),
+        ((-2, 2), (-2, 2), (0.5, 3), (-0.9, 0.9)),
+        ("a b c z", "The Gauss hypergeometric function ``2F1(a, b; c; z)``.",
+         "hyp2f1(a, b, c, z)", r"{}_{2}F_{1}\left(a, b, c, z\right)")),
     _sf(sf.spence, 1, _special("spence"), "spence(a0)",
-        lambda z: mpmath.polylog(2, 1 - z), ((0, 4),)),
-    _sf(sp.zeta, 1, zeta, "1 + zetac(a0)", mpmath.zeta, ((1.5, 8),), check=_riemann),
+        lambda z: mpmath.polylog(2, 1 - z), ((0, 4),),
+        ("z", "Spence's function, ``polylog(2, 1 - z)``.", "spence(z)",
+         r"\operatorname{spence}\left(z\right)")),
+    _sf(sp.binomial, 2, _special("binom"), "binom(a0, a1)", mpmath.binomial, ((0, 10), (0, 5)),
+        ("n k", "The binomial coefficient, for real ``n`` and ``k`` (0 past an integer "
+         "``n >= 0``).", "binomial(n, k)", r"{\binom{n}{k}}")),
+    _sf(sp.zeta, 1, zeta, "1 + zetac(a0)", mpmath.zeta, ((1.5, 8),),
+        ("s", "The Riemann zeta function.", "zeta(s)", r"\zeta\left(s\right)"),
+        check=_riemann),
 ]
 # The stable functions: _ac_<name> helpers, NumPy twins np_<name>, and the libm
 # functions each helper calls (declared SIMD with the helper, so loops stay vectorised).
@@ -241,9 +389,39 @@ _HELPER_CALLS = {
     "xlogy": (sp.log,), "xlog1py": (cf.log1p,), "erfcx": (sp.exp, sp.erfc),
     "log_erfc": (sp.exp, sp.erfc, sp.erf, sp.log, cf.log1p), "relu": (),
 }
+# Their wrappers ac.<name>: (params, doc, LaTeX head); the value prints as name(params).
+_STABLE_API = {
+    "sigmoid": ("x", "The logistic function ``1/(1 + exp(-x))``.", r"\sigma"),
+    "softplus": ("x", "``log(1 + exp(x))`` without overflow.", r"\operatorname{softplus}"),
+    "relu": ("x", "``max(0, x)`` (ints stay ints).", r"\operatorname{relu}"),
+    "log_sigmoid": ("x", "``log(sigmoid(x)) = -softplus(-x)``.", r"\log\sigma"),
+    "log1mexp": ("x", "``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends.",
+                 r"\operatorname{log1mexp}"),
+    "logaddexp": ("a b", "``log(exp(a) + exp(b))`` without overflow (``numpy.logaddexp``).",
+                  r"\operatorname{logaddexp}"),
+    "logdiffexp": ("a b", "``log(exp(a) - exp(b))`` for ``a >= b``.",
+                   r"\operatorname{logdiffexp}"),
+    "xlogy": ("x y", "``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``).",
+              r"\operatorname{xlogy}"),
+    "xlog1py": ("x y", "``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``).",
+                r"\operatorname{xlog1py}"),
+    "erfcx": ("x", "The scaled complementary error function ``exp(x**2)*erfc(x)``.",
+              r"\operatorname{erfcx}"),
+    "log_erfc": ("x", "``log(erfc(x))``, finite where ``erfc`` underflows.",
+                 r"\log\operatorname{erfc}"),
+}
+
+
+def _stable_api(name: str) -> Api:
+    params, doc, head = _STABLE_API[name]
+    args = ", ".join(params.split())
+    return Api(name, params, doc, f"{name}({args})", r"%s\left(%s\right)" % (head, args),
+               arith=name == "relu")
+
+
 _ROWS += [FuncRow(f, int(min(f.nargs)), getattr(sm, "np_" + f.__name__), "_ac_" + f.__name__,
                   "_ac_" + f.__name__ + "f", False, _HELPER_CALLS[f.__name__],
-                  mpmath=getattr(sm, "mp_" + f.__name__))
+                  mpmath=getattr(sm, "mp_" + f.__name__), api=_stable_api(f.__name__))
           for f in af.STABLE_FUNCTIONS]
 
 FUNCTIONS: dict[type, FuncRow] = {row.sympy: row for row in _ROWS}
@@ -307,6 +485,7 @@ REWRITES: dict[type, Callable] = {
     sp.hyper: _hyper,
     sp.polylog: _polylog,
     sp.frac: lambda x: x - sp.floor(x),
+    sp.factorial: lambda n: sp.gamma(n + 1),
     # algebrac compiles real formulas: every argument is real, and a polar number
     # (SymPy's branch bookkeeping, as in exp_polar(2*I*pi)*x) is its principal value.
     sp.exp_polar: sp.exp,
@@ -346,6 +525,9 @@ _BY_NAME = {row.sympy.__name__: row.sympy for row in _ROWS}
 _BY_NAME.update({f.__name__: f for f in REWRITES})
 _BY_NAME.update({"expm1": cf.expm1, "log1p": cf.log1p, "lgamma": sp.loggamma,
                  "digamma": sp.digamma, "sqrt": sp.sqrt, "cbrt": sp.cbrt})
+for _row in _ROWS:   # the wrappers' NumPy/SciPy names: arcsin, arctan2, jv, binom, ...
+    if _row.api is not None:
+        _BY_NAME.setdefault(_row.api.name, _row.api.make or _row.sympy)
 
 
 def resolve_names(expr: sp.Basic) -> sp.Basic:

@@ -26,10 +26,10 @@ from .lower.elementwise import as_formula
 __all__ = ["low_level_callable", "ode", "OdeSystem", "objective", "Objective"]
 
 
-def _module(exprs, args, stabilize):
+def _module(exprs, args, stabilize, limits=False):
     from .cpu.vecfunc import compile_vector
 
-    return compile_vector(exprs, args, stabilize=stabilize)
+    return compile_vector(exprs, args, stabilize=stabilize, limits=limits)
 
 
 def low_level_callable(uf):
@@ -53,7 +53,7 @@ def low_level_callable(uf):
     if uf.nout != 1:
         raise SignatureError(f"low_level_callable() needs a formula with one output; this one "
                              f"has {uf.nout}: compile the output you integrate on its own")
-    module = _module(uf.exprs, uf.args, uf._stabilize)
+    module = _module(uf.exprs, uf.args, uf._stabilize, uf._limits)
     return LowLevelCallable(module.scalar_capsule)
 
 
@@ -71,7 +71,9 @@ class OdeSystem:
     ``fun(t, y, *params)`` returns the derivative; ``jac(t, y, *params)`` the
     Jacobian as a ``scipy.sparse.csc_matrix`` holding only the structural
     non-zeros (BDF, Radau and LSODA then factor it sparsely); ``jac_sparsity``
-    is that pattern, for solvers given no ``jac``; ``nnz`` counts it.
+    is that pattern, for solvers given no ``jac``; ``nnz`` counts it.  Entries
+    that are constants are evaluated once, at construction; only the others
+    are compiled (none, for a linear system).
     """
 
     def __init__(self, rhs, y, t=None, params=(), *, stabilize: bool = True):
@@ -86,8 +88,9 @@ class OdeSystem:
         _index(self._args, "ode() arguments")
         n = len(self.y)
         entries = {}  # (column, row) -> derivative, so the data come out in CSC order
+        states = set(index)
         for i, f in enumerate(self.rhs):
-            for s in f.free_symbols & set(index):
+            for s in f.free_symbols & states:
                 d = sp.diff(f, s)
                 if d != 0:
                     entries[index[s], i] = d
@@ -101,12 +104,19 @@ class OdeSystem:
         self._pattern = (self.jac_sparsity.indices.copy(), self.jac_sparsity.indptr.copy())
         self._stabilize = stabilize
         self._jac_exprs = [entries[k] for k in order]
+        # Constant entries (the diffusion stencil of a discretised PDE: most of them) are
+        # computed once here, correctly rounded; the compiled Jacobian computes the rest.
+        self._varying = np.array([k for k, e in enumerate(self._jac_exprs)
+                                  if e.free_symbols], dtype=np.intp)
+        self._jac_data = np.array([0.0 if e.free_symbols else float(sp.N(e, 30))
+                                   for e in self._jac_exprs])
         self._rhs_module = _module(self.rhs, self._args, stabilize)
         self._n = n
 
     @functools.cached_property
     def _jac_module(self):
-        return _module(self._jac_exprs or [sp.Integer(0)], self._args, self._stabilize)
+        varying = [self._jac_exprs[k] for k in self._varying]
+        return _module(varying, self._args, self._stabilize) if varying else None
 
     def _point(self, t, y, params):
         if len(params) != len(self.params):
@@ -124,10 +134,14 @@ class OdeSystem:
         """The Jacobian ``d(dy/dt)/dy`` at ``(t, y)``, sparse (CSC)."""
         from scipy import sparse
 
-        data = np.empty(max(self.nnz, 1))
-        self._jac_module.evaluate(self._point(t, y, params), data)
+        data = self._jac_data.copy()
+        point = self._point(t, y, params)
+        if self._jac_module is not None:
+            varying = np.empty(len(self._varying))
+            self._jac_module.evaluate(point, varying)
+            data[self._varying] = varying
         indices, indptr = self._pattern
-        return sparse.csc_matrix((data[:self.nnz], indices, indptr), shape=(self._n, self._n))
+        return sparse.csc_matrix((data, indices, indptr), shape=(self._n, self._n))
 
 
 def ode(rhs, y, t=None, params=(), *, stabilize: bool = True) -> OdeSystem:

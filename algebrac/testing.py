@@ -75,9 +75,18 @@ def _lgamma(x):
 
 # lambdify's "numpy" printer leaves some sympy.codegen functions untranslated and
 # maps erf/gamma/loggamma to the scalar math module; these give array versions.
+def _special_names(mp: bool) -> dict:
+    """algebrac's SciPy-named special functions (``ibeta``, ``hyp2f1``, ...) for lambdify."""
+    from .expr.special import SPECIAL_FUNCTIONS
+    from .mathfuncs import FUNCTIONS
+
+    return {f.__name__: f._call_mp if mp else FUNCTIONS[f].numpy for f in SPECIAL_FUNCTIONS}
+
+
 REFERENCE_MODULES = [
     {"Cbrt": np.cbrt, "Sqrt": np.sqrt, "exp2": np.exp2, "log2": np.log2,
-     "log10": np.log10, "fma": lambda a, b, c: a * b + c, "gammaln": _lgamma},
+     "log10": np.log10, "fma": lambda a, b, c: a * b + c, "gammaln": _lgamma,
+     **_special_names(mp=False)},
     "scipy",
     "numpy",
 ]
@@ -86,7 +95,7 @@ REFERENCE_MODULES = [
 # (and mpmath's cbrt of a negative number is the complex principal root).
 MPMATH_MODULES = [
     {"exp2": lambda v: mpmath.power(2, v), "Cbrt": lambda v: mpmath.sign(v) * mpmath.cbrt(abs(v)),
-     "fma": lambda a, b, c: a * b + c},
+     "fma": lambda a, b, c: a * b + c, **_special_names(mp=True)},
     "mpmath",
 ]
 

@@ -59,7 +59,7 @@ class Listing(str):
 
 
 def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name)
-            stabilize: bool = True) -> "Ufunc":
+            stabilize: bool = True, limits: bool = False) -> "Ufunc":
     """Compile scalar formulas into one elementwise, ufunc-like callable.
 
     Parameters
@@ -72,17 +72,27 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:
         ``pip install "algebrac[cuda]"``; NumPy inputs are copied to the device and
         back, device arrays stay there).  Without a working C compiler, ``"cpu"``
-        warns once and uses ``"numpy"``; ``"cuda"`` without PyCUDA, nvcc or a GPU
-        raises ``BackendUnavailable``.
+        warns once and uses ``"numpy"``; ``"cuda"`` without PyCUDA, a CUDA compiler
+        (nvcc or NVRTC) or a GPU raises ``BackendUnavailable``.
     stabilize : rewrite the formulas into numerically stable forms first
         (:func:`algebrac.stabilize`: ``log(1 + exp(x))`` becomes ``softplus(x)``,
         ...); ``False`` compiles them as written.
+    limits : also apply the rules that give a limit where the formula as
+        written is NaN (``x*log(x)`` is 0 at ``x = 0``, see :func:`algebrac.stabilize`).
+        Off by default: the result is the IEEE value of the formula as written
+        there.  Needs ``stabilize=True``.
 
     >>> import sympy as sp, algebrac as ac
     >>> x = sp.Symbol("x")
     >>> f = ac.compile(sp.Piecewise((1 / x, x > 0), (0, True)), [x])
     >>> f([0.0, 4.0]).tolist()
     [0.0, 0.25]
+    >>> import numpy as np
+    >>> with np.errstate(all="ignore"):   # log(0) = -inf, 0*-inf = NaN
+    ...     ac.compile(x * sp.log(x), [x])([0.0, 2.0]).tolist()
+    [nan, 1.3862943611198906]
+    >>> ac.compile(x * sp.log(x), [x], limits=True)([0.0, 2.0]).tolist()
+    [0.0, 1.3862943611198906]
     """
     single = not isinstance(exprs, (list, tuple))
     expr_list = (as_formula(exprs),) if single else tuple(as_formula(e) for e in exprs)
@@ -91,10 +101,11 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     args = tuple(args)
     if backend not in BACKENDS:
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    key = (expr_list, args, single, backend, bool(stabilize))
+    key = (expr_list, args, single, backend, bool(stabilize), bool(limits))
     # A fallback is not memoised: once a compiler appears, the formula compiles for real.
     return _memo.get_or_build(
-        key, lambda: Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize),
+        key, lambda: Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize,
+                           limits=limits),
         keep=lambda uf: uf.backend == backend)
 
 
@@ -131,13 +142,14 @@ class Ufunc:
     """
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
-                 stabilize: bool = True):
+                 stabilize: bool = True, limits: bool = False):
         self.exprs, self.args, self._single = exprs, args, single
-        self._stabilize = bool(stabilize)
+        self._stabilize, self._limits = bool(stabilize), bool(limits)
         self._requested_backend = backend
         # Printing recurses over the tree: deep formulas need run_deep's stack.
         self._key_text, text = run_deep(exprs, lambda: (
-            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize)),
+            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize),
+             *(["limits"] if self._limits else [])),
             str(exprs[0]) if single else ", ".join(map(str, exprs))))
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
@@ -165,7 +177,7 @@ class Ufunc:
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
     def _program(self) -> ElementwiseProgram:
-        return prepare(self.exprs, self.args, stabilize=self._stabilize)
+        return prepare(self.exprs, self.args, stabilize=self._stabilize, limits=self._limits)
 
     @functools.cached_property
     def _kernels(self) -> dict:
@@ -328,7 +340,8 @@ class Ufunc:
         exprs = self.exprs[0] if self._single else list(self.exprs)
         return (pickling.rebuilder(), ("ufunc", (exprs, list(self.args)),
                                    {"backend": self._requested_backend,
-                                    "stabilize": self._stabilize}))
+                                    "stabilize": self._stabilize,
+                                    **({"limits": True} if self._limits else {})}))
 
     def __dask_tokenize__(self):
         return ("algebrac.Ufunc", self.__name__, self._key_text, self.backend)

@@ -5,6 +5,8 @@ Prints one table:
 * elementwise formulas on device arrays (``GPUArray`` in and out, so no host
   copies are timed): achieved bandwidth (bytes read + written / time) as a
   fraction of the device's peak (2 x memory clock x bus width; target >= 80%);
+* a matrix-vector product and row sums (reading X once), long rows (a warp
+  per row) and short ones (a thread per row), as a fraction of the same peak;
 * the programs of ``bench_function.py`` (logistic and softmax regression, MLP,
   pairwise kernel, Rosenbrock: losses with their gradients; ``ac.function`` with
   device inputs) against the same hand-written NumPy code run on CuPy arrays and
@@ -125,6 +127,27 @@ def elementwise_rows(env, n, repeat):
     return rows
 
 
+def row_rows(env, shapes, repeat):
+    """Matrix-vector product and row sums: bandwidth of reading X (n, m) once.  Rows of
+    32 or more get a warp each (coalesced), shorter ones a thread each."""
+    rows, rng = [], np.random.default_rng(2)
+    n, m = ac.dim("n"), ac.dim("m")
+    X, w = ac.matrix("X", (n, m)), ac.vector("w", m)
+    for name, out in (("X @ w", X @ w), ("sum(X, axis=1)", ac.sum(X, axis=1))):
+        fn = ac.function([X, w], out, backend="cuda")
+        for nn, mm in shapes:
+            host = [rng.normal(size=(nn, mm)), rng.normal(size=mm)]
+            dev = [env.to_device(h) for h in host]
+            ref = ac.function([X, w], out, backend="numpy")(*host)
+            assert np.allclose(env.get(fn(*dev)), ref, rtol=1e-12, atol=1e-12), name
+            t = best_time(lambda: fn(*dev), env.sync, repeat)
+            bw = (nn * mm + mm + nn) * 8 / t
+            frac = f"{bw / env.peak:.0%}" if env.peak else "n/a"
+            rows.append((f"rows: {name} ({nn}x{mm})", f"{t * 1e3:.3f} ms",
+                         f"{bw / 1e9:.1f} GB/s", frac, "warp/row" if mm >= 32 else "thread/row"))
+    return rows
+
+
 def peers():
     """CuPy runs bench_function's hand-written NumPy models through NumPy's dispatch
     protocols (__array_function__/__array_ufunc__); JAX runs its jitted value_and_grad."""
@@ -206,6 +229,8 @@ def main(argv=None):
     start = time.perf_counter()
     with launch.use_device(env.device):
         rows = elementwise_rows(env, n, repeat)
+        rows += row_rows(env, [(64, 40), (64, 5)] if opts.emulate else
+                         [(n // 256, 256), (n // 8, 8)], repeat)
         rows += tensor_rows(env, cases, repeat, with_peers=not opts.emulate)
     device = getattr(env.device, "name", "?")
     peak = f"{env.peak / 1e9:.0f} GB/s peak" if env.peak else "no peak (emulator)"

@@ -235,3 +235,27 @@ def test_pairwise_with_a_literal_coordinate_count():
     Av, Bv = rng.normal(size=(6, 3)), rng.normal(size=(7, 3))
     assert_close(fn(Av, Bv), np.sum((Av[:, None, :] - Bv[None, :, :]) ** 2, axis=2), 1e-12,
                  "pairwise distances with a literal 3")
+
+
+def test_mlp_with_large_temporaries_across_calls_and_threads():
+    """Temporaries of several MiB (huge-page scratch, kept by the module between calls):
+    a call after a larger one reuses the kept block, a larger one replaces it, and
+    calls running at once in several threads each compute their own result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    *_, fn = build("mlp", "cpu")
+    rng = np.random.default_rng(6)
+
+    def inputs(rows, hidden):
+        return [rng.normal(size=(rows, 4)), rng.normal(size=(4, hidden)) / 2,
+                rng.normal(size=(hidden, 3)) / 4, rng.normal(size=(rows, 3))]
+
+    cases = [inputs(2100, 300), inputs(50, 7), inputs(3000, 400), inputs(2100, 300)]
+    for arrays in cases:   # 2100 x 300 doubles: 5 MB per temporary
+        for j, (g, r) in enumerate(zip(fn(*arrays), mlp_np(*arrays))):
+            assert_close(g, r, 1e-12, f"mlp output {j}, {arrays[0].shape[0]} rows")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda a: fn(*a), cases * 2))
+    for arrays, got in zip(cases * 2, results):
+        for j, (g, r) in enumerate(zip(got, mlp_np(*arrays))):
+            assert_close(g, r, 1e-12, f"mlp output {j} computed in a thread")

@@ -8,6 +8,7 @@ build) and compared with mpmath's numerical derivative.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -146,6 +147,9 @@ def test_parsed_names_resolve_to_the_table():
         np.expm1(0.5) + np.log1p(0.5) + 1 / (1 + np.exp(-0.5)) + 0.2422684576748739, rel=1e-14)
     assert resolve_names(sp.Function("mystery")(x)) == sp.Function("mystery")(x)
     assert ac.grad(parse_expr("expm1(x)"), [x]) == [sp.exp(x)]
+    y = sp.Symbol("y")   # the wrappers' NumPy and SciPy names too
+    assert resolve_names(parse_expr("arctan2(y, x) + jv(1, x) + binom(x, 2) + log_sigmoid(x)")) \
+        == sp.atan2(y, x) + sp.besselj(1, x) + sp.binomial(x, 2) + ac.log_sigmoid(x)
 
 
 def test_unsupported_error_lists_every_function():
@@ -157,24 +161,79 @@ def test_unsupported_error_lists_every_function():
     assert "mystery" in text and "hyper" in text and "Hurwitz" in text and "exp" not in text
 
 
-def test_special_wrappers_come_from_the_table():
+# The public functions of the wrapper modules that are not a table function's wrapper.
+HAND_WRITTEN = {
+    "add", "subtract", "multiply", "divide", "floor_divide", "negative", "power", "clip",
+    "where", "astype", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "table_wrapper",
+    "logsumexp", "softmax", "log_softmax",
+}
+
+
+def _wrapper_of(row):
+    return getattr(ac.special if row.api.special else ac, row.api.name)
+
+
+def test_every_row_with_a_name_has_its_wrapper():
+    """Each row's ``api`` is a public function made from that row: signature, the SymPy
+    function it builds, its dtype rule on int tensors, and a docstring with its example."""
+    rows = [row for row in ROWS if row.api is not None]
+    assert len(rows) >= 60
+    assert sorted(ac.special.__all__) == sorted(r.api.name for r in rows if r.api.special)
+    assert {r.api.name for r in rows if not r.api.special} <= set(ac.expr.__all__)
+    iv = ac.vector("k", 3, dtype="int64")
+    for row in rows:
+        wrapper, params = _wrapper_of(row), row.api.params.split()
+        assert wrapper.row is row and wrapper.__name__ == row.api.name
+        assert list(inspect.signature(wrapper).parameters) == params
+        syms = sp.symbols(params)
+        assert wrapper(*syms) == (row.api.make or row.sympy)(*syms)
+        assert str(wrapper(*syms)) == row.api.value and ac.latex(wrapper(*syms)) == row.api.tex
+        assert ">>> " in wrapper.__doc__ and row.api.tex in wrapper.__doc__
+        out = wrapper(*[sp.Integer(2)] * (len(params) - 1), iv)
+        assert out.dtype.value == ("int64" if row.api.arith else "float64"), row.api.name
+        assert out.shape == (3,)
+    with pytest.raises(ac.SignatureError, match=r"jv\(v, x\) takes 2"):
+        ac.special.jv(1.0)
+    with pytest.raises(ac.SignatureError, match="takes 1 argument"):
+        ac.exp(1.0, 2.0)
+
+
+def test_every_wrapper_is_a_row():
+    """No math function is wrapped by hand: every public function of the wrapper modules
+    is either made from a table row or one of the operations that are not table rows."""
+    from algebrac.expr import elementwise, stable
+
+    public = {name: getattr(mod, name) for mod in (elementwise, stable, ac.special)
+              for name in mod.__all__ if callable(getattr(mod, name))}
+    made = {name for name, f in public.items() if getattr(f, "row", None) is not None}
+    assert set(public) - made == HAND_WRITTEN
+    for name in made:
+        assert public[name].row in ROWS and public[name].row.api.name == name
+    a, b = sp.symbols("a b")
+    for name in HAND_WRITTEN - {"table_wrapper", "astype", "clip", "logsumexp", "softmax",
+                                "log_softmax"}:
+        f = public[name]
+        args = (a, b, a)[:len(inspect.signature(f).parameters)]
+        value = f(*args)   # not a table function of its own arguments (floor_divide: floor(a/b))
+        assert row_for(type(value)) is None or value.args != args, f"{name} wraps a table row"
+
+
+def test_special_wrappers_evaluate_like_scipy():
     import scipy.special
 
-    rows = [row for row in ROWS if row.api]
-    assert sorted(ac.special.__all__) == sorted(row.api for row in rows)
+    rows = [row for row in ROWS if row.api is not None and row.api.special]
     for row in rows:
-        args = [sp.Rational(7, 10)] * (row.nargs - 1)
-        wrapper = getattr(ac.special, row.api)
-        assert wrapper(*args, ARGS[0]) == row.sympy(*args, ARGS[0])
+        args = [sp.Rational(lo + hi, 2) for lo, hi in row.sample[:-1]]
+        wrapper = _wrapper_of(row)
         v = ac.vector("v", 3)
-        values = np.array([0.1, 0.4, 0.8])
+        lo, hi = row.sample[-1]
+        values = np.linspace(lo, hi, 5)[1:4]
         got = ac.evaluate(wrapper(*args, v), {v: values})
-        want = getattr(scipy.special, row.api, None) or row.numpy
-        np.testing.assert_allclose(got, row.numpy(*[float(a) for a in args], values), rtol=1e-14)
-        if row.api != "sinc":   # SciPy's sinc is sin(pi x)/(pi x); SymPy's sin(x)/x
-            np.testing.assert_allclose(got, want(*[float(a) for a in args], values), rtol=1e-12)
-    with pytest.raises(ac.SignatureError, match="takes 2"):
-        ac.special.jv(1.0)
+        want = getattr(scipy.special, row.api.name)
+        if row.api.name == "sinc":   # SciPy's (NumPy's) sinc is sin(pi x)/(pi x); SymPy's sin(x)/x
+            want = lambda x: np.sinc(x / np.pi)   # noqa: E731
+        np.testing.assert_allclose(got, want(*[float(a) for a in args], values), rtol=1e-12)
 
 
 def test_nan_through_every_row_is_quiet(compiled):

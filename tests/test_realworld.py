@@ -7,6 +7,7 @@ fast subset grouped into few compiles.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 from sympy.physics.hydrogen import R_nl
 
@@ -48,6 +49,7 @@ def _stats_formulas():
         "beta_cdf": cdf(st.Beta("X", sp.Rational(3, 5), sp.Rational(11, 10))),  # exp_polar
         "vonmises_pdf": st.density(st.VonMises("X", 0, 2))(z),   # besseli
         "chi2_pdf": st.density(st.ChiSquared("X", 5))(z),
+        "student_heavy_cdf": cdf(st.StudentT("X", sp.Rational(3, 5))),   # the corpus's nu
     }
 
 
@@ -65,11 +67,13 @@ def test_stats_formulas_compile_with_tails_and_special_functions():
     ref_backend = ac.compile(list(formulas.values()), [z], backend="numpy")
     points = {"normal_cdf": [-30.0, -5.0, 0.5, 6.0], "lognormal_cdf": [1e-30, 1e-5, 1.0, 40.0],
               "cauchy_cdf": [-1e12, -10.0, 1.0, 1e6], "gamma_cdf": [100.0, 180.0, 200.0, 260.0],
-              "student_cdf": [-40.0, -2.0, 0.0, 3.0], "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
+              "student_cdf": [-1e8, -40.0, -2.0, -1e-9, 0.0, 3.0, 1e6],
+              "student_heavy_cdf": [-1e12, -40.0, -1e-8, 1e-8, 100.0, 1e8],
+              "beta_cdf": [1e-12, 0.3, 0.9, 0.999],
               "vonmises_pdf": [-3.0, -1.0, 0.0, 2.5], "chi2_pdf": [1e-3, 1.0, 5.0, 60.0]}
-    # StudentT's CDF is 1/2 + z*2F1(...): it cancels in the lower tail (1.7e-5 at -40 keeps
-    # 11 digits); no rule rewrites it yet.
-    rtol = dict.fromkeys(formulas, 1e-12) | {"student_cdf": 1e-10}
+    # StudentT's CDF is 1/2 + z*2F1(...), which cancels in the lower tail (1.7e-5 at -40
+    # kept 11 digits): half_plus_hyper_to_ibeta makes it the incomplete beta function.
+    rtol = dict.fromkeys(formulas, 1e-12)
     for k, (name, e) in enumerate(formulas.items()):
         xs = np.array(points[name])
         want = _mp_reference(e, z, xs)
@@ -124,3 +128,86 @@ def test_functions_computed_through_rewrites():
         if k < len(grads):
             np.testing.assert_allclose(got[len(exprs) + k], dwant[k], rtol=1e-9, atol=1e-12,
                                        err_msg=f"d/dt {e}")
+
+
+def test_student_t_cdf_is_accurate_in_both_tails():
+    """sympy.stats' StudentT CDF with nu as an argument, against mpmath (the CDF through
+    the regularized incomplete beta function) from 1e-8 to 1e12 on both sides."""
+    import mpmath
+    import sympy.stats as st
+
+    from algebrac.testing import ulp_distance
+
+    z, nu = sp.Symbol("z", real=True), sp.Symbol("nu", positive=True)
+    uf = ac.compile(st.cdf(st.StudentT("X", nu))(z), [z, nu])
+    xs = np.logspace(-8, 12, 41)
+    xs = np.concatenate([-xs, [0.0], xs])
+    for n, bound in ((0.6, 8), (3.0, 8), (30.0, 64)):   # ~ b' ulps: I_w(b', 1/2) ~ w**b'
+        with mpmath.workdps(50):
+            half = mpmath.mpf(1) / 2
+            lower = [mpmath.betainc(n / 2, half, 0, n / (n + mpmath.mpf(v) ** 2),
+                                    regularized=True) / 2 for v in xs]
+            want = np.array([float(1 - p if v > 0 else p) for p, v in zip(lower, xs)])
+        got = uf(xs, n)
+        normal = np.abs(want) > 1e-300   # below, both underflow into subnormals
+        assert np.max(ulp_distance(got[normal], want[normal])) <= bound, n
+        assert np.all(got[xs < 0] < 0.5) and got[xs.size // 2] == 0.5
+
+
+def test_finite_sums_factorial_and_binomial_compile():
+    """The Irwin-Hall density (sympy.stats UniformSum: a sum up to floor(x), bounded by
+    binomial(3, k)) and its derivative, a sum with integer limits, factorial and binomial
+    of an argument: one build, against exact rational arithmetic and SciPy."""
+    import math
+    from fractions import Fraction
+
+    import scipy.special
+    import sympy.stats as st
+
+    z = sp.Symbol("z", real=True)
+    k = sp.Symbol("k", integer=True)
+    pdf = st.density(st.UniformSum("X", 3))(z)
+    exprs = [pdf, sp.diff(pdf, z), sp.Sum(z**k / sp.factorial(k), (k, 0, 6)),
+             sp.factorial(z), sp.binomial(5, z)]
+    uf = ac.compile(exprs, [z])
+    xs = np.array([-0.5, 0.0, 0.25, 1.0, 1.5, 2.75, 3.0, 4.0])
+    got = uf(xs)
+
+    def irwin_hall(v, deriv):
+        v = Fraction(v)
+        terms = [(-1) ** j * math.comb(3, j) * (v - j) ** (2 - deriv) * (1 + deriv)
+                 for j in range(0, math.floor(v) + 1)] if v >= 0 else []
+        return float(sum(terms, Fraction(0)) / 2)
+
+    np.testing.assert_allclose(got[0], [irwin_hall(v, 0) for v in xs], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[1], [irwin_hall(v, 1) for v in xs], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[2], [sum(v**j / math.factorial(j) for j in range(7))
+                                        for v in xs], rtol=1e-15)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(got[3], scipy.special.gamma(xs + 1), rtol=1e-14)
+    np.testing.assert_allclose(got[4], scipy.special.binom(5, xs), rtol=1e-14)
+
+
+def test_what_cannot_compile_says_why_and_what_to_do():
+    """Series-only densities, sums over argument-given ranges, derivatives with no closed
+    form (Bessel order, zeta's s): an UnsupportedError naming the part and the remedy."""
+    import sympy.stats as st
+
+    z, nu, n = sp.Symbol("z", positive=True), sp.Symbol("nu", positive=True), sp.Symbol("n")
+    k = sp.Symbol("k", integer=True)
+    noncentral = st.density(st.BetaNoncentral("X", sp.Rational(3, 5), sp.Rational(11, 10),
+                                              sp.Rational(8, 5)))(z)
+    cases = [
+        (noncentral, [z], ["Sum", "infinite series", "truncate"]),
+        (sp.diff(noncentral, z), [z], ["Sum", "infinite series"]),
+        (sp.Sum(z**k, (k, 0, n)), [z, n], ["Sum", "depend on the arguments", "ac.sum"]),
+        (sp.Sum(z**k, (k, 0, 10**4)), [z], ["10001 terms", "ac.function"]),
+        (sp.diff(sp.besselj(nu, z), nu), [z, nu], ["besselj in argument 1 (nu)",
+                                                  "difference quotient"]),
+        (sp.diff(sp.zeta(z), z), [z], ["zeta in argument 1 (z)", "no closed form"]),
+    ]
+    for e, args, words in cases:
+        with pytest.raises(ac.UnsupportedError) as info:
+            ac.compile(e, args, backend="numpy")
+        for w in words:
+            assert w in str(info.value), (w, str(info.value))

@@ -9,6 +9,7 @@ floating-point flags.
 """
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
@@ -18,10 +19,12 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 import algebrac as ac
 from algebrac.lower import elementwise
+from algebrac.lower.tensor import prepare_tensors
 from algebrac.simplify import stable_rules
 from algebrac.simplify.guard import admissible
 
 x, y, z = sp.symbols("x y z")
+R = sp.Rational
 yp, zp = sp.symbols("yp zp", positive=True)
 ARGS = [x, y, z, yp, zp]
 NAN, INF = np.nan, np.inf
@@ -90,6 +93,24 @@ def test_reproducers_compile_quickly(results):
     assert results[2] < 60
 
 
+def test_fuzz_finds_compile_right():
+    # tools/fuzz.py seed 0, formula 3347: a Min inside an ITE condition was printed through
+    # ITE.rewrite(Piecewise), which made Min(x, NaN) = x, so the wrong branch was taken.
+    ite = sp.Piecewise(
+        (z, sp.ITE(z >= 1, sp.Min(R(-3, 2), sp.log(y + 1)) < -1, sp.Min(x, sp.log(y + 1)) < -1)),
+        (sp.erf(x)**-3, True))
+    # formula 3091: log(sqrt(u)) -> log(u)/2 put the 1/2 on exp(z), which underflowed to 0
+    # (0*inf = NaN); now sqrt(x**2 + y**2) is hypot and the 1/2 stays out.
+    atan = sp.atan2(sp.exp(z) * sp.log(sp.sqrt(x**2 + y**2)), sp.sin(sp.Min(2, y)))
+    uf = ac.compile([ite, atan, sp.exp(z) * sp.log(sp.sqrt(x))], [x, y, z])
+    with np.errstate(all="ignore"):
+        a, b, c = uf(np.array([-6.9e104, -2.0, -6.9e104, 1e300]),
+                     np.array([-1e300, 1.0, -1e-300, 1.0]), np.array([0.5, 0.5, -745.0, -745.0]))
+    assert a[:2].tolist() == [-1.0, 0.5]          # log1p(-1e300) is NaN: Min(x, NaN) < -1 false
+    assert b[2] == pytest.approx(np.pi, rel=1e-15)  # as written: pi/2 (x**2 overflows)
+    assert c[3] == np.exp(-745.0) * np.log(np.sqrt(1e300)) > 0  # (exp(z)/2)*log(x) is 0
+
+
 def test_division_stays_division_through_cse():
     # CSE used to share 1/y, so x/y became x*(1/y) = -inf.
     uf = ac.compile([x / y, 1 / y], [x, y])
@@ -121,6 +142,23 @@ def test_limits_are_opt_in():
     assert a[0] == 0.0 and np.isnan(a[1]) and b.tolist() == [0.0, 0.0]
 
 
+def test_limits_option_of_compile_and_function():
+    # Default: the IEEE value of the formula as written (0*log(0) = 0*-inf = NaN).
+    with np.errstate(all="ignore"):
+        plain = ac.compile(x * sp.log(x), [x])(np.array([0.0, 2.0]))
+    limited_uf = ac.compile(x * sp.log(x), [x], limits=True)
+    limited = limited_uf(np.array([0.0, 2.0]))
+    assert np.isnan(plain[0]) and limited[0] == 0.0 and plain[1] == limited[1] == 2 * np.log(2)
+    assert pickle.loads(pickle.dumps(limited_uf))(0.0) == 0.0     # the option travels
+    n = ac.dim("n")
+    v = ac.vector("v", n)
+    ent = -ac.sum(v * ac.log(v))
+    with np.errstate(all="ignore"):
+        as_written = ac.function([v], ent, backend="numpy")(np.array([0.0, 0.5]))
+    with_limits = ac.function([v], ent, backend="numpy", limits=True)(np.array([0.0, 0.5]))
+    assert np.isnan(as_written) and with_limits == pytest.approx(0.5 * np.log(2), rel=1e-15)
+
+
 # -- conventions for +-0, +-inf and NaN inputs (README, "What rewrites assume") ----------
 
 def test_conventions_for_special_inputs():
@@ -141,6 +179,27 @@ def test_conventions_for_special_inputs():
     assert s[2][2] == INF and np.isnan(p[2][2])
     # Infinite inputs: log(exp(inf)) = inf either way.
     assert s[3][3] == INF and p[3][3] == INF
+
+
+def test_floating_point_flags_are_those_of_the_computation_that_runs():
+    # README: a stabilized formula may raise a flag the formula as written does not, and the
+    # reverse.  log(1 - exp(-|t|)) is log1mexp(-|t|), computed as log(-expm1(-|t|)) near 0.
+    e = sp.log(1 - sp.exp(-sp.Abs(x)))
+    stable, plain = ac.compile(e, [x]), ac.compile(e, [x], stabilize=False)
+
+    def flags(f, v):
+        with np.errstate(all="raise"):
+            try:
+                f(np.array([v]))
+            except FloatingPointError as err:
+                return str(err).split(" encountered")[0]
+        return None
+
+    # 1 - exp(-1e-300) is 0: as written log(0) divides by zero; stabilized it is exact.
+    assert flags(plain, 1e-300) == "divide by zero" and flags(stable, 1e-300) is None
+    assert stable(1e-300) == pytest.approx(np.log(1e-300), rel=1e-15)
+    # expm1(-5e-324) is subnormal, which the C library flags as underflow: another flag.
+    assert flags(stable, 5e-324) == "underflow" and flags(plain, 5e-324) == "divide by zero"
 
 
 # -- fallbacks ------------------------------------------------------------------------------
@@ -180,6 +239,37 @@ def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
     # The stuck output is as written; the other was rewritten before the deadline or not.
     assert prog.outputs[0].xreplace(dict(prog.lets)) == sp.cos(x0) + sp.log(1 + x1)
     assert prog.outputs[1].xreplace(dict(prog.lets)) in (expm1(x1), sp.exp(x1) - 1)
+
+
+def test_parts_not_reached_by_the_deadline_still_compile(monkeypatch):
+    # Fuzz formula 6046 on a loaded machine: the budget ran out before the rewrite reached
+    # re(y) (SymPy's, for a symbol of unknown domain), and the printer had no C for re.
+    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "1e-6")
+    e = sp.Piecewise((sp.exp(sp.re(y)) * sp.Abs(1 / (sp.exp(y) + sp.exp(z))), x > 1),
+                     (sp.sec(y), True))
+    uf = ac.compile(e, [x, y, z], backend="numpy")
+    got = uf(np.array([2.0, 0.0]), np.array([0.5, 0.5]), np.array([1.0, 1.0]))
+    want = [np.exp(0.5) / (np.exp(0.5) + np.exp(1.0)), 1 / np.cos(0.5)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+def test_tensor_rewrites_fall_back_within_the_budget(monkeypatch):
+    # ac.function's prepare shares the budget: a stuck rewrite leaves its output as written.
+    def stuck(node):
+        while True:
+            time.sleep(0.001)
+
+    _with_rule(monkeypatch, "stuck", stuck, tracks=(sp.cos,))
+    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "0.5")
+    monkeypatch.setattr(elementwise, "GRACE", 0.5)
+    n = ac.dim("n")
+    v = ac.vector("v", n)
+    start = time.monotonic()
+    prog = prepare_tensors([v], [ac.cos(v) + ac.log(1 + v), ac.exp(v) - 1])
+    assert time.monotonic() - start < 5
+    first, second = (o.body for o in prog.outputs)
+    assert first.has(sp.cos, sp.log) and not first.has(log1p)     # as written
+    assert second.has(expm1) or second.has(sp.exp)
 
 
 def test_guard_refuses_what_leaves_the_reals_or_drops_a_nan():

@@ -20,12 +20,33 @@ inputs follow the documented conventions and are not judged):
 ``wrong``      NaN where exact and ieee are numbers, a number where both are NaN
                (``nan-lost``), or off by more than 1e-6 where ieee is right to
                1e-8, or 1000 times further off than ieee (``worse``);
+``both-fail``  no worse than ieee, but somewhere the exact value is a number
+               and ieee is inf or NaN (an overflow, underflow or inf - inf on the
+               way), and the result is inf, NaN or off by more than 1e-6 too;
 ``improved``   right where ieee is not (overflow, cancellation);
+``unresolved`` wrong only where the reference of the formula as written and the
+               exact value of its stabilized form disagree and the result is the
+               latter (the reference did not resolve the point: see ``_unresolved``);
 ``ok``         as right as ieee;
 ``algebrac-error`` / ``other-error``  compiling raised (the first is a
                deliberate, documented refusal, the second a bug);
-``skipped``    SymPy itself could not build the formula or mpmath not evaluate it
-               (not algebrac's doing).
+``hang``       compiling did not finish in ``--compile-timeout`` seconds;
+``skipped``    SymPy itself could not build the formula (or stalled building it)
+               or mpmath not evaluate it (not algebrac's doing).
+
+A point is not judged where the reference cannot decide: the exact value is
+infinite (a pole, an overflow, mpmath gave up), the point is ill-conditioned
+(moving one input by 4 ulps moves the exact value by more than 1e-6, or into
+or out of the domain: ``tan(7e265)``), or the reference meets a discontinuity exactly with a
+computed argument (``sign(0)``, ``atan2`` on its cut), where a 0 at 400
+digits may be a rounded ``1 - exp(-1e300)``.  Only a ``TypeError`` (a complex
+value compared or converted) makes the reference NaN; any other mpmath failure
+leaves the point unjudged.  A point where the compiled result equals the
+formula as written needs no reference (it is neither wrong nor improved).
+
+Each batch runs in a child process (``run_guarded``): a formula that SymPy
+cannot build, a compile or a reference that stalls is located and classed
+without stalling the run.
 
 Seeded (formula ``i`` of seed ``s`` is always the same) and resumable: results
 are appended to a JSON-lines file, formulas already there are skipped.
@@ -146,6 +167,7 @@ def _mp(f, row, dps):
     """The formula at ``dps`` digits: NaN outside the reals, inf at a pole, an
     indeterminate form (``inf/inf`` after ``loggamma(0)``) or when mpmath takes too
     long; points where it is inf are not judged."""
+    start = time.monotonic()
     with mpmath.workdps(dps):
         try:
             with hard_limit(POINT_SECONDS):  # exp(cosh(1e300)) at 400 digits: give up
@@ -154,8 +176,12 @@ def _mp(f, row, dps):
             return math.inf
         except (ZeroDivisionError, OverflowError):  # a pole; gamma(cosh(1e300)) in mpmath
             return math.inf
-        except Exception as err:  # noqa: BLE001 (a complex comparison: outside the reals)
-            return math.inf if "pole" in str(err) else math.nan
+        except TypeError:  # Min/Max or a conversion met a complex value: outside the reals
+            return math.nan if time.monotonic() - start < POINT_SECONDS else math.inf
+        except Exception:  # noqa: BLE001
+            # mpmath failed ("pole", a huge exponent, or the timeout caught in its own
+            # bare except and re-raised as another error): not judged, never NaN.
+            return math.inf
         if isinstance(v, mpmath.mpc):
             if v.imag != 0:
                 return math.nan
@@ -176,6 +202,32 @@ class _IEEEComparisons(MpmathPrinter):
         lhs, rhs = self._print(expr.lhs), self._print(expr.rhs)
         return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs})"
 
+    # At a discontinuity met exactly by a computed argument the reference cannot tell an
+    # exact 0 from a rounded one: sign(log(1 + exp(-6.9e104))) is 1, but 0 at 400 digits.
+    def _print_sign(self, expr):
+        a = expr.args[0]
+        return f"_sign_ref({self._print(a)}, {not (a.is_Symbol or a.is_number)})"
+
+    def _print_atan2(self, expr):
+        y, x = expr.args
+        return f"_atan2_ref({self._print(y)}, {self._print(x)}, {not (y.is_Symbol or y.is_number)})"
+
+
+class _Unresolved(ValueError):
+    """The reference met a discontinuity exactly (see ``_IEEEComparisons``): not judged."""
+
+
+def _sign_ref(a, computed):
+    if computed and a == 0:
+        raise _Unresolved("sign(0) of a computed argument")
+    return mpmath.sign(a)
+
+
+def _atan2_ref(y, x, computed):
+    if computed and y == 0 and x < 0:   # README: a rewrite may flip the sign of that zero
+        raise _Unresolved("atan2 on its branch cut")
+    return mpmath.atan2(y, x)
+
 
 def _ieee_cmp(op, a, b):
     vals = []
@@ -192,17 +244,26 @@ def _ieee_cmp(op, a, b):
             "!=": a != b}[op]
 
 
+def _reference(expr, args):
+    """``expr`` as an mpmath function whose comparisons are IEEE's."""
+    table = {"_ieee_cmp": _ieee_cmp, "_sign_ref": _sign_ref, "_atan2_ref": _atan2_ref,
+             "mpmath": mpmath}
+    return sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES], printer=_IEEEComparisons)
+
+
 def _exact(expr, args, pts) -> np.ndarray:
-    """mpmath, NaN where undefined over the reals (or mpmath gives up).
+    """mpmath, NaN where undefined over the reals (inf where mpmath gives up)."""
+    return _exact_rows(_reference(expr, args), pts)
+
+
+def _exact_rows(f, pts) -> np.ndarray:
+    """The mpmath function ``f`` at each row of ``pts`` (see :func:`_exact`).
 
     At ``DPS`` digits where an input is beyond 1e+-20; else at 30 and 60
     digits, and where they disagree, or the value is 0, NaN or
     infinite (``log(1 + 7.6e-260)`` is 0 at 60 digits, so ``log(log(1 + t))``
     is NaN), again at ``DPS`` digits.
     """
-    table = {"_ieee_cmp": _ieee_cmp, "mpmath": mpmath}
-    f = sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES],
-                    printer=_IEEEComparisons)
     out = np.full(len(pts), np.nan)
     for k, row in enumerate(pts):
         if not np.isfinite(row).all():
@@ -236,16 +297,19 @@ def _relerr(a, exact):
     return np.where(both_inf | (a == exact), 0.0, err)
 
 
-def classify(got, ieee, exact, pts) -> tuple:
-    """``(class, detail)`` of one formula's values (see the module docstring)."""
-    finite = np.isfinite(pts).all(axis=1)
-    got, ieee, exact = got[finite], ieee[finite], exact[finite]
+def _masks(got, ieee, exact) -> dict:
+    """The points (finite inputs) where ``got`` is wrong, by kind, and those where both fail."""
     g_nan, i_nan, e_nan = np.isnan(got), np.isnan(ieee), np.isnan(exact)
-    # exact inf: a pole, an overflow of the exact value, or mpmath gave up: not judged
-    spurious = g_nan & ~i_nan & np.isfinite(exact)
-    lost = ~g_nan & i_nan & e_nan
     eg, ei = _relerr(got, exact), _relerr(ieee, exact)
-    judged = ~e_nan & ~g_nan
+    # Both fail: the exact value is a number, the formula as written gives inf or NaN (an
+    # overflow, underflow or inf - inf on the way), and the compiled result is inf, NaN or
+    # off by more than 1e-6 too.  Not "at least as close" as ieee, not worse: its own class.
+    with np.errstate(invalid="ignore"):
+        both = ~np.isfinite(ieee) & np.isfinite(exact) & (~np.isfinite(got) | (eg > 1e-6))
+    # exact inf: a pole, an overflow of the exact value, or mpmath gave up: not judged
+    spurious = g_nan & ~i_nan & np.isfinite(exact) & ~both
+    lost = ~g_nan & i_nan & e_nan
+    judged = ~e_nan & ~g_nan & ~both
     with np.errstate(all="ignore"):
         # Where ieee itself is off (tan(1.7e23): any rounding changes every digit), an
         # error within 1000x of its own is conditioning, not a wrong rewrite.
@@ -254,18 +318,103 @@ def classify(got, ieee, exact, pts) -> tuple:
     # Not judged: an infinite exact value (mpmath's -inf of log(0)) and an exact 0, which
     # 400 digits do not resolve when the formula has 1 + exp(-1e300) in it.
     worse &= ~np.isinf(exact) & (exact != 0)
-    for name, mask in (("nan-spurious", spurious), ("nan-lost", lost), ("worse", worse)):
-        if mask.any():
-            k = int(np.flatnonzero(mask)[0])
-            row = pts[finite][k].tolist()
-            return "wrong", f"{name} at {row}: got {got[k]!r}, ieee {ieee[k]!r}, exact {exact[k]!r}"
-    better = (~e_nan & (i_nan | (ei > 1e-6)) & (eg <= 1e-6)).any()
-    return ("improved" if better else "ok"), ""
+    better = ~e_nan & (i_nan | (ei > 1e-6)) & (eg <= 1e-6)
+    return {"nan-spurious": spurious, "nan-lost": lost, "worse": worse, "both": both,
+            "better": better}
+
+
+def classify(got, ieee, exact, pts, ill=None, unresolved=None) -> tuple:
+    """``(class, detail)`` of one formula's values (see the module docstring).
+
+    ``ill`` marks ill-conditioned points (see :func:`_ill_conditioned`), where
+    no float result is judged worse; ``unresolved`` those where the reference
+    of the formula as written and of its stabilized form disagree (see
+    :func:`_unresolved`): a formula wrong only there is ``unresolved``.
+    """
+    finite = np.isfinite(pts).all(axis=1)
+    got, ieee, exact = got[finite], ieee[finite], exact[finite]
+    m = _masks(got, ieee, exact)
+    if ill is not None:
+        for name in ("nan-spurious", "nan-lost", "worse", "both"):
+            m[name] &= ~ill[finite]
+    late = None
+    for cls, mask in (("wrong", None), ("unresolved", unresolved)):
+        for name in ("nan-spurious", "nan-lost", "worse"):
+            bad = m[name] & (True if mask is None else mask[finite])
+            if mask is None and unresolved is not None:
+                bad &= ~unresolved[finite]
+            if bad.any() and late is None:
+                k = int(np.flatnonzero(bad)[0])
+                late = cls, (f"{name} at {pts[finite][k].tolist()}: got {got[k]!r}, "
+                             f"ieee {ieee[k]!r}, exact {exact[k]!r}")
+        if late is not None:
+            return late
+    if m["both"].any():   # before improved: a flaw is reported even where others improved
+        k = int(np.flatnonzero(m["both"])[0])
+        return "both-fail", (f"at {pts[finite][k].tolist()}: got {got[k]!r}, ieee "
+                             f"{ieee[k]!r}, exact {exact[k]!r}")
+    if m["better"].any():
+        return "improved", ""
+    return "ok", ""
+
+
+def _unresolved(e, got, exact, pts, rows) -> np.ndarray:
+    """Points of ``rows`` where the stabilized formula, evaluated exactly (SymPy's
+    adaptive ``evalf``), is ``got`` while the formula as written at ``DPS`` digits is not.
+
+    Two mathematically equal forms with different exact values mean the reference
+    did not resolve the point: ``erf(700) - 1`` is 0 at 400 digits (it is
+    -1e-212800), ``log(1 + exp(-8e75)) > 0`` false.  (The rules themselves are
+    checked against mpmath in ``tests/simplify/test_rules.py``.)
+    """
+    out = np.zeros(len(pts), dtype=bool)
+    try:
+        stable = ac.stabilize(e)
+    except Exception:  # noqa: BLE001
+        return out
+    for k in np.flatnonzero(rows):
+        try:
+            with hard_limit(5.0):
+                v = stable.evalf(n=30, subs={s: sp.Float(float(a), 60)
+                                             for s, a in zip(SYMBOLS, pts[k])})
+                v = float(v) if v.is_real else math.nan
+        except (Exception, SymbolicTimeout):  # noqa: BLE001
+            continue
+        near = _relerr(np.array([got[k]]), np.array([v]))[0] <= 1e-6
+        far = not (_relerr(np.array([exact[k]]), np.array([v]))[0] <= 1e-6)
+        out[k] = bool(math.isfinite(v) and near and far)
+    return out
+
+
+def _ill_conditioned(f, pts, exact, rows) -> np.ndarray:
+    """Points of ``rows`` where moving one input by 4 ulps moves the exact value by > 1e-6
+    (or into or out of the domain: ``acos(cos(2.6e265) - 1)``).
+
+    There the formula's value is not determined to 1e-6 by its float inputs
+    (``tan(7e265)``, ``cos(1e150 + pi/2)``): any rounding of an intermediate,
+    as written or rewritten, is as good as another.
+    """
+    ill = np.zeros(len(pts), dtype=bool)
+    for k in np.flatnonzero(rows):
+        for j in range(pts.shape[1]):
+            for step in (1 + 2.0**-50, 1 - 2.0**-50):
+                moved = pts[k].copy()
+                moved[j] *= step
+                if moved[j] == pts[k][j]:
+                    continue
+                v = _exact_rows(f, moved[None, :])[0]
+                if np.isnan(v) != np.isnan(exact[k]) or np.isinf(v) or (
+                        not np.isnan(v) and _relerr(np.array([v]), exact[k:k + 1])[0] > 1e-6):
+                    ill[k] = True
+                    break
+            if ill[k]:
+                break
+    return ill
 
 
 def run_batch(exprs: list, pts, backend="cpu") -> list:
     """Classify each formula of ``exprs`` (compiled together; one by one if that fails)."""
-    results, start = [], time.time()
+    start = time.time()
     try:
         with np.errstate(all="ignore"):
             outs = ac.compile(list(exprs), list(SYMBOLS), backend=backend)(*pts.T)
@@ -279,33 +428,181 @@ def run_batch(exprs: list, pts, backend="cpu") -> list:
         return [(kind, f"{type(err).__name__}: {str(err)[:300]}")]
     if time.time() - start > 60:
         print(f"  compiling {len(exprs)} formulas took {time.time() - start:.0f} s", flush=True)
-    for e, got in zip(exprs, outs):
-        start = time.time()
-        try:
+    return [_judge(e, np.asarray(got, dtype=np.float64), pts) for e, got in zip(exprs, outs)]
+
+
+def _judge(e, got, pts) -> tuple:
+    """``(class, detail)`` of one compiled formula's values ``got`` at ``pts``."""
+    start = time.time()
+    try:
+        ieee = _ieee(e, list(SYMBOLS), pts)
+        # Where the result is the formula as written, it is neither wrong nor improved
+        # (see classify): mpmath, the slow part, is asked about the other points only.
+        differ = ~((got == ieee) | (np.isnan(got) & np.isnan(ieee)))
+        exact = got.copy()
+        f = _reference(e, list(SYMBOLS))
+        with hard_limit(30.0):
+            if differ.any():
+                exact[differ] = _exact_rows(f, pts[differ])
+        ill = None
+        finite = np.isfinite(pts).all(axis=1)
+        worse = np.zeros(len(pts), dtype=bool)
+        m = _masks(got[finite], ieee[finite], exact[finite])
+        worse[finite] = m["worse"] | m["nan-lost"] | m["nan-spurious"]
+        both = np.zeros(len(pts), dtype=bool)
+        both[finite] = m["both"]
+        unresolved = None
+        if (worse | both).any():
             with hard_limit(30.0):
-                exact = _exact(e, list(SYMBOLS), pts)
-            ieee = _ieee(e, list(SYMBOLS), pts)
-        except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
-            results.append(("skipped", f"reference failed: {type(err).__name__}"))
-            continue
-        if time.time() - start > 10:
-            print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
-        results.append(classify(np.asarray(got, dtype=np.float64), ieee, exact, pts))
-    return results
+                ill = _ill_conditioned(f, pts, exact, worse | both)
+            if (worse & ~ill).any():
+                unresolved = _unresolved(e, got, exact, pts, worse & ~ill)
+    except (Exception, SymbolicTimeout) as err:  # noqa: BLE001
+        return "skipped", f"reference failed: {type(err).__name__}"
+    if time.time() - start > 10:
+        print(f"  references took {time.time() - start:.0f} s: {str(e)[:100]}", flush=True)
+    return classify(got, ieee, exact, pts, ill, unresolved)
+
+
+COMPILE_SECONDS = 600.0    # a batch's compile (rewrites, CSE, gcc) stalled past this: bisect it
+REFERENCE_SECONDS = 120.0  # one formula's references stalled past this (hard_limit covers 30 s)
+BUILD_SECONDS = 60.0       # SymPy building one formula stalled past this (a C-level bignum power)
+_TIMEOUT = [COMPILE_SECONDS]  # --compile-timeout
+
+
+def _child(conn, keys, pts, backend):
+    """Build, compile and judge formulas in a forked process, reporting every step.
+
+    A key is ``(seed, i)`` or a formula.  SymPy's own evaluation can stall in C
+    while building one (``exp`` of a huge integer power), which no in-process
+    limit interrupts: so building happens here too.
+    """
+    exprs = []
+    for key in keys:
+        e = formula(*key) if isinstance(key, tuple) else key
+        exprs.append(e)
+        conn.send(("built", None if e is None else str(e)[:400]))
+    exprs = [e for e in exprs if e is not None]
+    try:
+        with np.errstate(all="ignore"):
+            outs = ac.compile(exprs, list(SYMBOLS), backend=backend)(*pts.T) if exprs else ()
+    except Exception as err:  # noqa: BLE001 (find the culprit)
+        kind = "algebrac-error" if isinstance(err, AlgebracError) else "other-error"
+        conn.send(("failed", kind, f"{type(err).__name__}: {str(err)[:300]}"))
+        return
+    conn.send(("compiled",))
+    for e, got in zip(exprs, outs):
+        conn.send(("result",) + _judge(e, np.asarray(got, dtype=np.float64), pts))
+
+
+def _messages(keys, pts, backend):
+    """The messages of a child running ``keys``; ``("stalled",)`` on a timeout, ``("died",)``."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, keys, pts, backend))
+    proc.start()
+    child.close()
+    wait, built = BUILD_SECONDS, 0
+    try:
+        while True:
+            if not parent.poll(wait):
+                yield ("stalled",)
+                return
+            try:
+                msg = parent.recv()
+            except EOFError:
+                yield ("died",)
+                return
+            built += msg[0] == "built"
+            # the next step's allowance: build the next formula, compile them all, judge one
+            wait = (BUILD_SECONDS if built < len(keys) else _TIMEOUT[0]) \
+                if msg[0] == "built" else REFERENCE_SECONDS
+            yield msg
+    finally:
+        proc.kill()
+        proc.join()
+        parent.close()
+
+
+def run_guarded(keys: list, pts, backend="cpu") -> dict:
+    """``{key: (class, detail, formula text)}``, each batch in a child process with timeouts.
+
+    A formula SymPy cannot build within ``BUILD_SECONDS`` is ``skipped``; a
+    compile that fails or stalls past ``COMPILE_SECONDS`` (``--compile-timeout``)
+    is bisected (a few compiles, not one per formula), and a single formula whose
+    compile stalls is class ``hang``; a formula whose references stall is
+    ``skipped`` and the rest of the batch goes on in a new child.
+    """
+    out, pending = {}, list(keys)
+    while pending:
+        texts, live, judged, compiled = [], [], 0, False
+        last, wait_compile = None, time.time()
+        for msg in _messages(pending, pts, backend):
+            last = msg
+            if msg[0] == "built":
+                texts.append(msg[1])
+                if msg[1] is None:
+                    out[pending[len(texts) - 1]] = ("skipped", "SymPy could not build it", "None")
+                else:
+                    live.append(pending[len(texts) - 1])
+                if len(texts) == len(pending):
+                    wait_compile = time.time()
+            elif msg[0] == "compiled":
+                compiled = True
+                if time.time() - wait_compile > 60:
+                    print(f"  compiling {len(live)} formulas took "
+                          f"{time.time() - wait_compile:.0f} s", flush=True)
+            elif msg[0] == "result":
+                out[live[judged]] = (msg[1], msg[2], texts[pending.index(live[judged])])
+                judged += 1
+            if msg[0] in ("stalled", "died", "failed"):
+                break
+            if compiled and judged == len(live):
+                last = ("done",)
+                break
+        text = dict(zip(pending, texts))
+        if last[0] in ("stalled", "died") and len(texts) < len(pending):
+            bad = pending[len(texts)]   # SymPy never finished building it
+            out[bad] = ("skipped", f"SymPy did not build it in {BUILD_SECONDS:.0f} s", "?")
+        elif last[0] in ("stalled", "died", "failed") and not compiled:
+            if len(live) > 1:
+                half = len(live) // 2
+                out.update(run_guarded(live[:half], pts, backend))
+                out.update(run_guarded(live[half:], pts, backend))
+            elif live:
+                why = last[1:] if last[0] == "failed" else (
+                    ("hang", f"compiling did not finish in {_TIMEOUT[0]:.0f} s")
+                    if last[0] == "stalled" else
+                    ("other-error", "the process compiling the formula died"))
+                out[live[0]] = (*why, text[live[0]])
+        elif last[0] in ("stalled", "died"):
+            k = live[judged]
+            out[k] = (("skipped", f"references did not finish in {REFERENCE_SECONDS:.0f} s")
+                      if last[0] == "stalled" else
+                      ("other-error", "the process judging the formula died")) + (text[k],)
+        pending = [k for k in pending if k not in out]
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--start", type=int, default=0, help="first formula index")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--points", type=int, default=48)
     p.add_argument("--backend", default="cpu")
     p.add_argument("--out", default="fuzz.jsonl")
+    p.add_argument("--compile-timeout", type=float, default=COMPILE_SECONDS,
+                   help="seconds a batch's compile may stall before it is bisected")
     p.add_argument("--report", action="store_true", help="only summarise --out")
     p.add_argument("--recheck", action="store_true",
-                   help="judge the wrong and other-error formulas of --out again (after a fix)")
+                   help="judge the formulas of --out that are not ok, improved or skipped "
+                        "again (after a fix)")
     a = p.parse_args(argv)
+    _TIMEOUT[0] = a.compile_timeout
     out = Path(a.out)
     done = {}
     if out.exists():
@@ -314,25 +611,24 @@ def main(argv=None) -> int:
             done[(r["seed"], r["i"])] = r
     if a.recheck:
         pts = points(a.points, a.seed)
-        for key, r in list(done.items()):
-            if r["class"] in ("wrong", "other-error"):
-                e = formula(*key)
-                r["class"], r["detail"] = run_batch([e], pts, a.backend)[0]
+        again = [key for key, r in done.items()   # judged by an older harness, or flawed
+                 if r["class"] not in ("ok", "improved", "skipped", "algebrac-error")]
+        for b in range(0, len(again), a.batch):   # in batches: a few compiles
+            for key, (cls, detail, _) in run_guarded(again[b:b + a.batch], pts,
+                                                      a.backend).items():
+                done[key]["class"], done[key]["detail"] = cls, detail
         out.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
     elif not a.report:
         pts = points(a.points, a.seed)
-        todo = [i for i in range(a.count) if (a.seed, i) not in done]
+        todo = [i for i in range(a.start, a.count) if (a.seed, i) not in done]
         start = time.time()
         with out.open("a") as fh:
             for b in range(0, len(todo), a.batch):
                 ids = todo[b:b + a.batch]
-                built = {i: formula(a.seed, i) for i in ids}
-                live = [i for i in ids if built[i] is not None]
-                results = dict(zip(live, run_batch([built[i] for i in live], pts, a.backend)))
+                results = run_guarded([(a.seed, i) for i in ids], pts, a.backend)
                 for i in ids:
-                    cls, detail = results.get(i, ("skipped", "SymPy could not build it"))
-                    r = {"seed": a.seed, "i": i, "class": cls, "detail": detail,
-                         "formula": str(built[i])[:400]}
+                    cls, detail, text = results[(a.seed, i)]
+                    r = {"seed": a.seed, "i": i, "class": cls, "detail": detail, "formula": text}
                     done[(a.seed, i)] = r
                     fh.write(json.dumps(r) + "\n")
                 fh.flush()
@@ -342,9 +638,9 @@ def main(argv=None) -> int:
     counts = collections.Counter(r["class"] for r in done.values())
     print(f"{sum(counts.values())} formulas:", ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     for r in done.values():
-        if r["class"] in ("wrong", "other-error"):
+        if r["class"] in ("wrong", "other-error", "hang", "both-fail", "unresolved"):
             print(f"  [{r['class']}] #{r['i']} {r['formula'][:160]}\n      {r['detail'][:300]}")
-    return 0 if counts["wrong"] == 0 and counts["other-error"] == 0 else 1
+    return 0 if not (counts["wrong"] or counts["other-error"] or counts["hang"]) else 1
 
 
 if __name__ == "__main__":

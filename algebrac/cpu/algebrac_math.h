@@ -9,8 +9,31 @@
  */
 #ifndef ALGEBRAC_MATH_H
 #define ALGEBRAC_MATH_H
+#ifndef __CUDACC_RTC__
 #include <math.h>
 #include <stdint.h>
+#else   /* NVRTC: no host headers (its math functions are built in), so what they define */
+typedef long long int64_t;
+typedef int int32_t;
+#define INT64_MAX 0x7fffffffffffffffLL
+#define INT32_MAX 0x7fffffff
+#define INFINITY __int_as_float(0x7f800000)
+#define NAN __int_as_float(0x7fc00000)
+/* The constants SymPy's C printer names (glibc's values, as nvcc sees them). */
+#define M_E 2.7182818284590452354
+#define M_LOG2E 1.4426950408889634074
+#define M_LOG10E 0.43429448190325182765
+#define M_LN2 0.69314718055994530942
+#define M_LN10 2.30258509299404568402
+#define M_PI 3.14159265358979323846
+#define M_PI_2 1.57079632679489661923
+#define M_PI_4 0.78539816339744830962
+#define M_1_PI 0.31830988618379067154
+#define M_2_PI 0.63661977236758134308
+#define M_2_SQRTPI 1.12837916709551257390
+#define M_SQRT2 1.41421356237309504880
+#define M_SQRT1_2 0.70710678118654752440
+#endif
 
 /* A CUDA prelude defines AC_FUNC as `static __device__ inline` before including. */
 #ifndef AC_FUNC

@@ -50,16 +50,17 @@ class _Printer(CPrinter):
 
 def render_vector_module(kernel, nin: int, nout: int) -> Source:
     """The ``.pyx`` of a vector-function module for one serial float64 kernel."""
-    (loop,) = kernel.body
-    assert isinstance(loop, Loop)
+    # One point: what was hoisted out of the loop (constants like sqrt(2)), then its body.
+    body = [inner for stmt in kernel.body
+            for inner in (stmt.body if isinstance(stmt, Loop) else (stmt,))]
     printer = _Printer({"dtype": DType.FLOAT64})
     head = "(const double *_ac_in, double *_ac_out"
-    if len(loop.body) > parts.PART_STATEMENTS:
+    if len(body) > parts.PART_STATEMENTS:
         # A long body (a system of a thousand equations) as part functions, so the
         # C compiler's time stays linear; values crossing parts go through _ac_w.
-        remat = {s.symbol: printer.statement(s, 0)[0] for s in loop.body
+        remat = {s.symbol: printer.statement(s, 0)[0] for s in body
                  if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
-        plan = parts.split(loop.body, printer, lambda k: f"_ac_w[{k}]", remat=remat)
+        plan = parts.split(body, printer, lambda k: f"_ac_w[{k}]", remat=remat)
         lines = []
         for k, part in enumerate(plan.parts):
             lines += [f"static void __attribute__((noinline)) _ac_eval{k}{head}, double *_ac_w)",
@@ -70,7 +71,7 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
         lines += ["}"]
     else:
         lines = [f"static void _ac_eval{head})", "{"]
-        for stmt in loop.body:
+        for stmt in body:
             lines += printer.statement(stmt, 1)
         lines += ["}"]
     lines += ["static double _ac_scalar(int n, double *xx)", "{",
@@ -125,16 +126,17 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
     return Source(text, ("m",))
 
 
-def compile_vector(exprs, args, *, stabilize: bool = True):
+def compile_vector(exprs, args, *, stabilize: bool = True, limits: bool = False):
     """Build (or load from the cache) the vector-function module of ``exprs`` over ``args``."""
     from . import build
 
     exprs = tuple(as_formula(e) for e in exprs)
     args = tuple(args)
-    fkey = build.formula_key("vector", sp.srepr(exprs), sp.srepr(args), str(bool(stabilize)))
+    fkey = build.formula_key("vector", sp.srepr(exprs), sp.srepr(args), str(bool(stabilize)),
+                              *(["limits"] if limits else []))
     module = build.load_indexed(fkey)
     if module is not None:
         return module
-    program = prepare(exprs, args, stabilize=stabilize)
+    program = prepare(exprs, args, stabilize=stabilize, limits=limits)
     kernel = passes.run(lower_elementwise(program, DType.FLOAT64), "numpy")
     return build.load(render_vector_module(kernel, len(args), len(exprs)), fkey)

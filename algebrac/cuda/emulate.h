@@ -150,4 +150,36 @@ static inline T __shfl_down_sync(unsigned mask, T v, unsigned delta) {
     return r;
 }
 
+/* CUDA's modified Bessel functions I0 and I1 (glibc has none): C++17's, even and odd in x
+ * (libstdc++ throws for |x| = inf, and a throw cannot cross the coroutines: I(inf) = inf). */
+template <class T>
+static inline T ac_emu_bessel_i(T nu, T x) {
+    const T a = std::fabs(x);
+    const T r = std::isinf(a) ? a : (a != a ? a : (T)std::cyl_bessel_i((double)nu, (double)a));
+    return nu == 0 ? r : std::copysign(r, x);
+}
+static inline double cyl_bessel_i0(double x) { return ac_emu_bessel_i(0.0, x); }
+static inline double cyl_bessel_i1(double x) { return ac_emu_bessel_i(1.0, x); }
+static inline float cyl_bessel_i0f(float x) { return ac_emu_bessel_i(0.0f, x); }
+static inline float cyl_bessel_i1f(float x) { return ac_emu_bessel_i(1.0f, x); }
+
+/* __shfl_sync reads lane `src`'s value; __syncwarp waits for the live lanes of the warp. */
+template <class T>
+static inline T __shfl_sync(unsigned mask, T v, int src) {
+    static_assert(sizeof(T) <= sizeof(unsigned long long), "shuffle of a wide type");
+    if (mask != 0xffffffffu) { std::fputs("emulate.h: partial-warp shuffle\n", stderr); std::abort(); }
+    const unsigned t = threadIdx.x, w = t & ~31u;
+    std::memcpy(&ac_emu::block.lane_value[t], &v, sizeof(T));
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+    T r;
+    std::memcpy(&r, &ac_emu::block.lane_value[w + (src & 31)], sizeof(T));
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+    return r;
+}
+
+static inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) { std::fputs("emulate.h: partial-warp sync\n", stderr); std::abort(); }
+    ac_emu::wait(ac_emu::AT_WARP_BARRIER);
+}
+
 #endif

@@ -3,10 +3,11 @@
 PyCUDA is imported lazily and never through ``pycuda.autoinit``: the device's
 *primary* context is retained and pushed around every call, so algebrac
 shares the GPU with CuPy, PyTorch or JAX in one process.  Kernels are
-compiled by ``nvcc`` to a cubin for the device's architecture, without FMA
-contraction (``--fmad=false``: evaluate as written, like NumPy), and kept in
-the per-user compile cache under a key of the source, options, architecture
-and toolkit version.
+compiled to a cubin for the device's architecture by ``nvcc`` when it is
+found, else by NVRTC through NVIDIA's ``cuda-bindings`` (neither needs a GPU
+or a driver), without FMA contraction (``--fmad=false``: evaluate as written,
+like NumPy), and kept in the per-user compile cache under a key of the
+source, options, architecture, compiler and its version.
 
 A *device* is anything with the small interface of :class:`PyCudaDevice`
 (``load``, ``alloc``, ``upload``, ``download``, ``launch``, ``wrap``,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import math
 import os
 import shutil
@@ -32,15 +34,17 @@ import sympy as sp
 from ..errors import BackendUnavailable, CompileError, DTypeError
 from ..lower.ir import Role
 from .render import BLOCK, CudaSource, Program
+from .rows import LANES
 
-__all__ = ["PyCudaDevice", "current_device", "use_device", "nvcc", "build_cubin", "check_ptx",
-           "run", "INSTALL_HINT"]
+__all__ = ["PyCudaDevice", "current_device", "use_device", "nvcc", "nvrtc", "compilers",
+           "compiler", "build_cubin", "check_ptx", "run", "INSTALL_HINT"]
 
 INCLUDE = Path(__file__).resolve().parent.parent / "cpu"
 OPTIONS = ("--fmad=false", "-std=c++17")
 PARTIAL_CAP = 1 << 24   # elements of reduction partials per launch (128 MB in float64)
-INSTALL_HINT = ('pip install "algebrac[cuda]" (PyCUDA), with an NVIDIA driver and the CUDA '
-                "toolkit's nvcc on PATH")
+NVRTC_HINT = "pip install cuda-bindings nvidia-cuda-nvrtc"
+INSTALL_HINT = ('pip install "algebrac[cuda]" (PyCUDA), with an NVIDIA driver and a CUDA '
+                f"compiler: the toolkit's nvcc on PATH, or NVRTC ({NVRTC_HINT})")
 _override: list = []
 
 
@@ -55,10 +59,80 @@ def nvcc() -> str:
                              "install the CUDA toolkit, put nvcc on PATH or set ALGEBRAC_NVCC")
 
 
+@functools.lru_cache(maxsize=1)
+def nvrtc():
+    """``(cuda.bindings.nvrtc, version text)``, or BackendUnavailable when NVRTC cannot load."""
+    try:
+        from cuda.bindings import nvrtc as lib
+
+        err, major, minor = lib.nvrtcVersion()
+    except Exception as err:   # not installed, or cuda-pathfinder found no libnvrtc
+        raise BackendUnavailable(f"NVRTC is not usable ({type(err).__name__}: {err}): "
+                                 f"{NVRTC_HINT}") from err
+    if err != lib.nvrtcResult.NVRTC_SUCCESS:
+        raise BackendUnavailable(f"NVRTC is not usable ({err}): {NVRTC_HINT}")
+    return lib, f"nvrtc {major}.{minor}"
+
+
+def compilers() -> list:
+    """The CUDA compilers found, in the order algebrac prefers them (``nvcc``, ``nvrtc``).
+
+    >>> set(compilers()) <= {"nvcc", "nvrtc"}
+    True
+    """
+    found = []
+    for name, probe in (("nvcc", nvcc), ("nvrtc", nvrtc)):
+        try:
+            probe()
+        except BackendUnavailable:
+            continue
+        found.append(name)
+    return found
+
+
+def compiler() -> str:
+    """The CUDA compiler kernels are built with: ``nvcc`` when found, else ``nvrtc``."""
+    found = compilers()
+    if not found:
+        raise BackendUnavailable("backend='cuda' needs a CUDA compiler and found none: install "
+                                 f"the CUDA toolkit and put nvcc on PATH, or {NVRTC_HINT}")
+    return found[0]
+
+
 @functools.lru_cache(maxsize=None)
 def nvcc_version(path: str) -> str:
     out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
     return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else path
+
+
+def _version(using: str) -> str:
+    return nvcc_version(nvcc()) if using == "nvcc" else nvrtc()[1]
+
+
+def _nvrtc_compile(text: str, arch: str, cubin: bool) -> bytes:
+    """PTX (or, with ``cubin``, the cubin) of ``text`` for ``arch`` through NVRTC, in process."""
+    lib, _ = nvrtc()
+    ok = lib.nvrtcResult.NVRTC_SUCCESS
+    opts = [f"--gpu-architecture={arch}", *OPTIONS, f"--include-path={INCLUDE}"]
+    err, prog = lib.nvrtcCreateProgram(text.encode(), b"kernel.cu", 0, [], [])
+    if err != ok:
+        raise CompileError(f"NVRTC could not take the source ({err})", command=["nvrtc", *opts])
+    try:
+        (err,) = lib.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
+        if err != ok:
+            _, n = lib.nvrtcGetProgramLogSize(prog)
+            log = b" " * n
+            lib.nvrtcGetProgramLog(prog, log)
+            raise CompileError("NVRTC rejected the generated CUDA code", command=["nvrtc", *opts],
+                               output=log.rstrip(b"\0 ").decode(errors="replace"))
+        size, get = ((lib.nvrtcGetCUBINSize, lib.nvrtcGetCUBIN) if cubin else
+                     (lib.nvrtcGetPTXSize, lib.nvrtcGetPTX))
+        _, n = size(prog)
+        out = b" " * n
+        get(prog, out)
+        return out if cubin else out.rstrip(b"\0")
+    finally:
+        lib.nvrtcDestroyProgram(prog)
 
 
 def _nvcc_cmd(text: str, out_flag: str, arch: str, workdir: Path):
@@ -83,11 +157,16 @@ def _nvcc_run(text: str, out_flag: str, arch: str, workdir: Path) -> Path:
     return out
 
 
-def check_ptx(text: str, archs=("sm_80", "sm_90")) -> dict:
-    """Compile CUDA source to PTX for each architecture (concurrently); ``{arch: ptx}``.
+def check_ptx(text: str, archs=("sm_80", "sm_90"), using: str | None = None) -> dict:
+    """Compile CUDA source to PTX for each architecture; ``{arch: ptx}``.
 
-    A rejected source raises CompileError with nvcc's output.
+    ``using`` is ``"nvcc"`` (the architectures concurrently), ``"nvrtc"`` or
+    ``None`` for :func:`compiler`'s choice.  A rejected source raises
+    CompileError with the compiler's output.
     """
+    using = using or compiler()
+    if using == "nvrtc":
+        return {arch: _nvrtc_compile(text, arch, cubin=False).decode() for arch in archs}
     with tempfile.TemporaryDirectory(prefix="algebrac-ptx-") as tmp:
         jobs = []
         for arch in archs:
@@ -101,13 +180,14 @@ def check_ptx(text: str, archs=("sm_80", "sm_90")) -> dict:
         return {arch: out.read_text() for arch, _, _, out, _ in jobs}
 
 
-def build_cubin(text: str, arch: str) -> bytes:
-    """The cubin for ``text`` on ``arch``, from the per-user cache or compiled into it."""
+def build_cubin(text: str, arch: str, using: str | None = None) -> bytes:
+    """The cubin for ``text`` on ``arch``, from the per-user cache or compiled into it
+    (by ``using``, default :func:`compiler`'s choice)."""
     from ..cpu import cache
 
-    exe = nvcc()
+    using = using or compiler()
     h = hashlib.sha256()
-    for part in (text, " ".join(OPTIONS), arch, nvcc_version(exe),
+    for part in (text, " ".join(OPTIONS), arch, using, _version(using),
                  (INCLUDE / "algebrac_math.h").read_text()):
         h.update(part.encode())
     key = h.hexdigest()
@@ -117,12 +197,16 @@ def build_cubin(text: str, arch: str) -> bytes:
             if not cache.is_valid(entry, key, "kernel.cubin"):
                 build = cache.new_build_dir(key)
                 try:
-                    _nvcc_run(text, "--cubin", arch, build)
+                    if using == "nvrtc":
+                        (build / "kernel.cu").write_text(text)
+                        (build / "kernel.cubin").write_bytes(_nvrtc_compile(text, arch, True))
+                    else:
+                        _nvcc_run(text, "--cubin", arch, build)
                 except BaseException:
                     shutil.rmtree(build, ignore_errors=True)
                     raise
                 entry = cache.publish(build, key, "kernel.cubin",
-                                      {"arch": arch, "nvcc": nvcc_version(exe)})
+                                      {"arch": arch, "compiler": _version(using)})
     return (entry / "kernel.cubin").read_bytes()
 
 
@@ -134,8 +218,16 @@ class PyCudaDevice:
         try:
             import pycuda.driver as drv
         except ImportError as err:
-            raise BackendUnavailable(f"backend='cuda' needs PyCUDA, which is not installed: "
-                                     f"{INSTALL_HINT}") from err
+            if importlib.util.find_spec("pycuda") is None:
+                raise BackendUnavailable(f"backend='cuda' needs PyCUDA, which is not installed: "
+                                         f"{INSTALL_HINT}") from err
+            # Installed, but its extension cannot load: on a machine without an NVIDIA
+            # driver, the libcuda.so.1 it links to is missing.
+            raise BackendUnavailable(
+                f"backend='cuda': PyCUDA is installed but does not load ({err}); it needs the "
+                "NVIDIA driver (libcuda.so.1), so this machine has no usable NVIDIA GPU driver: "
+                "install the driver on a machine with an NVIDIA GPU, or use backend='cpu'"
+            ) from err
         try:
             drv.init()
             count = drv.Device.count()
@@ -145,7 +237,7 @@ class PyCudaDevice:
         if count <= ordinal:
             raise BackendUnavailable(f"backend='cuda' found {count} CUDA device(s), none with "
                                      f"ordinal {ordinal}")
-        nvcc()
+        compiler()
         self.drv = drv
         self.device = drv.Device(ordinal)
         self.context = self.device.retain_primary_context()
@@ -247,24 +339,27 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
             values[b.name] = device.ptr(mem)
     item = program.dtype.numpy.itemsize
     scalars = device.alloc(max(program.slots, 1) * item)
-    plan, need, workers = [], 1, 0
+    plan, need, workers, lanes = [], 1, 0, 1
     for lc in program.launches:
         extent = _int(lc.extent, sizes)
         threads = BLOCK
+        if lc.kind != "combine":    # a combine folds with its reduce's layout
+            lanes = LANES if lc.kind in ("grid", "reduce") and _int(lc.row, sizes) >= LANES \
+                else 1              # a warp per row of 32 or more (row 0: cannot)
         if lc.kind == "serial":
             grid, threads = 1, 1
         elif lc.kind in ("gemm", "combine"):   # a block per tile or per target element
             grid = max(1, min(extent, device.max_blocks))
         elif lc.kind == "reduce":
             per = max(_int(lc.partial, sizes), 1)
-            grid = max(1, min(_blocks(extent, device), PARTIAL_CAP // (BLOCK * per)))
+            grid = max(1, min(_blocks(extent * lanes, device), PARTIAL_CAP // (BLOCK * per)))
             workers = grid * BLOCK
             need = max(need, per * workers)
         else:
-            grid = _blocks(extent, device)
-        plan.append((lc.kernel, grid, threads, workers))
+            grid = _blocks(extent * lanes, device)
+        plan.append((lc.kernel, grid, threads, workers, lanes))
     partials = device.alloc(need * item)
-    for name, grid, threads, workers in plan:
+    for name, grid, threads, workers, lanes in plan:
         args = []
         for _, pname, what in program.params:
             if what == "scalars":
@@ -273,6 +368,8 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
                 args.append((True, device.ptr(partials)))
             elif what == "workers":
                 args.append((False, workers))
+            elif what == "lanes":
+                args.append((False, lanes))
             elif isinstance(what, tuple):     # (buffer, axis): a stride
                 args.append((False, operands[what[0].name][1][what[1]]))
             elif isinstance(what, sp.Symbol):

@@ -15,6 +15,9 @@ consistent between launches):
   the thread's own column of ``_ac_part``); a second kernel gives each target
   element a block that folds its partials with the same tree, so results are
   deterministic for a given launch configuration;
+* a parallel loop over rows that reduce along the contiguous axis (``X @ w``,
+  ``sum(X, axis=1)``, a fused row loop): a warp per row when the rows are long
+  (coalesced reads; see :mod:`algebrac.cuda.rows`);
 * a ``gemm`` call (the contraction ``use_blas`` recognised): a 16x16 tiled
   shared-memory kernel (no BLAS on the GPU);
 * anything else (initialisations, serial loops): one thread.
@@ -47,10 +50,12 @@ import sympy as sp
 
 from ..dtypes import DType
 from ..errors import UnsupportedError, VerifyError
-from ..lower.ir import Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, \
-    Role, Stage
+from ..lower.ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, \
+    ReduceOp, Role, Stage
 from ..lower.printing import NestPrinter, stride_name
 from ..lower.schedule import reductions_of
+from ..mathfuncs import FUNCTIONS, row_for
+from .rows import WARP_REDUCE, RowWriter, row_plan, slot
 
 __all__ = ["BLOCK", "TILE", "Launch", "Program", "CudaSource", "CudaPrinter", "render_cuda"]
 
@@ -91,13 +96,15 @@ class Launch:
     """One kernel launch: ``kind`` is serial, grid, reduce, combine or gemm.
 
     ``extent``: the iterations (or gemm tiles) the grid covers, in sizes;
-    ``partial``: the partial elements each worker of a reduce launch needs.
+    ``partial``: the partial elements each worker of a reduce launch needs;
+    ``row``: the row length of a launch that can give each row a warp (0: cannot).
     """
 
     kernel: str
     kind: str
     extent: sp.Expr = sp.S.One
     partial: sp.Expr = sp.S.Zero
+    row: sp.Expr = sp.S.Zero
 
 
 @dataclass(frozen=True)
@@ -141,11 +148,21 @@ class CudaPrinter(NestPrinter):
     def names_of(self, row, expr) -> tuple:
         # The function table's CUDA column (the C names unless a row says otherwise).
         if row.cuda64 is None or row.cuda32 is None:
+            can = f" (CUDA computes {row.cuda_call.__doc__})" if row.cuda_call else ""
             raise UnsupportedError(
-                f"{type(expr).__name__} has no CUDA implementation (on the CPU it calls "
-                f"SciPy's compiled {', '.join(row.scipy_names) or 'code'}): {expr}; "
-                "compute it with backend='cpu'")
+                f"{type(expr).__name__} has no CUDA implementation for these arguments{can}; "
+                f"on the CPU it calls SciPy's compiled {', '.join(row.scipy_names) or 'code'}: "
+                f"{expr}; compute it with backend='cpu'")
         return row.cuda64, row.cuda32
+
+    def _print_Function(self, expr):
+        row = row_for(type(expr))
+        spec = row.cuda_call(*expr.args) if row is not None and row.cuda_call else None
+        if spec is None:
+            return super()._print_Function(expr)
+        c64, c32, ints, args = spec   # CUDA's own function for this instance
+        name = self._use(c64, c32, len(ints) + len(args), False)
+        return f"{name}({', '.join([*map(str, ints), *map(self._print, args)])})"
 
     def _print_Symbol(self, expr):
         if expr.name in self.slots and expr.name not in self.redirect:
@@ -163,15 +180,20 @@ class CudaPrinter(NestPrinter):
             return self._stmt_Assign(Assign(stmt.symbol, stmt.value), depth)
         return super()._stmt_Let(stmt, depth)
 
-    def block_reduce(self, op: ReduceOp, value: str) -> str:
-        name = f"_ac_block_{op.name.lower()}{'f' if self.dtype is DType.FLOAT32 else ''}"
-        self.helpers.add((op, self.dtype))
-        return f"{name}({value})"
+    def block_reduce(self, op: ReduceOp, value: str, scope: str = "block") -> str:
+        name = f"_ac_{scope}_{op.name.lower()}{'f' if self.dtype is DType.FLOAT32 else ''}"
+        self.helpers.add((op, self.dtype, scope))
+        return f"{name}({value})" if scope == "block" else f"{name}({value}, _ac_ln)"
 
 
-def _helper(op: ReduceOp, dtype: DType, p: CudaPrinter) -> str:
+for _row in FUNCTIONS.values():   # as CFamilyPrinter does, to reach the override above
+    if _row.cuda_call is not None:
+        setattr(CudaPrinter, "_print_" + _row.sympy.__name__, CudaPrinter._print_Function)
+
+
+def _helper(op: ReduceOp, dtype: DType, scope: str, p: CudaPrinter) -> str:
     fold = p.fold(op)
-    return _BLOCK_REDUCE.format(
+    return (_BLOCK_REDUCE if scope == "block" else WARP_REDUCE).format(
         t=dtype.c_name, op=op.name.lower(), suf="f" if dtype is DType.FLOAT32 else "",
         fold_v=fold("v", "__shfl_down_sync(0xffffffffu, v, o)"), ident=p._print(op.identity))
 
@@ -185,7 +207,7 @@ def _top_level_scalars(kernel: Kernel) -> dict:
     return names
 
 
-class _ModuleWriter:
+class _ModuleWriter(RowWriter):
     """Turns the top level of one READY kernel into kernels and launches."""
 
     def __init__(self, kernel: Kernel):
@@ -205,7 +227,7 @@ class _ModuleWriter:
         params += [("long long", s.name, s) for s in kernel.sizes]
         t = self.p.dtype.c_name
         params += [(f"{t} *", "_ac_sc", "scalars"), (f"{t} *", "_ac_part", "partials"),
-                   ("long long", "_ac_nw", "workers")]
+                   ("long long", "_ac_nw", "workers"), ("long long", "_ac_ln", "lanes")]
         self.params = tuple(params)
 
     def function(self, suffix: str, lines: list) -> str:
@@ -241,19 +263,31 @@ class _ModuleWriter:
         self.launches.append(Launch(name, "serial"))
         stmts.clear()
 
-    def _grid_loop(self, loop: Loop, depth: int, start: str, step: str) -> list:
-        return self.p.block(self.p._for(loop, start, step), loop.body, depth)
+    def _grid_loop(self, loop: Loop, start: str, step: str, plan=None, red=()) -> list:
+        if plan is None:
+            return self.p.block(self.p._for(loop, start, step), loop.body, 1)
+        return self.row_grid_loop(loop, start, step, red)
 
     def grid(self, loop: Loop) -> None:
         self.p.declared = set()
+        plan = row_plan(loop)
         gid = "blockIdx.x * (long long)blockDim.x + threadIdx.x"
-        lines = self._grid_loop(loop, 1, gid, "(long long)gridDim.x * blockDim.x")
-        self.launches.append(Launch(self.function("", lines), "grid", sp.sympify(loop.extent)))
+        rows = plan is not None
+        lines = ([f"    const long long _ac_w = {gid};",
+                  "    const long long _ac_lane = threadIdx.x % _ac_ln;"] if rows else [])
+        lines += self._grid_loop(loop, "_ac_w" if rows else gid,
+                                 "((long long)gridDim.x * blockDim.x)", plan)
+        self.launches.append(Launch(self.function("", lines), "grid", sp.sympify(loop.extent),
+                                    row=plan if rows else sp.S.Zero))
 
     def reduce(self, loop: Loop, red: dict) -> None:
         p, t = self.p, self.p.dtype.c_name
         p.declared = set()
+        plan = row_plan(loop)
+        rows = plan is not None
         lines = ["    const long long _ac_w = blockIdx.x * (long long)blockDim.x + threadIdx.x;"]
+        if rows:
+            lines.append("    const long long _ac_lane = threadIdx.x % _ac_ln;")
         saved, parts, offset = dict(p.redirect), [], sp.S.Zero
         for k, (name, op) in enumerate(sorted(red.items())):
             buf = p.buffers.get(name)
@@ -266,13 +300,17 @@ class _ModuleWriter:
                 p.redirect[name] = (f"_ac_pv{k}", False)
                 size = sp.S.One
             else:
-                col = f"_ac_part[({off})*_ac_nw + ({{}})*_ac_nw + _ac_w]"
-                lines.append(f"    for (long long _ac_e = 0; _ac_e < {p._print_index(size)}; "
-                             f"_ac_e++) {col.format('_ac_e')} = {ident};")
+                col = f"_ac_part[({off})*_ac_nw + {slot('{0}', '_ac_w', rows)}]"
+                start, step = ("_ac_lane", "_ac_ln") if rows else ("0", "1")
+                lines.append(f"    for (long long _ac_e = {start}; _ac_e < "
+                             f"{p._print_index(size)}; _ac_e += {step}) "
+                             f"{col.format('_ac_e')} = {ident};")
                 p.redirect[name] = (col, True)
             parts.append((k, name, op, buf, scalar, off, size))
             offset += size
-        lines += self._grid_loop(loop, 1, "_ac_w", "_ac_nw")
+        if rows and any(not sc for *_, sc, _, _ in parts):
+            lines.append("    if (_ac_ln > 1) __syncwarp();   // slots set by other lanes")
+        lines += self._grid_loop(loop, "_ac_w", "_ac_nw", plan, red)
         p.redirect = saved
         for k, name, op, buf, scalar, off, size in parts:
             if scalar:
@@ -280,7 +318,8 @@ class _ModuleWriter:
                           f"      if (threadIdx.x == 0) _ac_part[({off})*_ac_nw + blockIdx.x] "
                           "= _ac_v; }"]
         first = self.function("", lines)
-        self.launches.append(Launch(first, "reduce", sp.sympify(loop.extent), offset))
+        self.launches.append(Launch(first, "reduce", sp.sympify(loop.extent), offset,
+                                    plan if rows else sp.S.Zero))
         # Second pass, one block per target element: the block folds that element's
         # partials (one per block of the first pass for a scalar, one per worker for an
         # array) with coalesced loads and a tree, then thread 0 folds in the target.
@@ -291,9 +330,10 @@ class _ModuleWriter:
                 target = p._print(sp.Symbol(name)) if buf is None else f"{name}[0]"
                 count = f"_ac_nw / {BLOCK}"
             else:
-                target, count = p.unravel(buf, "_ac_e"), "_ac_nw"
+                target, count = p.unravel(buf, "_ac_e"), "_ac_nw / _ac_ln" if rows else "_ac_nw"
                 widest = size if widest == 1 else sp.Max(widest, size)
-            part = f"_ac_part[({off})*_ac_nw + _ac_e*_ac_nw + _ac_t]"
+            w = "_ac_t * _ac_ln" if rows and not scalar else "_ac_t"
+            part = f"_ac_part[({off})*_ac_nw + {slot('_ac_e', w, rows and not scalar)}]"
             lines += [f"    for (long long _ac_e = blockIdx.x; _ac_e < {p._print_index(size)}; "
                       "_ac_e += gridDim.x) {",
                       f"        {t} _ac_v = {p._print(op.identity)};",
@@ -354,8 +394,8 @@ def render_cuda(kernels: list) -> CudaSource:
         w = _ModuleWriter(k)
         programs[w.p.dtype] = w.run()
         functions += w.functions
-        for op, dt in w.p.helpers:
-            helpers[(op.name, dt.value)] = _helper(op, dt, w.p)
+        for op, dt, scope in w.p.helpers:
+            helpers[(scope, op.name, dt.value)] = _helper(op, dt, scope, w.p)
     text = "\n".join([PRELUDE, *(helpers[h] for h in sorted(helpers)), 'extern "C" {', "",
                       "\n\n".join(functions), "", '}  // extern "C"', ""])
     return CudaSource(text, programs)

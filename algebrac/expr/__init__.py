@@ -21,57 +21,20 @@ literally 1, so ``n`` against ``m`` means ``n == m``, checked at call time.
 from __future__ import annotations
 
 from . import _sympy_fixes  # noqa: F401  (Sum must not fold Piecewise out of inner sums)
+from . import elementwise as _elementwise
 from .elementwise import (
-    abs,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctan2,
-    arctanh,
-    cbrt,
-    ceil,
     clip,
-    cos,
-    cosh,
     equal,
-    erf,
-    erfc,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    gamma,
     greater,
     greater_equal,
-    heaviside,
-    hypot,
     less,
     less_equal,
-    lgamma,
-    log,
-    log1p,
-    log2,
-    log10,
     logical_and,
     logical_not,
     logical_or,
     logical_xor,
-    maximum,
-    minimum,
-    mod,
     not_equal,
     power,
-    relu,
-    sigmoid,
-    sign,
-    sin,
-    sinh,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
     where,
 )
 from .evaluate import evaluate
@@ -80,22 +43,21 @@ from .manip import replace
 from .printing import latex
 from .reductions import max, mean, min, prod, sum
 from .shapes import broadcast_to, concatenate, reshape, stack, swapaxes, transpose
-from .stable import (erfcx, log1mexp, log_erfc, log_sigmoid, log_softmax, logaddexp, logdiffexp,
-                     logsumexp, softmax, xlog1py, xlogy)
+from .stable import log_softmax, logsumexp, softmax
 from .symbols import Dim, dim
 from .tensor import Tensor, matrix, scalar, tensor, vector
+
+globals().update(_elementwise.WRAPPERS)
 
 __all__ = [
     # construction
     "Dim", "dim", "Tensor", "scalar", "vector", "matrix", "tensor",
     # elementwise
-    "where", "maximum", "minimum", "clip", "abs", "exp", "log", "log1p", "expm1", "exp2",
-    "log2", "log10", "sqrt", "cbrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
-    "arctan2", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "hypot", "floor",
-    "ceil", "sign", "erf", "erfc", "gamma", "lgamma", "heaviside", "mod", "power",
-    "sigmoid", "softplus", "relu",
-    # numerically stable functions (elementwise, then over an axis)
-    "log_sigmoid", "log1mexp", "logaddexp", "logdiffexp", "xlogy", "xlog1py", "erfcx", "log_erfc",
+    "where", "clip", "power",
+    # the math functions, one per row of algebrac.mathfuncs (ac.exp, ac.log, ..., ac.relu,
+    # ac.log_sigmoid, ...): made from the table, so adding a row adds its function here
+    *_elementwise.WRAPPERS,
+    # numerically stable functions over an axis
     "logsumexp", "softmax", "log_softmax",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not",

@@ -18,7 +18,10 @@ comparisons and logical operations give bool.  Bools in arithmetic count as
 >>> (x > 0).dtype.value, (2 * x.astype("float32")).dtype.value
 ('bool', 'float32')
 
-The SymPy function behind each NumPy name:
+The math functions (``ac.exp`` ... ``ac.log_erfc``, and ``ac.special``'s) are
+made by :func:`table_wrapper` from the rows of :mod:`algebrac.mathfuncs`, one
+per row with an ``api``; the arithmetic, comparisons, logic, ``where`` and
+``clip`` are written here.  The SymPy function behind each NumPy name:
 
 >>> a, b = sp.symbols("a b")
 >>> print(*(type(f(a)).__name__ for f in (
@@ -28,29 +31,23 @@ The SymPy function behind each NumPy name:
 ...     ac.sign, ac.abs, ac.sigmoid, ac.softplus, ac.relu)))  # doctest: +NORMALIZE_WHITESPACE
 exp log log1p expm1 exp2 log2 log10 sin cos tan asin acos atan sinh cosh tanh asinh acosh
 atanh erf erfc gamma loggamma floor ceiling sign Abs sigmoid softplus relu
->>> ac.sqrt(a), ac.cbrt(a)
-(sqrt(a), Abs(a)**(1/3)*sign(a))
+>>> ac.sqrt(a), ac.cbrt(a), ac.cbrt(-8)
+(sqrt(a), Abs(a)**(1/3)*sign(a), -2)
 >>> [f(b, a) for f in (ac.arctan2, ac.hypot, ac.mod, ac.power, ac.maximum, ac.minimum,
 ...                    ac.heaviside)]
 [atan2(b, a), hypot(b, a), Mod(b, a), b**a, Max(a, b), Min(a, b), Heaviside(b, a)]
 """
 from __future__ import annotations
 
+import inspect
 import operator
+import re
 
 import sympy as sp
-from sympy.codegen.cfunctions import exp2 as _exp2
-from sympy.codegen.cfunctions import expm1 as _expm1
-from sympy.codegen.cfunctions import hypot as _hypot
-from sympy.codegen.cfunctions import log1p as _log1p
-from sympy.codegen.cfunctions import log2 as _log2
-from sympy.codegen.cfunctions import log10 as _log10
 
+from .. import mathfuncs
 from ..dtypes import DType
-from ..errors import DTypeError
-from .functions import relu as _relu
-from .functions import sigmoid as _sigmoid
-from .functions import softplus as _softplus
+from ..errors import DTypeError, SignatureError
 from .symbols import as_dtype
 from .tensor import (
     Op,
@@ -64,12 +61,8 @@ from .tensor import (
 )
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "floor_divide", "negative", "power", "mod",
-    "abs", "sign", "floor", "ceil", "maximum", "minimum", "clip", "where", "astype",
-    "exp", "log", "log1p", "expm1", "exp2", "log2", "log10", "sqrt", "cbrt",
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "hypot",
-    "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-    "erf", "erfc", "gamma", "lgamma", "heaviside", "sigmoid", "softplus", "relu",
+    "add", "subtract", "multiply", "divide", "floor_divide", "negative", "power",
+    "clip", "where", "astype", "table_wrapper", "WRAPPERS", "SPECIAL_WRAPPERS",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not",
 ]
@@ -168,51 +161,6 @@ def power(a, b):
     return out
 
 
-def mod(a, b):
-    """``a % b`` elementwise, with the sign of ``b`` (NumPy's and SymPy's ``Mod``)."""
-    return apply("mod", sp.Mod, (a, b), ARITH)
-
-
-def abs(x):
-    """``|x|`` elementwise (``sympy.Abs``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.abs(sp.Symbol("a")), ac.abs(-2)
-    (Abs(a), 2)
-    """
-    return apply("abs", sp.Abs, (x,), ARITH)
-
-
-def sign(x):
-    """The sign (-1, 0, 1) elementwise (``sympy.sign``)."""
-    return apply("sign", sp.sign, (x,), ARITH)
-
-
-def floor(x):
-    """The floor elementwise (``sympy.floor``)."""
-    return apply("floor", sp.floor, (x,), ARITH)
-
-
-def ceil(x):
-    """The ceiling elementwise (``sympy.ceiling``)."""
-    return apply("ceil", sp.ceiling, (x,), ARITH)
-
-
-def maximum(a, b):
-    """The larger of ``a`` and ``b`` elementwise (``sympy.Max``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.maximum(ac.vector("x", 3), 0).body
-    Max(0, x[i_0])
-    """
-    return apply("maximum", sp.Max, (a, b), ARITH)
-
-
-def minimum(a, b):
-    """The smaller of ``a`` and ``b`` elementwise (``sympy.Min``)."""
-    return apply("minimum", sp.Min, (a, b), ARITH)
-
-
 def clip(a, a_min=None, a_max=None):
     """``minimum(maximum(a, a_min), a_max)`` as ``numpy.clip``; either bound may be None.
 
@@ -270,199 +218,68 @@ def astype(x, dtype):
                   origin=Op("astype", (t,), {"dtype": dtype.value}))
 
 
-# ---- transcendental and special functions ----------------------------------------------
-def _unary(name, fn, x, kind=FLOAT):
-    return apply(name, fn, (x,), kind)
+# ---- the function table's wrappers: ac.exp, ac.log, ..., ac.special.jv -------------------
+def _docstring(row, where: str, params: list) -> str:
+    api = row.api
+    cython = re.sub(r"\ba(\d)\b", lambda m: params[int(m.group(1))], row.cython)
+    how = (f"SciPy's ``{cython}`` (``scipy.special.cython_special``)" if row.cython
+           else f"the C helper ``{row.c64}`` (``algebrac/cpu/algebrac_math.h``)"
+           if row.c64.startswith("_ac_") else f"C's ``{row.c64}``")
+    call = f"{where}{api.name}({', '.join(params)})"
+    made = "sp.Symbol" if len(params) == 1 else "sp.symbols"
+    return f"""{api.doc}
 
-
-def exp(x):
-    """``e**x`` elementwise (``sympy.exp``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.exp(sp.Symbol("x"))
-    exp(x)
-    """
-    return _unary("exp", sp.exp, x)
-
-
-def log(x):
-    """The natural logarithm elementwise (``sympy.log``)."""
-    return _unary("log", sp.log, x)
-
-
-def log1p(x):
-    """``log(1 + x)``, accurate for small ``x`` (``sympy.codegen.cfunctions.log1p``)."""
-    return _unary("log1p", _log1p, x)
-
-
-def expm1(x):
-    """``exp(x) - 1``, accurate for small ``x`` (``sympy.codegen.cfunctions.expm1``)."""
-    return _unary("expm1", _expm1, x)
-
-
-def exp2(x):
-    """``2**x`` elementwise (``sympy.codegen.cfunctions.exp2``)."""
-    return _unary("exp2", _exp2, x)
-
-
-def log2(x):
-    """The base-2 logarithm (``sympy.codegen.cfunctions.log2``)."""
-    return _unary("log2", _log2, x)
-
-
-def log10(x):
-    """The base-10 logarithm (``sympy.codegen.cfunctions.log10``)."""
-    return _unary("log10", _log10, x)
-
-
-def sqrt(x):
-    """The square root elementwise (``sympy.sqrt``, i.e. ``x**(1/2)``)."""
-    return _unary("sqrt", sp.sqrt, x)
-
-
-def _real_cbrt(x):
-    return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
-
-
-def cbrt(x):
-    """The real cube root, ``sign(x)*|x|**(1/3)``, as ``numpy.cbrt`` (also for x < 0).
-
-    ``x**(1/3)`` would be SymPy's principal (complex) root for negative ``x``.
+    Elementwise on Tensors (broadcasting like NumPy); on SymPy scalars and
+    numbers the SymPy expression (``{row.sympy.__module__}.{row.sympy.__name__}``).
+    Compiled code computes it with {how}.
 
     >>> import sympy as sp, algebrac as ac
-    >>> ac.cbrt(-8)
-    -2
+    >>> {", ".join(params)} = {made}("{" ".join(params)}")
+    >>> {call}
+    {api.value}
+    >>> print(ac.latex({call}))
+    {api.tex}
     """
-    return _unary("cbrt", _real_cbrt, x)
 
 
-def sin(x):
-    """The sine elementwise (``sympy.sin``)."""
-    return _unary("sin", sp.sin, x)
+def table_wrapper(row: mathfuncs.FuncRow):
+    """The user-facing function of a table row with an ``api``: signature, docstring, dtype rule.
 
-
-def cos(x):
-    """The cosine elementwise (``sympy.cos``)."""
-    return _unary("cos", sp.cos, x)
-
-
-def tan(x):
-    """The tangent elementwise (``sympy.tan``)."""
-    return _unary("tan", sp.tan, x)
-
-
-def arcsin(x):
-    """The inverse sine elementwise (``sympy.asin``)."""
-    return _unary("arcsin", sp.asin, x)
-
-
-def arccos(x):
-    """The inverse cosine elementwise (``sympy.acos``)."""
-    return _unary("arccos", sp.acos, x)
-
-
-def arctan(x):
-    """The inverse tangent elementwise (``sympy.atan``)."""
-    return _unary("arctan", sp.atan, x)
-
-
-def arctan2(y, x):
-    """The angle of the point ``(x, y)``, NumPy's argument order (``sympy.atan2(y, x)``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.arctan2(1, -1)
-    3*pi/4
+    >>> import inspect, sympy as sp
+    >>> hypot = table_wrapper(mathfuncs.FUNCTIONS[sp.codegen.cfunctions.hypot])
+    >>> hypot.__name__, str(inspect.signature(hypot)), hypot(y=4, x=3)
+    ('hypot', '(x, y)', hypot(3, 4))
     """
-    return apply("arctan2", sp.atan2, (y, x), FLOAT)
+    api = row.api
+    params = api.params.split()
+    sig = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                             for p in params])
+    make, kind = api.make or row.sympy, ARITH if api.arith else FLOAT
+    where = "ac.special." if api.special else "ac."
+
+    def wrapper(*args, **kwargs):
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as err:
+            raise SignatureError(f"{where}{api.name}{sig} takes {len(params)} "
+                                 f"argument{'s' if len(params) > 1 else ''}: {err}") from None
+        return apply(api.name, make, bound.args, kind)
+
+    wrapper.__name__ = wrapper.__qualname__ = api.name
+    wrapper.__signature__ = sig
+    wrapper.__module__ = "algebrac.special" if api.special else "algebrac"   # (pickle, help)
+    wrapper.__doc__ = _docstring(row, where, params)
+    wrapper.row = row
+    return wrapper
 
 
-def hypot(x, y):
-    """``sqrt(x**2 + y**2)`` without overflow (``sympy.codegen.cfunctions.hypot``)."""
-    return apply("hypot", _hypot, (x, y), FLOAT)
-
-
-def sinh(x):
-    """The hyperbolic sine elementwise (``sympy.sinh``)."""
-    return _unary("sinh", sp.sinh, x)
-
-
-def cosh(x):
-    """The hyperbolic cosine elementwise (``sympy.cosh``)."""
-    return _unary("cosh", sp.cosh, x)
-
-
-def tanh(x):
-    """The hyperbolic tangent elementwise (``sympy.tanh``)."""
-    return _unary("tanh", sp.tanh, x)
-
-
-def arcsinh(x):
-    """The inverse hyperbolic sine elementwise (``sympy.asinh``)."""
-    return _unary("arcsinh", sp.asinh, x)
-
-
-def arccosh(x):
-    """The inverse hyperbolic cosine elementwise (``sympy.acosh``)."""
-    return _unary("arccosh", sp.acosh, x)
-
-
-def arctanh(x):
-    """The inverse hyperbolic tangent elementwise (``sympy.atanh``)."""
-    return _unary("arctanh", sp.atanh, x)
-
-
-def erf(x):
-    """The error function elementwise (``sympy.erf``)."""
-    return _unary("erf", sp.erf, x)
-
-
-def erfc(x):
-    """The complementary error function elementwise (``sympy.erfc``)."""
-    return _unary("erfc", sp.erfc, x)
-
-
-def gamma(x):
-    """The gamma function elementwise (``sympy.gamma``)."""
-    return _unary("gamma", sp.gamma, x)
-
-
-def lgamma(x):
-    """``log|gamma(x)|`` elementwise (``sympy.loggamma``; numerically C's ``lgamma``).
-
-    For negative non-integers SymPy's ``loggamma`` is complex; numeric backends
-    and :func:`~algebrac.expr.evaluate.evaluate` compute ``log|gamma(x)|``.
-    """
-    return _unary("lgamma", sp.loggamma, x)
-
-
-def heaviside(x, h0):
-    """The step function, ``h0`` at ``x == 0`` (``sympy.Heaviside(x, h0)``, NumPy's order).
-
-    >>> import algebrac as ac
-    >>> ac.heaviside(ac.vector("x", 2), 0.5).body
-    Heaviside(x[i_0], 0.5)
-    """
-    return apply("heaviside", sp.Heaviside, (x, h0), FLOAT)
-
-
-def sigmoid(x):
-    """The logistic function ``1/(1 + exp(-x))`` elementwise (``algebrac`` ``sigmoid``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.sigmoid(0), ac.sigmoid(sp.Symbol("x"))
-    (1/2, sigmoid(x))
-    """
-    return _unary("sigmoid", _sigmoid, x)
-
-
-def softplus(x):
-    """``log(1 + exp(x))`` elementwise (``algebrac`` ``softplus``)."""
-    return _unary("softplus", _softplus, x)
-
-
-def relu(x):
-    """``max(0, x)`` elementwise (``algebrac`` ``relu``); ints stay ints."""
-    return _unary("relu", _relu, x, ARITH)
+# One wrapper per row with an ``api`` (mathfuncs): adding a function is adding a row.
+WRAPPERS = {row.api.name: table_wrapper(row) for row in mathfuncs.FUNCTIONS.values()
+            if row.api is not None and not row.api.special}
+SPECIAL_WRAPPERS = {row.api.name: table_wrapper(row) for row in mathfuncs.FUNCTIONS.values()
+                    if row.api is not None and row.api.special}
+globals().update(WRAPPERS)
+__all__ += list(WRAPPERS)
 
 
 # ---- comparisons and logic ----------------------------------------------------------------

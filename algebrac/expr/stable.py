@@ -1,11 +1,10 @@
 """Numerically stable functions with NumPy-style names, for SymPy scalars and Tensors.
 
-Elementwise: ``log_sigmoid``, ``log1mexp``, ``logaddexp``, ``logdiffexp``,
-``xlogy``, ``xlog1py``, ``erfcx``, ``log_erfc`` (``sigmoid``, ``softplus`` and
-``relu`` live in :mod:`algebrac.expr.elementwise`).  Like every elementwise
-function they return the plain SymPy expression when no argument is a Tensor.
-
-Over an axis: ``logsumexp``, ``softmax`` and ``log_softmax``, built on the
+The elementwise ones (``log_sigmoid``, ``log1mexp``, ``logaddexp``,
+``logdiffexp``, ``xlogy``, ``xlog1py``, ``erfcx``, ``log_erfc``, ``sigmoid``,
+``softplus``, ``relu``) are rows of :mod:`algebrac.mathfuncs`, wrapped in
+:mod:`algebrac.expr.elementwise`.  Here, over an axis: ``logsumexp``,
+``softmax`` and ``log_softmax``, built on the
 :class:`~algebrac.expr.functions.LogSumExp` reduction, so that neither value
 nor gradient overflows: ``softmax(x)`` is ``exp(x - logsumexp(x))`` (every
 exponent is <= 0) and ``log_softmax(x)`` is ``x - logsumexp(x)``.  ``ac.evaluate``
@@ -25,57 +24,11 @@ import sympy as sp
 
 from ..dtypes import DType
 from . import functions as fn
-from .elementwise import FLOAT, apply, exp, subtract
+from .elementwise import exp, subtract
 from .reductions import _reduce
 from .tensor import Op, Tensor, as_number, operand
 
-__all__ = ["log_sigmoid", "log1mexp", "logaddexp", "logdiffexp", "xlogy", "xlog1py", "erfcx",
-           "log_erfc", "logsumexp", "softmax", "log_softmax"]
-
-
-def log_sigmoid(x):
-    """``log(sigmoid(x)) = -softplus(-x)`` elementwise."""
-    return apply("log_sigmoid", fn.log_sigmoid, (x,), FLOAT)
-
-
-def log1mexp(x):
-    """``log(1 - exp(x))`` elementwise, for ``x <= 0``."""
-    return apply("log1mexp", fn.log1mexp, (x,), FLOAT)
-
-
-def logaddexp(a, b):
-    """``log(exp(a) + exp(b))`` elementwise, without overflow (``numpy.logaddexp``).
-
-    >>> import sympy as sp, algebrac as ac
-    >>> ac.logaddexp(sp.Symbol("a"), 0)
-    logaddexp(a, 0)
-    """
-    return apply("logaddexp", fn.logaddexp, (a, b), FLOAT)
-
-
-def logdiffexp(a, b):
-    """``log(exp(a) - exp(b))`` elementwise, for ``a >= b``."""
-    return apply("logdiffexp", fn.logdiffexp, (a, b), FLOAT)
-
-
-def xlogy(x, y):
-    """``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``)."""
-    return apply("xlogy", fn.xlogy, (x, y), FLOAT)
-
-
-def xlog1py(x, y):
-    """``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``)."""
-    return apply("xlog1py", fn.xlog1py, (x, y), FLOAT)
-
-
-def erfcx(x):
-    """The scaled complementary error function ``exp(x**2)*erfc(x)`` elementwise."""
-    return apply("erfcx", fn.erfcx, (x,), FLOAT)
-
-
-def log_erfc(x):
-    """``log(erfc(x))`` elementwise, finite where ``erfc`` underflows."""
-    return apply("log_erfc", fn.log_erfc, (x,), FLOAT)
+__all__ = ["logsumexp", "softmax", "log_softmax"]
 
 
 def _float(dtype: DType) -> DType:

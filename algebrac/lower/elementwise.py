@@ -35,9 +35,11 @@ from ..simplify import cse, specialize
 from ..simplify.budget import Deadline, SymbolicTimeout, hard_limit
 from ..simplify.guard import nonreal
 from ..simplify.stabilize import _realify, _stabilize_expr, rename
+from ..simplify.sums import expand_sums, sum_reason
 from .ir import Assign, Buffer, Kernel, Let, Loop, Role, pformat  # noqa: F401 (doctest)
 
-__all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "INDEX", "SIZE"]
+__all__ = ["ElementwiseProgram", "as_formula", "prepare", "lower_elementwise", "rewritten",
+           "INDEX", "SIZE"]
 
 GRACE = 5.0  # seconds a single SymPy call may overrun the soft deadline before it is stopped
 
@@ -91,6 +93,17 @@ def _nodes(expr):
         stack.extend(reversed(node.args))
 
 
+def _derivative_reason(node) -> str:
+    inner = node.expr
+    what = (f"the derivative of {type(inner).__name__} in "
+            + ", ".join(f"argument {i + 1} ({a})" for i, a in enumerate(inner.args)
+                        if any(a.has(v) for v, _ in node.variable_count))
+            if isinstance(inner, sp.Function) else "this derivative")
+    return (f"SymPy knows no closed form for {what}, so it stays unevaluated; compile the "
+            f"derivatives that have one, or approximate this one by a difference quotient "
+            f"such as (f(v + h) - f(v - h))/(2*h)")
+
+
 def _check_supported(expr, where: str) -> None:
     """Raise UnsupportedError listing every node of ``expr`` that no backend computes."""
     problems: dict = {}   # what -> why, in order of appearance
@@ -107,6 +120,12 @@ def _check_supported(expr, where: str) -> None:
             why = unsupported_reason(node)
             if why is not None:
                 problems.setdefault(type(node).__name__, f"{_short(node)}: {why}")
+            continue
+        elif isinstance(node, sp.Sum):
+            problems.setdefault("Sum", f"{_short(node)}: {sum_reason(node)}")
+            continue
+        elif isinstance(node, sp.Derivative):
+            problems.setdefault("Derivative", f"{_short(node)}: {_derivative_reason(node)}")
             continue
         if node.is_number and node.is_extended_real is False:
             problems.setdefault(str(node), f"the complex constant {node} ({_short(node)}); "
@@ -142,8 +161,10 @@ def as_formula(e) -> sp.Basic:
         ) from err
 
 
-def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
+def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> ElementwiseProgram:
     """Validate, rename, (stabilize,) specialise and CSE scalar formulas over ``args``.
+
+    ``limits`` lets the stabilizer apply the limit rules (see :func:`algebrac.stabilize`).
 
     Never fails or hangs because of a rewrite: an output whose rewrite raises,
     leaves the reals or runs past ``ALGEBRAC_SYMBOLIC_TIMEOUT`` (plus ``GRACE``
@@ -158,7 +179,7 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
-    exprs = [resolve_names(as_formula(e)) for e in exprs]
+    exprs = [expand_sums(resolve_names(as_formula(e))) for e in exprs]
     if not exprs:
         raise SignatureError("compile() needs at least one expression")
     argset = set(args)
@@ -179,10 +200,10 @@ def prepare(exprs, args, stabilize: bool = False) -> ElementwiseProgram:
                 "add it to args or substitute a value with .subs()"
             )
         _check_supported(e, where)
-    return _symbolic(exprs, args, stabilize)
+    return _symbolic(exprs, args, stabilize, limits)
 
 
-def _symbolic(exprs, args, stabilize):
+def _symbolic(exprs, args, stabilize, limits=False):
     """The rewrites and CSE, within the time budget, each falling back to the formula as written.
 
     Each output is stabilized (or only specialized) on its own.  A rewrite
@@ -200,7 +221,7 @@ def _symbolic(exprs, args, stabilize):
         forward, _ = _realify(sp.Tuple(*args))
         exprs = [rename(e, forward) for e in exprs]
         args = [forward.get(a, a) for a in args]
-    exprs = [_rewritten(e, k, stabilize, deadline) for k, e in enumerate(exprs)]
+    exprs = [rewritten(e, k, stabilize, deadline, limits=limits) for k, e in enumerate(exprs)]
     exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
@@ -211,14 +232,23 @@ def _symbolic(exprs, args, stabilize):
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
 
 
-def _rewritten(e, k, stabilize, deadline):
-    """Output ``k`` stabilized or specialized; as written (specialized only) if that fails."""
+def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
+              check=_check_supported):
+    """Output ``k`` stabilized or specialized; as written (specialized only) if that fails.
+
+    Shared by scalar and tensor programs: a rewrite that raises, brings in a
+    non-real value, makes a node ``check`` refuses, or runs past ``deadline``
+    (plus ``GRACE`` for one stuck SymPy call) leaves the output as written.
+    """
     try:
         with hard_limit(None if deadline.at is None else deadline.left() + GRACE):
-            out = (_stabilize_expr(e, None, False, deadline=deadline) if stabilize
-                   else specialize(e, deadline=deadline))
+            out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline)
+                   if stabilize else specialize(e, deadline=deadline))
+        if deadline.expired():  # the parts not reached still need the table forms (re(x) -> x)
+            with sp.evaluate(False):
+                out = specialize(out)
         if nonreal(out) <= nonreal(e):
-            _check_supported(out, f"output {k}")
+            check(out, f"output {k}")
             return out
         reason = f"it brought in {sorted(map(str, nonreal(out) - nonreal(e)))}"
     except (Exception, SymbolicTimeout) as err:  # noqa: BLE001 (never worse than as written)

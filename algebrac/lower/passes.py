@@ -20,8 +20,9 @@ from dataclasses import replace
 from .. import config
 from ..dtypes import DType  # noqa: F401 (doctest)
 from .ir import Kernel, Stage, pformat, verify
-from .schedule import (fuse_loops, hoist_invariants, mark_parallel, mark_simd, scalarize,
-                       use_blas)
+from .blas import orient_temporaries, scale_into_gemm, use_blas
+from .memory import reuse_temporaries
+from .schedule import fuse_loops, hoist_invariants, mark_parallel, mark_simd, scalarize
 
 __all__ = ["mark_parallel", "finish", "PIPELINES", "run"]
 
@@ -33,9 +34,12 @@ def finish(kernel: Kernel) -> Kernel:
 
 _SCHEDULE = (
     use_blas,          # matrix-matrix contractions: one gemm call (compute-bound)
+    scale_into_gemm,   # out = c * (gemm result): the gemm writes out, alpha = c
+    orient_temporaries,  # a gemm writes its temporary in the layout its readers walk
     fuse_loops,        # one pass over shared operands (a loss and its gradient read X once)
     scalarize,         # per-iteration temporaries and 0-d accumulators live in registers
     hoist_invariants,  # loop-invariant work once, before the loop
+    reuse_temporaries,  # temporaries with disjoint lifetimes share storage
     mark_parallel,     # outermost independent loops: threads (reductions get partials)
     mark_simd,         # innermost safe loops: vector lanes
     finish,            # verify, then hand to the printer

@@ -227,7 +227,12 @@ class CFamilyPrinter(C99CodePrinter):
         return text
 
     def _print_ITE(self, expr):
-        return self._print(expr.rewrite(sp.Piecewise))
+        # Not expr.rewrite(Piecewise): that rewrites the whole subtree, and a Min or Max
+        # inside becomes a comparison that drops a NaN (Min(x, NaN) < -1 would be true).
+        cond = self._print(expr.args[0])
+        with self._branch():
+            a, b = self._print(expr.args[1]), self._print(expr.args[2])
+        return f"(({cond}) ? ({a}) : ({b}))"
 
     # -- statements ------------------------------------------------------
     def ctype(self, dtype: DType) -> str:

@@ -1,7 +1,8 @@
-"""Scheduling passes for loop nests: BLAS, fusion, scalar replacement, hoisting, parallelism.
+"""Scheduling passes for loop nests: fusion, scalar replacement, hoisting, parallelism.
 
 Each pass is a pure ``Kernel -> Kernel`` function; :mod:`algebrac.lower.passes`
-lists them in pipeline order.  They rely on one analysis, :func:`accesses`:
+lists them in pipeline order (BLAS passes: :mod:`algebrac.lower.blas`; shared storage
+for temporaries: :mod:`algebrac.lower.memory`).  They rely on one analysis, :func:`accesses`:
 which buffers and scalars a statement reads and writes, and at which indices.
 
 >>> import sympy as sp
@@ -21,7 +22,6 @@ kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], out _ac_out
 """
 from __future__ import annotations
 
-import collections
 import itertools
 from dataclasses import dataclass, replace
 
@@ -30,8 +30,8 @@ import sympy as sp
 from .ir import (Accumulate, compute_dtype, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp,
                  Role)
 
-__all__ = ["Access", "accesses", "use_blas", "fuse_loops", "scalarize", "hoist_invariants",
-           "mark_parallel", "mark_simd", "reductions_of", "Gemm"]
+__all__ = ["Access", "accesses", "rewrite_buffer", "fuse_loops", "scalarize", "hoist_invariants",
+           "mark_parallel", "mark_simd", "reductions_of"]
 
 
 @dataclass(frozen=True)
@@ -115,113 +115,6 @@ def _rename(stmts, old, new):
     return out
 
 
-# ---- BLAS -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Gemm:
-    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked)."""
-
-    c: Buffer
-    a: Buffer
-    b: Buffer
-    trans_a: bool
-    trans_b: bool
-    m: sp.Expr
-    n: sp.Expr
-    k: sp.Expr
-    alpha: sp.Expr
-
-    def __str__(self) -> str:
-        ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
-        return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
-                f"{self.a.name}{ta} @ {self.b.name}{tb} (k={self.k})")
-
-
-def _perfect(stmt):
-    """(loops, innermost statements) of a loop nest, allowing one init before the last loop."""
-    loops, init = [], None
-    s = stmt
-    while isinstance(s, Loop):
-        loops.append(s)
-        body = s.body
-        if len(body) == 2 and isinstance(body[0], Assign) and isinstance(body[1], Loop):
-            if init is not None:
-                return None
-            init, s = body[0], body[1]
-        elif len(body) == 1 and isinstance(body[0], Loop):
-            s = body[0]
-        else:
-            return loops, init, body
-    return None
-
-
-def _match_gemm(stmt, buffers):
-    found = _perfect(stmt) if isinstance(stmt, Loop) else None
-    if not found:
-        return None
-    loops, init, body = found
-    if len(loops) != 3 or len(body) != 1 or not isinstance(body[0], Accumulate):
-        return None
-    acc = body[0]
-    if acc.op is not ReduceOp.ADD or not isinstance(acc.target, sp.Indexed):
-        return None
-    if init is not None and (init.target != acc.target or init.value != 0):
-        return None
-    idx = [lp.index for lp in loops]
-    ext = {lp.index: lp.extent for lp in loops}
-    ci = tuple(acc.target.indices)
-    if len(ci) != 2 or len(set(ci)) != 2 or not set(ci) <= set(idx):
-        return None
-    (k,) = [s for s in idx if s not in ci]
-    p, q = ci
-    reads = [f for f in sp.Mul.make_args(acc.value) if isinstance(f, sp.Indexed)]
-    consts = [f for f in sp.Mul.make_args(acc.value) if not isinstance(f, sp.Indexed)]
-    if len(reads) != 2 or any(c.free_symbols & set(idx) or c.has(sp.Indexed) for c in consts):
-        return None
-    a = next((r for r in reads if p in r.indices), None)
-    b = next((r for r in reads if q in r.indices and r is not a), None)
-    if a is None or b is None:
-        return None
-    ta = tuple(a.indices) == (k, p)
-    tb = tuple(b.indices) == (q, k)
-    if not (ta or tuple(a.indices) == (p, k)) or not (tb or tuple(b.indices) == (k, q)):
-        return None
-    bufs = [buffers.get(r.base.name) for r in (a, b)] + [buffers.get(acc.target.base.name)]
-    if any(buf is None or len(buf.shape) != 2 for buf in bufs):
-        return None
-    return Gemm(bufs[2], bufs[0], bufs[1], ta, tb, ext[p], ext[q], ext[k],
-                sp.Mul(*consts)), acc.target.base.name, init is None
-
-
-def use_blas(kernel: Kernel) -> Kernel:
-    """Turn matrix-matrix contractions (a nest of three loops) into a BLAS ``gemm`` call.
-
-    Matrix-vector products stay loops: they are memory-bound, and fused with the
-    loops that share their operand they read it once (DESIGN, worked example).
-    """
-    buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
-    body = list(kernel.body)
-    changed = False
-    for pos, s in enumerate(list(body)):
-        found = _match_gemm(s, buffers)
-        if not found:
-            continue
-        gemm, target, separate_init = found
-        body[pos] = Call("gemm", (gemm,))
-        changed = True
-        if separate_init:   # gemm writes every element: drop the zero-fill nest
-            for q in range(pos):
-                acc = [a for a in accesses([body[q]]) if a.kind != "read"]
-                zero = all(getattr(t, "value", 0) == 0 for t in _walk([body[q]]))
-                if (isinstance(body[q], Loop) and len(acc) == 1 and acc[0].name == target
-                        and acc[0].kind == "write" and zero):
-                    body[q] = None
-                    break
-    if not changed:
-        return kernel
-    return replace(kernel, body=tuple(s for s in body if s is not None))
-
-
 # ---- fusion -----------------------------------------------------------------------------
 
 def _names(acc, kinds):
@@ -300,35 +193,32 @@ def _scalar_for(name: str) -> sp.Symbol:
     return sp.Symbol("_ac_a" + name.removeprefix("_ac_"))
 
 
-def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
+def rewrite_buffer(stmts, name: str, access, call=None) -> list:
+    """``stmts`` with every access ``name[...]`` (read or target) replaced by ``access(it)``,
+    and every ``Call`` rebuilt by ``call(call)`` if given."""
     def fix(e):
         return sp.sympify(e).replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, lambda x: sym)
+            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access)
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            out.append(replace(s, body=tuple(_substitute_buffer(s.body, name, sym))))
+            s = replace(s, body=tuple(rewrite_buffer(s.body, name, access, call)))
         elif isinstance(s, Let):
-            out.append(replace(s, value=fix(s.value)))
+            s = replace(s, value=fix(s.value))
         elif isinstance(s, (Assign, Accumulate)):
-            t = s.target
-            if isinstance(t, sp.Indexed) and t.base.name == name:
-                t = sym
-            out.append(replace(s, target=t, value=fix(s.value)))
-        else:
-            out.append(s)
+            s = replace(s, target=fix(s.target), value=fix(s.value))
+        elif isinstance(s, Call) and call is not None:
+            s = call(s)
+        out.append(s)
     return out
+
+
+def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
+    return rewrite_buffer(stmts, name, lambda x: sym)
 
 
 def _count(stmts, name) -> int:
     return sum(1 for a in accesses(stmts) if a.name == name)
-
-
-def _census(stmts) -> tuple:
-    """Accesses per name, and the names accumulated into."""
-    found = accesses(stmts)
-    return (collections.Counter(a.name for a in found),
-            {a.name for a in found if a.kind == "acc"})
 
 
 def _first_is_top_assign(body, name) -> bool:
@@ -349,18 +239,17 @@ def scalarize(kernel: Kernel) -> Kernel:
     body = list(kernel.body)
     drop = set()
     bufs = [p for p in kernel.params if isinstance(p, Buffer)]
-    # Counted once and again only after a change: a count per buffer would make this
-    # quadratic in a system of a thousand equations (a buffer per equation).
-    counts, accumulated = _census(body)
     for buf in bufs:
-        total = counts[buf.name]
-        if not total or (buf.role is not Role.TEMP and (
-                buf.shape or buf.name not in accumulated)):
+        if buf.role is not Role.TEMP and (buf.role is not Role.OUT or buf.shape):
+            continue  # inputs and shaped outputs stay in memory (no walk: n buffers, n statements)
+        total = _count(body, buf.name)
+        if not total:
             continue
         if buf.role is Role.TEMP and not buf.shape:
             body = _substitute_buffer(body, buf.name, _scalar_for(buf.name))
             drop.add(buf.name)
-        elif buf.role is Role.OUT and not buf.shape and buf.name in accumulated:
+        elif buf.role is Role.OUT and not buf.shape and any(
+                a.kind == "acc" and a.name == buf.name for a in accesses(body)):
             sym = _scalar_for(buf.name)
             last = max(k for k, s in enumerate(body) if _count([s], buf.name))
             body = _substitute_buffer(body, buf.name, sym)
@@ -369,7 +258,6 @@ def scalarize(kernel: Kernel) -> Kernel:
             body = _private_in_loop(body, buf, total, frozenset())
             if not _count(body, buf.name):
                 drop.add(buf.name)
-        counts, accumulated = _census(body)
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
     return replace(kernel, params=params, body=_registers(tuple(body), itertools.count()))
 

@@ -42,7 +42,9 @@ from ..errors import ShapeError, SignatureError, UnsupportedError
 from ..expr.functions import LogSumExp, ReduceMax, ReduceMin
 from ..expr.symbols import Dim, InputLabel, is_index_symbol
 from ..expr.tensor import Tensor
-from .elementwise import _check_supported
+from ..config import symbolic_budget
+from ..simplify.budget import Deadline
+from .elementwise import _check_supported, rewritten
 from .ir import Accumulate, Assign, Buffer, Kernel, Let, Loop, ReduceOp, Role
 
 __all__ = ["Param", "Output", "TensorProgram", "prepare_tensors", "lower_tensors",
@@ -141,10 +143,15 @@ def check_signature(inputs, outputs) -> None:
                                      "among the inputs; add it or substitute a value")
 
 
-def prepare_tensors(inputs, outputs, stabilize: bool = True) -> TensorProgram:
-    """Validate, stabilize and rename a tensor program (see the module docstring)."""
-    from ..simplify import specialize, stabilize as stabilize_formula
+def prepare_tensors(inputs, outputs, stabilize: bool = True,
+                    limits: bool = False) -> TensorProgram:
+    """Validate, stabilize and rename a tensor program (see the module docstring).
 
+    The rewrites share one time budget (``ALGEBRAC_SYMBOLIC_TIMEOUT``); an output
+    whose rewrite fails or runs past it is compiled as written, as in
+    :func:`~algebrac.lower.elementwise.prepare`.  ``limits``: see
+    :func:`algebrac.stabilize`.
+    """
     inputs = list(inputs)
     outputs = [_as_tensor_output(o, k) for k, o in enumerate(outputs)]
     if not outputs:
@@ -154,7 +161,9 @@ def prepare_tensors(inputs, outputs, stabilize: bool = True) -> TensorProgram:
     for k, o in enumerate(outputs):
         where = f"output {k} ({(o.name or str(o.body))[:60]})"
         _check_supported_tensor(o.body, where)
-    bodies = [stabilize_formula(o.body) if stabilize else specialize(o.body) for o in outputs]
+    deadline = Deadline(symbolic_budget())
+    bodies = [rewritten(o.body, k, stabilize, deadline, limits=limits, assume_real=True,
+                        check=_check_supported_tensor) for k, o in enumerate(outputs)]
     bodies = [_delta_to_piecewise(b) if b.has(sp.KroneckerDelta) else b for b in bodies]
 
     # Sizes: every Dim of the inputs and outputs, by name.

@@ -43,6 +43,12 @@ def log_of_power_to_product(node):
     """log(b**e) = e*log(b), and e*log(|b|) for even integer e; real b, rational e or b >= 0.
 
     Outside the real domain both sides are NaN (``b < 0`` with non-integer ``e``).
+    Only where it gains: an integer ``e`` (``b**e`` overflows or underflows
+    where ``log(b)`` is finite) or a ``log(b)`` that another rule rewrites
+    (``log(sqrt(1 + x))`` -> ``log1p(x)/2``).  Otherwise the coefficient ``e``
+    joins a product around the logarithm and can underflow there:
+    ``exp(z)*log(sqrt(u))`` would become ``(exp(z)/2)*log(u)``, NaN at
+    ``z = -745`` where ``exp(z)`` is the smallest subnormal and ``u`` infinite.
     """
     arg = node.args[0]
     if not isinstance(arg, sp.Pow) or arg.base is sp.E or not is_real(arg.base):
@@ -50,9 +56,18 @@ def log_of_power_to_product(node):
     b, e = arg.base, arg.exp
     if not (e.is_Rational or (b.is_nonnegative and is_real(e))):
         return None
+    if not e.is_Integer and not _log_rewrites(b):
+        return None
     if e.is_Integer and e.is_even and not b.is_nonnegative:
         return e * sp.log(sp.Abs(b))
     return e * sp.log(b)
+
+
+def _log_rewrites(b) -> bool:
+    """Some other logarithm rule rewrites ``log(b)``."""
+    node = sp.log(b, evaluate=False)
+    return any(r.name != "log_of_power_to_product" and not r.limit and r(node) is not None
+               for phase in (CANONICALIZE, STABILIZE) for r in phase.for_head(sp.log))
 
 
 @CANONICALIZE.rule(tracks=(sp.log,))

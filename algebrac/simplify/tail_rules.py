@@ -19,6 +19,16 @@ relative accuracy in both tails:
   ``1 + v < 0`` the naive form is real and the rewrite NaN, so the rule
   waits: rules hold for every real input.
 
+* ``c + m*2F1(1/2, b; 3/2; -q)`` (Student's t CDF ``1/2 + x*...*2F1(1/2,
+  (nu + 1)/2; 3/2; -x**2/nu)``, in SymPy's ``hyper`` or ``hyp2f1``) becomes
+  the regularized incomplete beta function in the form that does not cancel
+  on either side: with ``m*B(1/2, b - 1/2)/(2*sqrt(q)) = K*sign(u)``, it is
+  ``K*I_{1/(1+q)}(b - 1/2, 1/2)`` for ``u < 0`` and ``c + K*I_{q/(1+q)}(1/2,
+  b - 1/2)`` otherwise when ``c == K`` (the CDF; the survival function
+  ``c == -K`` likewise), from ``2F1(1/2, b; 3/2; -q) = B(1/2, b - 1/2)
+  I_{q/(1+q)}(1/2, b - 1/2)/(2 sqrt(q))`` for ``q > 0`` (Pfaff's
+  transformation and the incomplete beta function's 2F1 form).
+
 ``1 - exp(-x)`` is already ``-expm1(-x)`` (``exp_minus_one_to_expm1``).
 
 The specialize rule ``polynomial_to_horner`` evaluates a polynomial of degree
@@ -42,12 +52,12 @@ import sympy as sp
 
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..expr.special import erfc_kept
+from ..expr.special import erfc_kept, hyp2f1, ibeta
 from .specialize import SPECIALIZE
 from .stable_rules import STABILIZE
 
 __all__ = ["half_plus_erf_to_erfc", "atan_plus_half_pi_to_atan2", "one_minus_power_to_expm1",
-           "polynomial_to_horner"]
+           "half_plus_hyper_to_ibeta", "polynomial_to_horner"]
 
 
 def _constant_plus(node, cls):
@@ -117,6 +127,60 @@ def one_minus_power_to_expm1(node):
             continue
         rest = sp.Add(*[s for s in terms if s is not t])
         return -c * expm1(f.exp * log1p(v)) + rest
+    return None
+
+
+def _student_hyper(f):
+    """``(b, q)`` for ``f = 2F1(1/2, b; 3/2; -q)`` (SymPy's ``hyper`` or ``hyp2f1``), else None."""
+    if isinstance(f, sp.hyper) and len(f.ap) == 2 and len(f.bq) == 1:
+        (a1, a2), (c,), z = f.ap, f.bq, f.argument
+    elif isinstance(f, hyp2f1):
+        a1, a2, c, z = f.args
+    else:
+        return None
+    if c != sp.Rational(3, 2) or sp.S.Half not in (a1, a2):
+        return None
+    return (a2 if a1 == sp.S.Half else a1), -z
+
+
+@STABILIZE.rule(tracks=(sp.Add,))
+def half_plus_hyper_to_ibeta(node):
+    """c + m*2F1(1/2, b; 3/2; -q) = c + m*B(1/2, b')/(2 sqrt(q))*I_{q/(1+q)}(1/2, b'), q >= 0.
+
+    Here ``b' = b - 1/2 > 0``; the rule fires for ``c = +-K`` where
+    ``m*B(1/2, b')/(2 sqrt(q)) = K*sign(u)``, ``u`` real (Student's t CDF and
+    survival function).  With ``P = I_{q/(1+q)}(1/2, b')`` and
+    ``Q = I_{1/(1+q)}(b', 1/2) = 1 - P``, the value is ``c + K*sign(u)*P`` where ``P < 1/2``, else
+    ``(c + K*sign(u)) - K*sign(u)*Q``, whose head is exactly 0 on the tail side:
+    no cancellation anywhere, and SciPy's ``betainc`` is used only below 1/2
+    (near 1 it keeps absolute, not relative, accuracy).
+    """
+    terms = sp.Add.make_args(node)
+    for t in terms:
+        hypers = [f for f in sp.Mul.make_args(t) if _student_hyper(f) is not None]
+        if len(hypers) != 1:
+            continue
+        b, q = _student_hyper(hypers[0])
+        beta_ = b - sp.S.Half
+        if not (q.is_nonnegative and beta_.is_positive):
+            continue
+        big_b = sp.gamma(sp.S.Half) * sp.gamma(beta_) / sp.gamma(b)
+        sign_k = t / hypers[0] * big_b / (2 * sp.sqrt(q))
+        abses = sign_k.atoms(sp.Abs)
+        if len(abses) != 1:
+            continue
+        u = abses.pop().args[0]
+        k = sp.gammasimp(sign_k * sp.Abs(u) / u)
+        if not u.is_real or k.free_symbols & u.free_symbols:
+            continue
+        rest = sp.Add(*[s for s in terms if s is not t])
+        heads = [sp.gammasimp(rest + s * k) for s in (-1, 1)]
+        if 0 not in heads:
+            continue
+        p = ibeta(sp.S.Half, beta_, q / (1 + q))
+        comp = ibeta(beta_, sp.S.Half, 1 / (1 + q))     # 1 - p
+        return sp.Piecewise((rest + k * sp.sign(u) * p, p < sp.S.Half),
+                            (heads[0] + k * comp, u < 0), (heads[1] - k * comp, True))
     return None
 
 

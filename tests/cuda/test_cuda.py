@@ -1,10 +1,10 @@
-"""backend="cuda" without a GPU: every kernel through nvcc (PTX for sm_80 and sm_90) and the
-same text run on the CPU emulator (emulate.h), compared with the numpy reference backend.
+"""backend="cuda" without a GPU: every kernel through nvcc and NVRTC (PTX for sm_80 and sm_90)
+and the same text run on the CPU emulator (emulate.h), compared with the numpy reference backend.
 
 The emulator runs the whole call path (argument handling, launch plan, device memory,
 ``__cuda_array_interface__`` inputs) with a small ``max_blocks`` so grid-stride loops and
-multi-block reductions are exercised.  Without nvcc the PTX half is skipped with a reason;
-the emulator half still compiles the identical text (as C++) and checks every value.
+multi-block reductions are exercised.  Without either compiler the PTX half is skipped with a
+reason; the emulator half still compiles the identical text (as C++) and checks every value.
 Tests marked ``cuda`` need PyCUDA and a GPU and skip cleanly without them.
 """
 from __future__ import annotations
@@ -37,26 +37,27 @@ corpus = _load(HERE.parent / "test_corpus.py", "_ac_corpus_for_cuda")
 ops = _load(HERE.parent / "function" / "test_ops.py", "_ac_ops_for_cuda")
 
 
+COMPILERS = launch.compilers()   # nvcc and NVRTC (the test extra installs cuda-bindings)
+
+
 def _nvcc_available() -> bool:
-    try:
-        launch.nvcc()
-    except BackendUnavailable:
-        return False
-    return True
+    return "nvcc" in COMPILERS
 
 
 def check_ptx(obj) -> None:
-    """Compile the object's CUDA source for sm_80 and sm_90; a compile error fails the test."""
+    """Compile the object's CUDA source for sm_80 and sm_90 with every CUDA compiler found;
+    a compile error fails the test."""
     text = obj.source
     assert 'extern "C"' in text and "__global__" in text
-    if text in _checked or not _nvcc_available():
-        return
-    ptx = launch.check_ptx(text)
-    for arch, code in ptx.items():
-        assert f".target {arch}" in code
-        for name in obj._cuda.kernel_names:
-            assert f".entry {name}(" in code
-    _checked.add(text)
+    for using in COMPILERS:
+        if (text, using) in _checked:
+            continue
+        ptx = launch.check_ptx(text, using=using)
+        for arch, code in ptx.items():
+            assert f".target {arch}" in code
+            for name in obj._cuda.kernel_names:
+                assert f".entry {name}(" in code
+        _checked.add((text, using))
 
 
 @pytest.fixture
@@ -116,6 +117,38 @@ def test_every_table_function_compiles_for_cuda(emulator):
     for row in (r for r in mf.ROWS if r.cuda64 is None):
         with pytest.raises(ac.errors.UnsupportedError, match="no CUDA implementation"):
             ac.compile(mf._expr(row), mf.ARGS, backend="cuda")
+
+
+def test_integer_order_bessel_functions_use_cudas_math_library(emulator):
+    """besselj/bessely of constant orders 0, 1, n and besseli of orders 0, 1 become CUDA's
+    j0/j1/jn, y0/y1/yn, cyl_bessel_i0/i1 (checked against SciPy's jv/yv/iv, what the CPU
+    backend calls); real orders, other I orders and besselk are refused by name."""
+    x = sp.Symbol("x")
+    exprs = [sp.besselj(0, x), sp.besselj(1, x), sp.besselj(4, x), sp.bessely(0, x),
+             sp.bessely(1, x), sp.bessely(3, x), sp.besseli(0, x), sp.besseli(1, x)]
+    f = ac.compile(exprs, [x], backend="cuda")
+    ref = ac.compile(exprs, [x], backend="numpy")
+    check_ptx(f)
+    for name in ("j0(", "j1(", "jn(4, ", "y0(", "y1(", "yn(3, ", "cyl_bessel_i0(",
+                 "cyl_bessel_i1(", "jnf(4, ", "cyl_bessel_i1f("):
+        assert name in f.source
+    xs = np.concatenate([np.linspace(0.25, 12, 300), [np.inf, np.nan]])
+    for dtype in (np.float64, np.float32):
+        v = xs.astype(dtype)
+        with np.errstate(all="ignore"):
+            got, want = f(v), ref(v)
+        for k, (g, w) in enumerate(zip(got, want)):
+            # atol: absolute errors of an O(1) oscillating function near its zeros
+            _compare(g[:-2], w[:-2], dtype, 1.0, f"{exprs[k]} {dtype.__name__}")
+            assert np.isnan(g[-1])
+    signs = f(np.array([-2.0]))   # I0 even, I1 odd (the emulator's C++17 functions take |x|)
+    assert signs[6][0] > 0 > signs[7][0]
+    for e, why in ((sp.besselj(sp.Rational(1, 2), x), "integer orders 0 and up"),
+                   (sp.besseli(2, x), "orders 0 and 1 only"), (sp.besselk(0, x), "kv"),
+                   (sp.bessely(x, 2), "y0, y1, yn")):
+        with pytest.raises(ac.errors.UnsupportedError, match=f"{type(e).__name__} has no CUDA "
+                           f"implementation for these arguments.*{why}"):
+            ac.compile(e, [x], backend="cuda")
 
 
 def test_edge_values_broadcasting_and_scalars(emulator):
@@ -183,7 +216,7 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
     p = ac.sigmoid(X @ w)
     loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
     outs = [loss, ac.grad(loss, w), ac.max(X), ac.min(X @ w), ac.prod(1 + w / 100),
-            X @ B, X.T @ X, ac.sum(X, axis=0)]
+            X @ B, -3 * (X.T @ X), ac.sum(X, axis=0), 2 * (X @ B).T]   # gemms with alpha
     fc = ac.function([X, w, t, B], outs, backend="cuda")
     fr = ac.function([X, w, t, B], outs, backend="numpy")
     check_ptx(fc)
@@ -192,6 +225,11 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
             rng.normal(size=(5, 17))]
     for g, r in zip(fc(*vals), fr(*vals)):
         _compare(g, r, np.float64, 1e3)
+    Xv, Bv = vals[0], vals[3]
+    _compare(fr(*vals)[6], -3 * (Xv.T @ Xv), np.float64, 1e3)
+    _compare(fr(*vals)[8], 2 * (Xv @ Bv).T, np.float64, 1e3)
+    # -3 X^T X: the gemm writes the output with alpha = -3; (X B)^T reads the X B output
+    assert fc.kernel.count("call gemm") == 2 and "-3 * _ac_in0ᵀ @ _ac_in0" in fc.kernel
     kinds = {lc.kind for lc in fc._cuda.programs[ac.dtypes.DType.FLOAT64].launches}
     assert {"reduce", "combine", "gemm", "grid", "serial"} <= kinds
     assert max(g for _, g, _ in emulator.launches) == 3   # several blocks, grid-stride beyond
@@ -200,6 +238,51 @@ def test_large_reductions_and_contractions_use_many_blocks(emulator):
         np.testing.assert_array_equal(g, r)
     vals[0][17, 3] = np.nan
     assert np.isnan(fc(*vals)[2])
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_rows_of_32_or_more_get_a_warp_each(order):
+    """Matrix-vector products and row reductions over the contiguous axis: long rows are
+    split across a warp's lanes (coalesced reads, shuffle trees), short ones keep a thread;
+    both match the reference, in both thread orders, with identical bits on a rerun."""
+    n, m = ac.dim("n"), ac.dim("m")
+    X, w, t = ac.matrix("X", (n, m)), ac.vector("w", m), ac.vector("t", n)
+    p = ac.sigmoid(X @ w)
+    loss = -ac.sum(t * ac.log(p) + (1 - t) * ac.log(1 - p))
+    outs = [X @ w, ac.max(X, axis=1), loss, ac.grad(loss, w), ac.sum(X), ac.sum(X, axis=0)]
+    dev = EmulatedDevice(max_blocks=3, order=order)
+    with launch.use_device(dev):
+        pairs = [(ac.function(ins, o, backend="cuda"), ac.function(ins, o, backend="numpy"))
+                 for ins, o in (([X, w, t], outs), ([X, w], outs[:2]))]   # reduce; grid
+        for fc, _ in pairs:
+            check_ptx(fc)
+            assert "_ac_warp_" in fc.source and "__syncwarp()" in fc.source
+        kinds = [{lc.kind: lc.kernel for lc in fc._cuda.programs[ac.dtypes.DType.FLOAT64].launches
+                  if lc.row != 0} for fc, _ in pairs]
+        assert [set(k) for k in kinds] == [{"reduce"}, {"grid"}]
+        rng = np.random.default_rng(8)
+        for (nn, mm), dtype in (((40, 70), np.float64), ((40, 70), np.float32),
+                                ((40, 5), np.float64), ((2, 33), np.float64)):
+            vals = [rng.normal(size=(nn, mm)), rng.normal(size=mm),
+                    (rng.random(nn) > 0.5) * 1.0]
+            vals[0][1, mm - 1] = np.nan          # a NaN in the last lane's elements
+            vals[0][nn - 1, :] = -np.inf
+            vals = [v.astype(dtype) for v in vals]
+            for (fc, fr), kind in zip(pairs, kinds):
+                args = vals[:len(fc.inputs)]
+                dev.launches.clear()
+                with np.errstate(all="ignore"):
+                    got, want = fc(*args), fr(*args)
+                # Rows of 32 or more: a warp each, so more blocks than a thread per row needs.
+                (name,) = [lc.kernel for lc in fc._cuda.programs[
+                    ac.dtypes.DType.from_numpy(dtype)].launches if lc.row != 0]
+                grid = [g for k, g, _ in dev.launches if k == name]
+                assert grid == [min(3, -(-nn * (32 if mm >= 32 else 1) // 256))]
+                for k, (g, r) in enumerate(zip(got, want)):
+                    _compare(g, r, dtype, 100.0, f"output {k} at {(nn, mm)} {dtype.__name__}")
+                with np.errstate(all="ignore"):
+                    for g, r in zip(fc(*args), got):
+                        np.testing.assert_array_equal(g, r)
 
 
 def test_empty_dimensions_and_inspection(emulator):
@@ -218,22 +301,44 @@ def test_empty_dimensions_and_inspection(emulator):
     assert "call gemm" in fc.kernel and "copied" not in fc.kernel   # strided on the GPU
 
 
-def test_cubins_are_cached_by_source_and_architecture(private_cache):
-    if not _nvcc_available():
-        pytest.skip("nvcc not found: building cubins needs the CUDA toolkit")
+@pytest.mark.parametrize("using", ["nvcc", "nvrtc"])
+def test_cubins_are_cached_by_source_architecture_and_compiler(private_cache, using):
+    if using not in COMPILERS:
+        pytest.skip(f"{using} not found: pip install -e '.[test]' brings NVRTC, the CUDA "
+                    "toolkit nvcc")
     from algebrac.cuda.render import PRELUDE
 
     text = PRELUDE + 'extern "C" __global__ void _ac_k(double *_ac_x) { _ac_x[0] = 1.0; }\n'
-    first = launch.build_cubin(text, "sm_80")
+    first = launch.build_cubin(text, "sm_80", using)
     assert first[:4] == b"\x7fELF"
     entries = {p.parent for p in private_cache.rglob("kernel.cubin")}
-    assert launch.build_cubin(text, "sm_80") == first           # a hit: nothing new built
+    assert launch.build_cubin(text, "sm_80", using) == first     # a hit: nothing new built
     assert {p.parent for p in private_cache.rglob("kernel.cubin")} == entries
-    launch.build_cubin(text, "sm_90")
+    launch.build_cubin(text, "sm_90", using)
     assert len({p.parent for p in private_cache.rglob("kernel.cubin")}) == 2
     (entry,) = entries
     (entry / "kernel.cubin").write_bytes(b"tampered")        # never loaded: rebuilt instead
-    assert launch.build_cubin(text, "sm_80") == first
+    assert launch.build_cubin(text, "sm_80", using) == first
+
+
+def test_nvrtc_builds_when_nvcc_is_absent(monkeypatch, private_cache):
+    if "nvrtc" not in COMPILERS:
+        pytest.skip("NVRTC not installed (pip install -e '.[test]' brings cuda-bindings)")
+
+    def no_nvcc():
+        raise BackendUnavailable("nvcc was not found")
+
+    monkeypatch.setattr(launch, "nvcc", no_nvcc)
+    assert launch.compilers() == ["nvrtc"] and launch.compiler() == "nvrtc"
+    from algebrac.cuda.render import PRELUDE
+
+    text = PRELUDE + ('extern "C" __global__ void _ac_k(float *_ac_x) '
+                      '{ _ac_x[threadIdx.x] = _ac_sigmoidf(_ac_x[threadIdx.x]) + INFINITY; }\n')
+    assert launch.build_cubin(text, "sm_90")[:4] == b"\x7fELF"
+    assert ".entry _ac_k(" in launch.check_ptx(text, ("sm_90",))["sm_90"]
+    monkeypatch.setattr(launch, "nvrtc", no_nvcc)
+    with pytest.raises(BackendUnavailable, match="found none.*nvcc.*cuda-bindings"):
+        launch.compiler()
 
 
 def test_backend_unavailable_says_what_to_install(monkeypatch):
@@ -255,6 +360,32 @@ def test_backend_unavailable_says_what_to_install(monkeypatch):
         ac.function([ac.vector("v", ac.dim("n"))], ac.sum(ac.vector("v", ac.dim("n"))),
                     backend="cuda")
     launch._default_device.cache_clear()
+
+
+def test_pycuda_without_a_driver_is_not_called_missing(monkeypatch):
+    """PyCUDA installed on a machine with no NVIDIA driver: its extension fails to import
+    for want of libcuda.so.1; the message says the driver is missing, not PyCUDA."""
+    import builtins
+    import importlib.machinery
+
+    real, real_find = builtins.__import__, importlib.util.find_spec
+
+    def driverless(name, *a, **k):
+        if name.startswith("pycuda"):
+            raise ImportError("libcuda.so.1: cannot open shared object file: No such file or "
+                              "directory")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", driverless)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+        importlib.machinery.ModuleSpec(name, None) if name == "pycuda" else real_find(name, *a)))
+    launch._default_device.cache_clear()
+    try:
+        with pytest.raises(BackendUnavailable, match=r"(?s)PyCUDA is installed but does not "
+                           r"load \(libcuda\.so\.1.*no usable NVIDIA GPU driver"):
+            launch.current_device()
+    finally:
+        launch._default_device.cache_clear()
 
 
 def test_pycuda_glue_on_a_fake_driver(monkeypatch):
@@ -360,12 +491,13 @@ def test_emulator_shuffles_exchange_lane_values_and_finds_deadlocks(tiny):
         _run_tiny(tiny, "_ac_deadlock")
 
 
-def test_compile_errors_are_reported():
-    if not _nvcc_available():
-        pytest.skip("nvcc not found: the PTX check needs the CUDA toolkit")
-    with pytest.raises(CompileError, match="nvcc"):
+@pytest.mark.parametrize("using", ["nvcc", "nvrtc"])
+def test_compile_errors_are_reported(using):
+    if using not in COMPILERS:
+        pytest.skip(f"{using} not found: the PTX check needs the CUDA toolkit or cuda-bindings")
+    with pytest.raises(CompileError, match=f"(?si){using} rejected.*undefined_thing"):
         launch.check_ptx('extern "C" __global__ void _ac_bad() { undefined_thing(); }',
-                         archs=("sm_80",))
+                         archs=("sm_80",), using=using)
 
 
 def _gpu_available() -> bool:

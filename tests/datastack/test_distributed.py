@@ -86,4 +86,9 @@ def test_submit_compute_and_chunked_loss_gradient(client, rng):
     loss_f, grad_f = da.compute(*fn(X, w, labels))
     np.testing.assert_allclose(loss_f, want_loss, rtol=1e-12)
     np.testing.assert_allclose(grad_f, want_grad, rtol=1e-11)
+    # Batch blocks and row chunks together (two halves of the data as a batch axis).
+    Xb, tb = X_np.reshape(2, nrows // 2, ncols), t_np.reshape(2, nrows // 2)
+    lazy = fn(da.from_array(Xb, chunks=(1, 2500, ncols)), w, da.from_array(tb, chunks=(1, 4000)))
+    for got, want in zip(da.compute(*lazy), fn(Xb, w, tb)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
     assert set(client.run(_cache_entries).values()) == {2}

@@ -45,6 +45,12 @@ def test_function_pickles_by_formula_and_is_named(fn):
     assert pickle.loads(pickle.dumps(other)).backend == "numpy"
 
 
+def _calls(lazy, name):
+    """The keys of the compiled-call tasks in the graphs of ``lazy``."""
+    return {k for a in lazy for k in dict(a.__dask_graph__())
+            if isinstance(k, tuple) and k[0].startswith(name + "-")}
+
+
 def test_dask_chunks_along_rows_combine_sums_rows_and_constants(fn, data):
     import dask
     import dask.array as da
@@ -58,11 +64,10 @@ def test_dask_chunks_along_rows_combine_sums_rows_and_constants(fn, data):
     for g, r in zip(got, reference(Xv, wv, tv)):
         np.testing.assert_allclose(g, r, rtol=1e-12)
     # every output comes from one compiled call per chunk, named after the function
-    keys = {k for a in lazy for k in dict(a.__dask_graph__()) if isinstance(k, str)}
-    assert len([k for k in keys if k.startswith(fn.__name__ + "-")]) == 4
+    assert len(_calls(lazy, fn.__name__)) == 4
 
 
-def test_dask_batch_axes_map_through_apply_gufunc(fn, rng):
+def test_dask_batch_axes_map_blockwise(fn, rng):
     import dask.array as da
 
     Xb, tb = rng.normal(size=(6, 50, 4)), (rng.uniform(size=(6, 50)) < 0.5).astype(float)
@@ -73,23 +78,67 @@ def test_dask_batch_axes_map_through_apply_gufunc(fn, rng):
         np.testing.assert_allclose(got.compute(), want, rtol=1e-13)
 
 
-def test_outputs_that_cannot_combine_from_chunks_are_named(data):
+def test_dask_batch_axes_and_chunked_rows_together(fn, rng):
+    """Batch blocks x row chunks: rows concatenate and sums add within each batch block;
+    t broadcasts over a batch axis it lacks and is chunked unlike X."""
+    import dask
     import dask.array as da
 
-    Xv, wv, _ = data
+    Xb = rng.normal(size=(3, 5, 90, 4))
+    wb, tv = rng.normal(size=(5, 4)), (rng.uniform(size=90) < 0.5).astype(float)
+    lazy = fn(da.from_array(Xb, chunks=(1, 2, 40, 4)), da.from_array(wb, chunks=(3, 4)),
+              da.from_array(tv, chunks=30))
+    # batch axes chunk as Dask unifies them; rows as X's (the input with most row chunks)
+    assert lazy[2].chunks == ((1, 1, 1), (2, 1, 1, 1), (40, 40, 10))
+    want = fn(Xb, wb, tv)
+    for got, w in zip(dask.compute(*lazy), want):
+        assert got.shape == w.shape
+        np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-13)
+    assert len(_calls(lazy, fn.__name__)) == 3 * 4 * 3  # batch blocks x row chunks
+
+
+def test_dask_extrema_combine_and_the_rest_rechunk_with_a_warning(rng):
+    """max/min/log-sum-exp over n combine from chunks (NaN included, as the whole array
+    gives); a mean, a centring, a fixed row and a softmax cannot, and are computed from
+    one chunk along n with a PerformanceWarning that names them."""
+    import dask
+    import dask.array as da
+    from dask.array.core import PerformanceWarning
+
     z = X @ w
-    stats = ac.function([X, w], [ac.sum(z) / n, 3 * ac.sum(z), z - ac.sum(z), ac.max(z)],
-                        backend="numpy")
-    with pytest.raises(ac.ShapeError) as info:
-        stats(da.from_array(Xv, chunks=(300, 4)), wv)
-    message = str(info.value)
-    assert "output 0" in message and "output 2" in message and "output 3" in message
-    assert "output 1" not in message and "rechunk" in message
-    # Chunks along m (the contraction): sums over m combine, the max of them does not.
-    with pytest.raises(ac.ShapeError) as info:
-        stats(da.from_array(Xv, chunks=(1000, 2)), wv)
-    assert "output 3" in str(info.value) and "output 0" not in str(info.value)
-    sums = ac.function([X, w], [3 * ac.sum(z), z - ac.sum(z)], backend="numpy")
-    lazy = sums(da.from_array(Xv, chunks=(1000, 2)), wv)
-    for got, want in zip(lazy, sums(Xv, wv)):
-        np.testing.assert_allclose(got.compute(), want, rtol=1e-12, atol=1e-12)
+    outs = [ac.max(z), ac.min(z), ac.logsumexp(z), 3 * ac.sum(z), ac.sum(z) / n,
+            z - ac.sum(z), X[0], ac.softmax(z)]
+    stats = ac.function([X, w], outs, backend="numpy")
+    Xb, wb = rng.normal(size=(2, 300, 3)), rng.normal(size=(2, 3))
+    Xb[1, 123, 0] = np.nan  # NaN in a middle chunk of the second batch element
+    Xd = da.from_array(Xb, chunks=(1, 70, 3))
+    want = stats(Xb, wb)
+    with pytest.warns(PerformanceWarning) as record:
+        lazy = stats(Xd, wb)
+    message = str(record[0].message)
+    assert all(f"output {j}" in message for j in (4, 5, 6, 7))
+    assert not any(f"output {j} " in message for j in (0, 1, 2, 3))
+    for got, w_ in zip(dask.compute(*lazy), want):
+        np.testing.assert_allclose(got, w_, rtol=1e-12, atol=1e-12)  # NaN where NaN
+    assert np.isnan(want[0][1]) and np.isfinite(want[0][0])
+    # Chunks along m (the contraction) and n: m is rechunked, n stays split.
+    with pytest.warns(PerformanceWarning, match="core dimension"):
+        lazy = stats(da.from_array(Xb, chunks=(2, 100, 2)), wb)
+    for got, w_ in zip(dask.compute(*lazy), want):
+        np.testing.assert_allclose(got, w_, rtol=1e-12, atol=1e-12)
+
+
+def test_chunk_combination_is_chosen_only_when_sound():
+    """The kind of each output along n, read off its formula."""
+    from algebrac.dask import _combine_kind
+
+    z = X @ w
+    kinds = {"rows": z, "sum": LOSS, "same": ac.sum(w * w), "max": ac.max(z),
+             "logsumexp": ac.logsumexp(z)}
+    for kind, out in kinds.items():
+        assert _combine_kind(out, n) == kind, kind
+    assert _combine_kind(GRAD, n) == "sum"
+    # reads along n through something else than the index running over n
+    for out in (X[0], ac.sum(z) * X[0, 0], z - z[0], ac.sum(z) / n, 2 * ac.max(z),
+                ac.sum(z) + ac.max(z)):
+        assert _combine_kind(out, n) is None, out

@@ -67,6 +67,26 @@ def test_ode_rhs_sparse_jacobian_and_structural_zeros():
         system.fun(0.0, np.zeros(n))
 
 
+def test_ode_constant_jacobian_entries_are_computed_once():
+    """A linear system's Jacobian is all constants: no compiled Jacobian at all, and the
+    entries are correctly rounded (1/3, sqrt(2), pi/7 as float() of the exact value)."""
+    u = sp.symbols("u0:3")
+    A = sp.Matrix([[sp.Rational(-1, 3), sp.sqrt(2), 0], [0, -1, sp.pi / 7],
+                   [1, 0, sp.Rational(-2, 7)]])
+    system = ac.ode(list(A * sp.Matrix(u)), u)
+    exact = np.array([[float(sp.N(e, 30)) for e in r] for r in A.tolist()])
+    jac = system.jac(0.0, [0.3, -0.2, 5.0])
+    assert np.array_equal(jac.toarray(), exact) and system.nnz == 6
+    assert system._jac_module is None  # nothing left to compile
+    np.testing.assert_allclose(system.fun(0.0, [0.3, -0.2, 5.0]), exact @ [0.3, -0.2, 5.0],
+                               rtol=1e-15)
+    # Mixed: constants and a varying entry in one column, kept in CSC order.
+    mixed = ac.ode([u[1] - u[0] ** 2, 2 * u[0] + u[2], u[0] * u[1]], u)
+    y0 = np.array([0.5, -1.5, 2.0])
+    want = [[-2 * y0[0], 1, 0], [2, 0, 1], [y0[1], y0[0], 0]]
+    assert np.array_equal(mixed.jac(0.0, y0).toarray(), want)
+
+
 def test_objective_value_gradient_and_hessp():
     a, b = sp.symbols("a b")
     f = sp.log(1 + sp.exp(a * b)) + (a - k) ** 2 * sp.cos(b) + b**4

@@ -6,8 +6,10 @@ import sympy as sp
 from algebrac.dtypes import DType
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
                                ReduceOp, Role, pformat)
-from algebrac.lower.schedule import (Gemm, fuse_loops, hoist_invariants, mark_simd,
-                                     reductions_of, scalarize, use_blas)
+from algebrac.lower.blas import Gemm, orient_temporaries, scale_into_gemm, use_blas
+from algebrac.lower.memory import reuse_temporaries
+from algebrac.lower.schedule import (fuse_loops, hoist_invariants, mark_simd, reductions_of,
+                                     scalarize)
 
 F = DType.FLOAT64
 n, m, h = (sp.Symbol(f"_ac_d{k}", integer=True, nonnegative=True) for k in range(3))
@@ -143,3 +145,104 @@ def test_verify_rejects_broken_kernels():
     sa = sp.Symbol("_ac_s")
     with pytest.raises(VerifyError, match="not initialised"):
         verify(kernel((X,), Loop(i, n, (Accumulate(sa, X[i, 0]),))))
+
+
+# ---- the passes after use_blas: the gemm takes over the work around it ----------------------
+Wt = Buffer("_ac_in4", F, (h, m), Role.IN)
+G = Buffer("_ac_out3", F, (n, h), Role.OUT)
+Gt = Buffer("_ac_out4", F, (h, n), Role.OUT)
+
+
+def test_scale_into_gemm_writes_the_output_with_alpha_in_either_orientation():
+    prod = Gemm(C, A, B, False, False, n, h, m, 1)
+    before = kernel((A, B, G, C), Call("gemm", (prod,)),
+                    Loop(i, n, (Loop(j, h, (Assign(G[i, j], 2 * C[i, j]),)),)))
+    expected = kernel((A, B, G), Call("gemm", (Gemm(G, A, B, False, False, n, h, m, 2),)))
+    check(scale_into_gemm(before), expected)
+    # out[j, i] = -C[i, j]/3: the gemm writes Cᵀ = Bᵀ Aᵀ into the output
+    before = kernel((A, B, Gt, C), Call("gemm", (prod,)),
+                    Loop(j, h, (Loop(i, n, (Assign(Gt[j, i], -C[i, j] / 3),)),)))
+    expected = kernel((A, B, Gt), Call("gemm", (Gemm(Gt, B, A, True, True, h, n, m,
+                                                     sp.Rational(-1, 3)),)))
+    check(scale_into_gemm(before), expected)
+
+
+def test_scale_into_gemm_leaves_temporaries_that_are_read_elsewhere():
+    prod = Call("gemm", (Gemm(C, A, B, False, False, n, h, m, 1),))
+    copy = Loop(i, n, (Loop(j, h, (Assign(G[i, j], 2 * C[i, j]),)),))
+    also_read = kernel((A, B, G, y, C), prod, copy,
+                       Loop(i, n, (Assign(y[i], C[i, 0]),)))
+    assert scale_into_gemm(also_read) == also_read
+    not_a_copy = kernel((A, B, G, C), prod,
+                        Loop(i, n, (Loop(j, h, (Assign(G[i, j], C[i, j] ** 2),)),)))
+    assert scale_into_gemm(not_a_copy) == not_a_copy
+    # the factor reads a scalar bound only after the gemm: it cannot move into alpha
+    late = sp.Symbol("_ac_s9")
+    bound_late = kernel((A, B, G, C), prod, Let(late, A[0, 0], F),
+                        Loop(i, n, (Loop(j, h, (Assign(G[i, j], late * C[i, j]),)),)))
+    assert scale_into_gemm(bound_late) == bound_late
+
+
+def test_orient_temporaries_lays_a_gemm_result_out_the_way_loops_walk_it():
+    # T[h, n] = Wt @ Aᵀ is read as T[j, i] inside the loop over j: down its columns.
+    T = Buffer("_ac_tmp2", F, (h, n), Role.TEMP)
+    Tt = Buffer("_ac_tmp2", F, (n, h), Role.TEMP)
+    D = Buffer("_ac_tmp3", F, (h, h), Role.TEMP)
+    read = Loop(i, n, (Loop(j, h, (Assign(G[i, j], sp.tanh(T[j, i])),)),))
+    gemm_reader = Call("gemm", (Gemm(D, T, A, False, False, h, h, n, 1),))
+    before = kernel((A, Wt, G, T, D), Call("gemm", (Gemm(T, Wt, A, False, True, h, n, m, 1),)),
+                    read, gemm_reader)
+    expected = kernel((A, Wt, G, Tt, D),
+                      Call("gemm", (Gemm(Tt, A, Wt, False, True, n, h, m, 1),)),
+                      Loop(i, n, (Loop(j, h, (Assign(G[i, j], sp.tanh(Tt[i, j])),)),)),
+                      Call("gemm", (Gemm(D, Tt, A, True, False, h, h, n, 1),)))
+    check(orient_temporaries(before), expected)
+    # read along its rows already, or written by a loop: unchanged
+    rows = kernel((A, Wt, Gt, T), Call("gemm", (Gemm(T, Wt, A, False, True, h, n, m, 1),)),
+                  Loop(j, h, (Loop(i, n, (Assign(Gt[j, i], T[j, i]),)),)))
+    assert orient_temporaries(rows) == rows
+    looped = kernel((A, Gt, C), Loop(i, n, (Loop(j, h, (Assign(C[i, j], A[i, 0]),)),)),
+                    Loop(j, h, (Loop(i, n, (Assign(Gt[j, i], C[i, j]),)),)))
+    assert orient_temporaries(looped) == looped
+
+
+# ---- memory planning -------------------------------------------------------------------------
+def test_reuse_temporaries_shares_storage_in_place_and_after_a_lifetime_ends():
+    Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
+    H = Buffer("_ac_tmp5", F, (n, h), Role.TEMP)
+    D = Buffer("_ac_tmp6", F, (n, h), Role.TEMP)
+    before = kernel((A, B, G, Z, H, D),
+                    Call("gemm", (Gemm(Z, A, B, False, False, n, h, m, 1),)),
+                    Loop(i, n, (Loop(j, h, (Assign(H[i, j], sp.tanh(Z[i, j])),)),)),
+                    Loop(i, n, (Loop(j, h, (Assign(D[i, j], 1 - H[i, j] ** 2),)),)),
+                    Loop(i, n, (Loop(j, h, (Assign(G[i, j], D[i, j] * H[i, j]),)),)))
+    # H = tanh(Z) overwrites Z as it reads it; D needs storage while H is still live.
+    expected = kernel((A, B, G, Z, D),
+                      Call("gemm", (Gemm(Z, A, B, False, False, n, h, m, 1),)),
+                      Loop(i, n, (Loop(j, h, (Assign(Z[i, j], sp.tanh(Z[i, j])),)),)),
+                      Loop(i, n, (Loop(j, h, (Assign(D[i, j], 1 - Z[i, j] ** 2),)),)),
+                      Loop(i, n, (Loop(j, h, (Assign(G[i, j], D[i, j] * Z[i, j]),)),)))
+    check(reuse_temporaries(before), expected)
+
+
+def test_reuse_temporaries_refuses_overlapping_reads():
+    Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
+    H = Buffer("_ac_tmp5", F, (n, h), Role.TEMP)
+    fill = Loop(i, n, (Loop(j, h, (Assign(Z[i, j], A[i, 0]),)),))
+    out = Loop(i, n, (Loop(j, h, (Assign(G[i, j], H[i, j]),)),))
+    # iteration (i, j) reads Z[j, i]: a write of H over Z would clobber a later read
+    transposed = kernel((A, G, Z, H), fill,
+                        Loop(i, n, (Loop(j, h, (Assign(H[i, j], Z[j, i]),)),)), out)
+    # a loop around the nest that does not index the element repeats every read
+    repeated = kernel((A, G, Z, H), fill,
+                      Loop(k, m, (Loop(i, n, (Loop(j, h, (Assign(H[i, j], Z[i, j]),)),)),)), out)
+    # Z is read after H is written in the same iteration
+    late = kernel((A, G, y, Z, H), fill,
+                  Loop(i, n, (Loop(j, h, (Assign(H[i, j], 2 * A[i, 0]),
+                                          Assign(y[i], Z[i, j] + H[i, j]))),)), out)
+    # a gemm reading Z while writing H: BLAS operands must not alias
+    S = Buffer("_ac_in5", F, (h, h), Role.IN)
+    aliased = kernel((A, S, G, Z, H), fill,
+                     Call("gemm", (Gemm(H, Z, S, False, False, n, h, h, 1),)), out)
+    for k_ in (transposed, repeated, late, aliased):
+        assert reuse_temporaries(k_) == k_

@@ -27,6 +27,7 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 import algebrac as ac
 from algebrac.expr import functions as af
+from algebrac.expr.special import hyp2f1
 from algebrac.simplify.stabilize import all_rules
 from algebrac.testing import MPMATH_MODULES, REFERENCE_MODULES, ulp_distance
 
@@ -116,6 +117,13 @@ CASES = {
     "one_minus_power_to_expm1": Case(1 - (1 - x) ** sp.Rational(11, 10), (x,),
                                      ((-1e3, 1.0),), ((1e-20,), (-1e-300,), (0.5,)),
                                      bad=(1e-20,)),
+    # Student's t CDF (nu = 3/5) as sympy.stats writes it (with hyp2f1: lambdify has no hyper)
+    "half_plus_hyper_to_ibeta": Case(
+        sp.S.Half + sp.sqrt(15) * x * sp.gamma(sp.Rational(4, 5)) / (3 * sp.sqrt(sp.pi)
+        * sp.gamma(sp.Rational(3, 10))) * hyp2f1(sp.S.Half, sp.Rational(4, 5), sp.Rational(3, 2),
+                                               -5 * x**2 / 3),
+        (x,), ((-1e6, 1e6),), ((-40.0,), (-1e8,), (0.0,), (1e-8,), (-1e-8,), (1e3,)),
+        bad=(-1e8,), symbolic=False),
     "polynomial_to_horner": Case(35 * x**4 / 8 - 15 * x**2 / 4 + sp.Rational(3, 8), (x,),
                                  ((-1.0, 1.0),)),
     "cos_minus_one_to_sin_squared": Case(sp.cos(x) - 1, (x,), ((-10.0, 10.0),),

@@ -1,0 +1,294 @@
+"""BLAS passes: contractions become ``gemm`` calls, and the calls absorb the work around them.
+
+* ``use_blas`` turns a matrix-matrix contraction (a nest of three loops) into a
+  :class:`Gemm` call;
+* ``scale_into_gemm`` folds a following ``out = c * tmp`` copy of a gemm's result into
+  the call (``alpha``), so the gemm writes the output directly;
+* ``orient_temporaries`` lays out a gemm-written temporary the way the loops that
+  read it walk it: a gemm writes ``C`` or ``Cᵀ`` at the same cost, a loop reading a
+  matrix down its columns does not.
+
+>>> import sympy as sp
+>>> from algebrac.dtypes import DType
+>>> from algebrac.lower.ir import Buffer, Call, Kernel, Loop, Assign, Role, pformat
+>>> n, m, i, j = (sp.Symbol(s, integer=True) for s in ("_ac_d0", "_ac_d1", "_ac_j0", "_ac_j1"))
+>>> A = Buffer("_ac_in0", DType.FLOAT64, (n, m), Role.IN)
+>>> T = Buffer("_ac_tmp0", DType.FLOAT64, (m, m), Role.TEMP)
+>>> G = Buffer("_ac_out0", DType.FLOAT64, (m, m), Role.OUT)
+>>> k = Kernel("k", (A, G, T), (Call("gemm", (Gemm(T, A, A, True, False, m, m, n, 1),)),
+...                             Loop(i, m, (Loop(j, m, (Assign(G[i, j], 2 * T[i, j]),)),))))
+>>> print(pformat(scale_into_gemm(k)))
+kernel k(in _ac_in0: float64[_ac_d0, _ac_d1], out _ac_out0: float64[_ac_d1, _ac_d1]):
+  call gemm(_ac_out0[_ac_d1, _ac_d1] = 2 * _ac_in0ᵀ @ _ac_in0 (k=_ac_d0))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role
+from .schedule import _walk, accesses, rewrite_buffer
+
+__all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries"]
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked)."""
+
+    c: Buffer
+    a: Buffer
+    b: Buffer
+    trans_a: bool
+    trans_b: bool
+    m: sp.Expr
+    n: sp.Expr
+    k: sp.Expr
+    alpha: sp.Expr
+
+    def __str__(self) -> str:
+        ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
+        return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
+                f"{self.a.name}{ta} @ {self.b.name}{tb} (k={self.k})")
+
+    def into_transpose(self, c: Buffer) -> "Gemm":
+        """The same product written transposed into ``c``: ``Cᵀ = op(B)ᵀ op(A)ᵀ``."""
+        return Gemm(c, self.b, self.a, not self.trans_b, not self.trans_a, self.n, self.m,
+                    self.k, self.alpha)
+
+
+def _perfect(stmt):
+    """(loops, innermost statements) of a loop nest, allowing one init before the last loop."""
+    loops, init = [], None
+    s = stmt
+    while isinstance(s, Loop):
+        loops.append(s)
+        body = s.body
+        if len(body) == 2 and isinstance(body[0], Assign) and isinstance(body[1], Loop):
+            if init is not None:
+                return None
+            init, s = body[0], body[1]
+        elif len(body) == 1 and isinstance(body[0], Loop):
+            s = body[0]
+        else:
+            return loops, init, body
+    return None
+
+
+def _match_gemm(stmt, buffers):
+    found = _perfect(stmt) if isinstance(stmt, Loop) else None
+    if not found:
+        return None
+    loops, init, body = found
+    if len(loops) != 3 or len(body) != 1 or not isinstance(body[0], Accumulate):
+        return None
+    acc = body[0]
+    if acc.op is not ReduceOp.ADD or not isinstance(acc.target, sp.Indexed):
+        return None
+    if init is not None and (init.target != acc.target or init.value != 0):
+        return None
+    idx = [lp.index for lp in loops]
+    ext = {lp.index: lp.extent for lp in loops}
+    ci = tuple(acc.target.indices)
+    if len(ci) != 2 or len(set(ci)) != 2 or not set(ci) <= set(idx):
+        return None
+    (k,) = [s for s in idx if s not in ci]
+    p, q = ci
+    reads = [f for f in sp.Mul.make_args(acc.value) if isinstance(f, sp.Indexed)]
+    consts = [f for f in sp.Mul.make_args(acc.value) if not isinstance(f, sp.Indexed)]
+    if len(reads) != 2 or any(c.free_symbols & set(idx) or c.has(sp.Indexed) for c in consts):
+        return None
+    a = next((r for r in reads if p in r.indices), None)
+    b = next((r for r in reads if q in r.indices and r is not a), None)
+    if a is None or b is None:
+        return None
+    ta = tuple(a.indices) == (k, p)
+    tb = tuple(b.indices) == (q, k)
+    if not (ta or tuple(a.indices) == (p, k)) or not (tb or tuple(b.indices) == (k, q)):
+        return None
+    bufs = [buffers.get(r.base.name) for r in (a, b)] + [buffers.get(acc.target.base.name)]
+    if any(buf is None or len(buf.shape) != 2 for buf in bufs):
+        return None
+    return Gemm(bufs[2], bufs[0], bufs[1], ta, tb, ext[p], ext[q], ext[k],
+                sp.Mul(*consts)), acc.target.base.name, init is None
+
+
+def use_blas(kernel: Kernel) -> Kernel:
+    """Turn matrix-matrix contractions (a nest of three loops) into a BLAS ``gemm`` call.
+
+    Matrix-vector products stay loops: they are memory-bound, and fused with the
+    loops that share their operand they read it once (DESIGN, worked example).
+    """
+    buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    body = list(kernel.body)
+    changed = False
+    for pos, s in enumerate(list(body)):
+        found = _match_gemm(s, buffers)
+        if not found:
+            continue
+        gemm, target, separate_init = found
+        body[pos] = Call("gemm", (gemm,))
+        changed = True
+        if separate_init:   # gemm writes every element: drop the zero-fill nest
+            for q in range(pos):
+                acc = [a for a in accesses([body[q]]) if a.kind != "read"]
+                zero = all(getattr(t, "value", 0) == 0 for t in _walk([body[q]]))
+                if (isinstance(body[q], Loop) and len(acc) == 1 and acc[0].name == target
+                        and acc[0].kind == "write" and zero):
+                    body[q] = None
+                    break
+    if not changed:
+        return kernel
+    return replace(kernel, body=tuple(s for s in body if s is not None))
+
+
+def _gemm_written(body, name):
+    """Position of the one top-level gemm that writes ``name``, if nothing else writes it."""
+    writers = [pos for pos, s in enumerate(body) if isinstance(s, Call) and s.args[0].c.name == name]
+    others = [a for s in body if not isinstance(s, Call) for a in accesses([s])
+              if a.name == name and a.kind != "read"]
+    return writers[0] if len(writers) == 1 and not others else None
+
+
+# ---- folding a scaled copy into the gemm ----------------------------------------------------
+
+def _scaled_copy(stmt):
+    """``(out, factor, tmp read)`` of a nest ``for p: for q: out[p, q] = factor * tmp[..]``."""
+    if not (isinstance(stmt, Loop) and len(stmt.body) == 1 and isinstance(stmt.body[0], Loop)):
+        return None
+    inner = stmt.body[0]
+    if len(inner.body) != 1 or not isinstance(inner.body[0], Assign):
+        return None
+    st = inner.body[0]
+    p, q = stmt.index, inner.index
+    if not isinstance(st.target, sp.Indexed) or tuple(st.target.indices) != (p, q):
+        return None
+    reads = [f for f in sp.Mul.make_args(st.value) if isinstance(f, sp.Indexed)]
+    factor = sp.Mul(*(f for f in sp.Mul.make_args(st.value) if not isinstance(f, sp.Indexed)))
+    if len(reads) != 1 or factor.has(sp.Indexed) or factor.free_symbols & {p, q}:
+        return None
+    if set(reads[0].indices) != {p, q} or len(reads[0].indices) != 2:
+        return None
+    return st.target, factor, reads[0], (stmt.extent, inner.extent)
+
+
+def _bound_before(body, pos, symbols, sizes) -> bool:
+    bound = set(sizes)
+    for s in body[:pos]:
+        if isinstance(s, Let):
+            bound.add(s.symbol)
+        elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
+            bound.add(s.target)
+    return symbols <= bound
+
+
+def scale_into_gemm(kernel: Kernel) -> Kernel:
+    """Let a gemm write ``c * tmp`` straight into its destination (``alpha`` absorbs ``c``).
+
+    The gradient of a sum of squares is ``2 Xᵀ r``: the contraction goes to a
+    temporary and a loop copies twice it into the output.  When the temporary is read
+    only by that copy (in either orientation) and the output is written nowhere else,
+    the gemm writes the output with ``alpha * c`` and the copy and the temporary go.
+    BLAS scales its partial sums by ``alpha`` (as it reassociates them): exact for a
+    power of two, within the reassociation of the sum otherwise.
+    """
+    body = list(kernel.body)
+    buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    dropped = set()
+    for pos, s in enumerate(body):
+        found = _scaled_copy(s)
+        if found is None:
+            continue
+        target, factor, read, (ep, eq) = found
+        out, tmp = buffers[target.base.name], buffers.get(read.base.name)
+        if tmp is None or tmp.role is not Role.TEMP or out.role is Role.IN or (
+                tmp.dtype != out.dtype or len(out.shape) != 2 or out.shape != (ep, eq)):
+            continue
+        wpos = _gemm_written(body, tmp.name)
+        if wpos is None or wpos > pos:
+            continue
+        uses_tmp = [a for a in accesses([t for t in body if t is not None]) if a.name == tmp.name]
+        uses_out = [a for a in accesses([t for t in body if t is not None]) if a.name == out.name]
+        if len(uses_tmp) != 2 or len(uses_out) != 1:
+            continue   # something else reads the temporary or touches the output
+        if not _bound_before(body, wpos, factor.free_symbols, kernel.sizes):
+            continue
+        g = body[wpos].args[0]
+        if tuple(read.indices) == tuple(target.indices):
+            new = replace(g, c=out, alpha=g.alpha * factor)
+        else:
+            new = replace(g.into_transpose(out), alpha=g.alpha * factor)
+        if (new.m, new.n) != (ep, eq):
+            continue
+        body[wpos], body[pos] = Call("gemm", (new,)), None
+        dropped.add(tmp.name)
+    if not dropped:
+        return kernel
+    params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in dropped))
+    return replace(kernel, params=params, body=tuple(s for s in body if s is not None))
+
+
+# ---- choosing a temporary's layout ----------------------------------------------------------
+
+def _walks(stmts, name, enclosing=()) -> tuple:
+    """(row reads, column reads) of ``name`` by loops: which axis the innermost loop moves."""
+    rows = cols = 0
+    for s in stmts:
+        if isinstance(s, Loop):
+            r, c = _walks(s.body, name, enclosing + (s.index,))
+            rows, cols = rows + r, cols + c
+            continue
+        if isinstance(s, Call) or not enclosing:
+            continue
+        exprs = [s.value]
+        if isinstance(s, (Assign, Accumulate)) and isinstance(s.target, sp.Indexed):
+            exprs += list(s.target.indices)
+        for e in exprs:
+            for ix in sp.sympify(e).atoms(sp.Indexed):
+                if ix.base.name != name:
+                    continue
+                first, last = (sp.sympify(x).free_symbols for x in ix.indices)
+                inner = enclosing[-1]
+                rows += inner in last and inner not in first
+                cols += inner in first and inner not in last
+    return rows, cols
+
+
+def _transpose_reads(stmts, old: Buffer, new: Buffer):
+    def flip(s):
+        g = s.args[0]
+        if g.a.name == old.name:
+            g = replace(g, a=new, trans_a=not g.trans_a)
+        if g.b.name == old.name:
+            g = replace(g, b=new, trans_b=not g.trans_b)
+        return replace(s, args=(g,))
+    return rewrite_buffer(stmts, old.name, lambda x: new[tuple(x.indices)[::-1]], flip)
+
+
+def orient_temporaries(kernel: Kernel) -> Kernel:
+    """Store a gemm-written 2-d temporary transposed when loops read it down its columns.
+
+    Lowering gives a reduction's temporary the axis order of the formula that reads
+    it; in a backward pass that is often the transpose of how the loop consuming it
+    walks memory (``(1 - H²) ∘ (W₂ rᵀ)ᵀ``).  A gemm writes either layout at the same
+    cost (``Cᵀ = Bᵀ Aᵀ``), so the temporary takes the layout most of its loop readers
+    walk along rows; gemm readers just flip their transpose flag.
+    """
+    body = list(kernel.body)
+    params = list(kernel.params)
+    for k, buf in enumerate(params):
+        if not (isinstance(buf, Buffer) and buf.role is Role.TEMP and len(buf.shape) == 2):
+            continue
+        wpos = _gemm_written(body, buf.name)
+        if wpos is None:
+            continue
+        rows, cols = _walks(body, buf.name)
+        if cols <= rows:
+            continue
+        new = replace(buf, shape=buf.shape[::-1])
+        g = body[wpos].args[0]
+        body = _transpose_reads(body, buf, new)
+        body[wpos] = Call("gemm", (g.into_transpose(new),))
+        params[k] = new
+    return replace(kernel, params=tuple(params), body=tuple(body))
