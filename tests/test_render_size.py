@@ -68,6 +68,7 @@ def test_long_bodies_split_into_parts_bit_identical(monkeypatch):
     whole_source = whole.source  # built now, before the patch
     monkeypatch.setattr(parts, "PART_STATEMENTS", 17)
     monkeypatch.setattr(parts, "CHAIN_TERMS", 5)
+    monkeypatch.setattr(render, "SPLIT_STATEMENTS", 17)
     u, v = sp.symbols("u v")  # another formula key, the same C (names are mangled)
     split = ac.compile([e.xreplace({x: u, y: v}) for e in exprs], [u, v])
     assert "_ac_part_d0" not in whole_source and "_ac_part_d5" in split.source

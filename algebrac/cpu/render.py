@@ -60,6 +60,10 @@ __all__ = ["Source", "CPrinter", "render_block", "render_loop", "render_kernel_f
 UFUNC_NAME = "algebrac_ufunc"
 _BUFSIZE = 8192  # NumPy's default buffer size, in elements
 O1_STATEMENTS = 1000   # loop bodies longer than this compile at -O1 (see _opt_flags)
+# Loop bodies longer than this become part functions (cpu/parts.py).  Only very long
+# ones: values crossing parts cost loads and stores (a 360-statement body cut at 100
+# measured up to 1.3x slower under load), and below this gcc's time is modest anyway.
+SPLIT_STATEMENTS = 1000
 _QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
 
 
@@ -155,7 +159,7 @@ def render_block(kernel: Kernel, printer: CPrinter) -> list:
         # A branchy body without a vectorisable shape stays scalar: with simd the
         # untaken side would run (and raise flags) on every lane.
         pragma = "" if _has_branches(loop) else "#pragma omp simd"
-        if len(loop.body) > parts.PART_STATEMENTS:
+        if len(loop.body) > SPLIT_STATEMENTS:
             return _render_parts(kernel, printer, params, pragma)
         lines += printer.block(header, loop.body, 1, pragma)
     return lines + ["}"]
