@@ -21,7 +21,10 @@
    all outputs).  The formulas (:mod:`large_formulas`): the right-hand side
    and Jacobian of an n-link pendulum (n = 3, 5, 8), a 4th-order Taylor
    polynomial in 6 variables, sums of 100, 800 and 3000 terms with their
-   gradient.  Reported: operations (tree, as ``count_ops``), compile wall time
+   gradient, and (``ode 1000``) a 1000-equation reaction-diffusion system with
+   its sparse Jacobian (``ac.ode``; lambdify and SymEngine of the right-hand
+   side and the Jacobian entries; one evaluation at a point is the run time).
+   Reported: operations (tree, as ``count_ops``), compile wall time
    and CPU time (the process and its compilers), and the run time of one call
    on 10^5 points.
 
@@ -83,7 +86,7 @@ print(json.dumps({"import_sympy": t1 - t0, "import_algebrac": t2 - t1,
 '''.replace("__FORMULAS__", FORMULAS)
 
 LARGE_CASES = ["sum 100", "sum 800", "sum 3000", "taylor", "pendulum 3", "pendulum 5",
-               "pendulum 8"]
+               "pendulum 8", "ode 1000"]
 TOOLS = ["algebrac", "lambdify(cse)", "symengine llvm", "ufuncify"]
 LARGE_CHILD = r'''
 import json, pickle, sys, tempfile, time
@@ -92,7 +95,24 @@ tool, path = sys.argv[1], sys.argv[2]
 with open(path, "rb") as f:
     exprs, args = pickle.load(f)
 t0 = time.perf_counter()
-if tool == "algebrac":
+ode = path.endswith("ode.pickle")
+if ode:  # a right-hand side and its sparse Jacobian entries, evaluated at one point
+    import sympy as sp
+    jac = [sp.diff(f, s) for f in exprs for s in sorted(f.free_symbols, key=str)]
+if ode and tool == "algebrac":
+    import algebrac as ac
+    fn = ac.ode(exprs, args)
+    call = lambda xs: (fn.fun(0.0, xs[0]), fn.jac(0.0, xs[0]))
+elif ode and tool == "lambdify(cse)":
+    f1, f2 = (sp.lambdify([args], e, "numpy", cse=True) for e in (exprs, jac))
+    call = lambda xs: (f1(xs[0]), f2(xs[0]))
+elif ode and tool == "symengine llvm":
+    import symengine as se
+    fn = se.Lambdify(args, exprs + jac, backend="llvm", cse=True)
+    call = lambda xs: fn(xs[0])
+elif ode:
+    raise SystemExit("n/a: ufuncify takes at most 32 arguments")
+elif tool == "algebrac":
     import algebrac as ac
     fn = ac.compile(exprs, args)
     call = lambda xs: fn(*xs)
@@ -114,7 +134,7 @@ elif tool == "ufuncify":
         fns = [ufuncify(args, e, tempdir=tmp) for e in exprs]
         call = lambda xs: [f(*xs) for f in fns]
 compile_s = time.perf_counter() - t0
-xs = [np.random.default_rng(k).uniform(0.5, 1.5, 10**5) for k in range(len(args))]
+xs = [np.random.default_rng(0).uniform(0, 1, len(args))] if ode else [np.random.default_rng(k).uniform(0.5, 1.5, 10**5) for k in range(len(args))]
 call(xs)
 best = float("inf")
 for _ in range(3):
@@ -166,7 +186,7 @@ def run_large(case: str, tools, root: Path, timeout: float) -> dict:
     t0 = time.perf_counter()
     exprs, args = build(case)
     res = {"build": time.perf_counter() - t0, "ops": op_count(exprs), "outputs": len(exprs)}
-    path = root / f"{case.replace(' ', '-')}.pickle"
+    path = root / f"{case.replace(' ', '-')}{'-ode' if case.startswith('ode') else ''}.pickle"
     path.write_bytes(pickle.dumps((exprs, args)))
     for tool in tools:
         env = dict(os.environ, ALGEBRAC_PROGRESS="0",

@@ -6,6 +6,9 @@
   masses, lengths and g are arguments too.
 * ``taylor``: the 4th-order Taylor polynomial at 0 of a 6-variable function.
 * ``sum N``: a sum of N terms in x, y and its gradient (3 outputs).
+* ``ode N``: the right-hand side of a 1-D reaction-diffusion system of N
+  equations (as ``bench_datastack.py``'s ``solve_ivp`` row); tools compile it
+  with its sparse Jacobian (``ac.ode``: one C function each, evaluated at a point).
 """
 from __future__ import annotations
 
@@ -61,6 +64,14 @@ def sum_terms(n: int):
     return [f, f.diff(x), f.diff(y)], [x, y]
 
 
+def reaction_diffusion(n: int):
+    u = sp.symbols(f"u0:{n}")
+    D, a, h2 = sp.Rational(1, 1000), sp.Rational(1, 4), sp.Rational(1, n) ** 2
+    rhs = [D * ((u[i - 1] if i else u[1]) - 2 * u[i] + (u[i + 1] if i < n - 1 else u[n - 2]))
+           / h2 + u[i] * (1 - u[i]) * (u[i] - a) for i in range(n)]
+    return rhs, list(u)
+
+
 def build(case: str):
     kind, _, size = case.partition(" ")
     if kind == "pendulum":
@@ -69,6 +80,8 @@ def build(case: str):
         return taylor()
     if kind == "sum":
         return sum_terms(int(size))
+    if kind == "ode":
+        return reaction_diffusion(int(size))
     raise ValueError(case)
 
 

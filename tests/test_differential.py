@@ -17,7 +17,9 @@ import importlib.util
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +62,29 @@ def test_harness_locates_a_formula_sympy_cannot_build(monkeypatch):
     out = fuzz.run_guarded([(0, 4539), ok], pts)
     assert out[(0, 4539)][0] == "skipped" and "did not build" in out[(0, 4539)][1]
     assert out[ok][:2] == ("ok", "")
+
+
+def test_reference_judges_only_what_it_resolves():
+    # The six formulas the 10^4 run classed wrong were the reference's doing, not the
+    # rewrites' (the compiled results were right or a faithful float evaluation):
+    x, y, z = fuzz.X, fuzz.Y, fuzz.Z
+    args = [x, y, z]
+    pts = np.array([[-1.0, 2.0, 1.0],                  # log(-1) stays undefined through |.|
+                    [1.0, 2.0, -8.014518797585507e75],  # log(1 + exp(-8e75)) is 0 at 400 digits
+                    [1e-10, -1.0, 1.0],                 # atanh(-(1 + 5e-21)): rounds onto -1
+                    [1.0, -2.0, 1.0],                  # atanh(-sqrt(5)/2): outside, resolved
+                    [-1.0, 1e300, 1.0]])               # gamma(-1e300): every double a pole
+    cases = {
+        sp.log(1 - sp.exp(-sp.Abs(sp.log(x)))): [np.nan, None, None, None, np.nan],
+        sp.Piecewise((x, sp.log(sp.exp(z) + 1) > 0), (y, True)): [None, np.inf, None, None, None],
+        sp.atanh(sp.sqrt(x**2 + y**2) / y): [None, None, np.inf, np.nan, None],
+        sp.gamma(x * y): [None, None, None, None, np.inf],
+    }
+    for e, want in cases.items():
+        got = fuzz._exact(e, args, pts)
+        for k, w in enumerate(want):
+            if w is not None:
+                assert (np.isnan(got[k]) if np.isnan(w) else got[k] == w), (e, k, got[k])
+    # the same functions still judge ordinary points: log(1) of an input, gamma(-2.5)
+    plain = fuzz._exact(sp.gamma(x * y) + sp.log(z), args, np.array([[-1.0, 2.5, 1.0]]))
+    np.testing.assert_allclose(plain, [float(sp.gamma(-2.5))], rtol=1e-15)

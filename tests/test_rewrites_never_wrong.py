@@ -53,6 +53,12 @@ CASES = [
     (x * sp.log(x), {x: 0.0}, NAN),
     ((1 + x) * log1p(x), {x: -1.0}, NAN),
     (sp.asin((sp.sign(z) + 1) * log1p(sp.sign(z))), {z: -1.0}, NAN),
+    # sums add in the order written, also once a Piecewise is a branch variable or a
+    # subexpression a CSE temporary (fuzz #9651: -pw + s - x lost s to ~1e137 cancelling)
+    (-x - sp.Piecewise((x, z > 2), (sp.sqrt(x**2 + R(1, 4)), True))
+     + sp.exp(sp.Piecewise((y, x <= 2), (R(1, 2), True)))
+     / (sp.exp(sp.Piecewise((y, x <= 2), (R(1, 2), True))) + sp.E),
+     {x: -4.988116526478478e137, y: 3.6576814368877084, z: 5.5e-53}, 0.9344828562847507),
     # stabilization still works where it is exact
     (sp.log(1 + sp.exp(x)), {x: 800.0}, 800.0),
     (sp.exp(x) - 1, {x: 1e-20}, 1e-20),

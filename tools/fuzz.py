@@ -38,8 +38,12 @@ A point is not judged where the reference cannot decide: the exact value is
 infinite (a pole, an overflow, mpmath gave up), the point is ill-conditioned
 (moving one input by 4 ulps moves the exact value by more than 1e-6, or into
 or out of the domain: ``tan(7e265)``), or the reference meets a discontinuity exactly with a
-computed argument (``sign(0)``, ``atan2`` on its cut), where a 0 at 400
-digits may be a rounded ``1 - exp(-1e300)``.  Only a ``TypeError`` (a complex
+computed argument (``sign(0)``, ``atan2`` on its cut, ``log(1)``, a comparison of
+equal sides), where a 0 at 400 digits may be a rounded ``1 - exp(-1e300)``
+(``log(1 + exp(-8e75)) > 0`` is false there), or where every double evaluation
+lands on a singularity (an ``atanh``/``asin``/``acos``/``acosh`` argument outside
+the domain by less than half an ulp; ``gamma`` below -2**53, where every double
+is a pole).  ``|.|`` of a complex value stays complex (undefined).  Only a ``TypeError`` (a complex
 value compared or converted) makes the reference NaN; any other mpmath failure
 leaves the point unjudged.  A point where the compiled result equals the
 formula as written needs no reference (it is neither wrong nor improved).
@@ -196,11 +200,30 @@ class _IEEEComparisons(MpmathPrinter):
     """
 
     def _print_loggamma(self, expr):  # C's lgamma, log|gamma(x)|; mpmath's is complex
-        return f"mpmath.log(abs(mpmath.gamma({self._print(expr.args[0])})))"
+        return f"mpmath.log(abs(_gamma_ref({self._arg(expr)}, {_computed(expr)})))"
+
+    def _print_gamma(self, expr):
+        return f"_gamma_ref({self._arg(expr)}, {_computed(expr)})"
+
+    def _print_Abs(self, expr):  # |a + bi| is real: a complex value stays complex (NaN)
+        return f"_abs_ref({self._arg(expr)})"
+
+    def _print_log(self, expr):
+        return f"_log_ref({self._arg(expr)}, {_computed(expr)})"
+
+    def _edge(self, expr):
+        name = type(expr).__name__
+        return f"_edge_ref({name!r}, {self._arg(expr)}, {_computed(expr)})"
+
+    _print_asin = _print_acos = _print_acosh = _print_atanh = _edge
+
+    def _arg(self, expr):
+        return self._print(expr.args[0])
 
     def _print_Relational(self, expr):
         lhs, rhs = self._print(expr.lhs), self._print(expr.rhs)
-        return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs})"
+        computed = not all(a.is_Symbol or a.is_number for a in expr.args)
+        return f"_ieee_cmp({expr.rel_op!r}, {lhs}, {rhs}, {computed})"
 
     # At a discontinuity met exactly by a computed argument the reference cannot tell an
     # exact 0 from a rounded one: sign(log(1 + exp(-6.9e104))) is 1, but 0 at 400 digits.
@@ -217,6 +240,49 @@ class _Unresolved(ValueError):
     """The reference met a discontinuity exactly (see ``_IEEEComparisons``): not judged."""
 
 
+def _computed(expr) -> bool:
+    """Whether ``expr``'s argument is computed (not a symbol or a number)."""
+    a = expr.args[0]
+    return not (a.is_Symbol or a.is_number)
+
+
+def _log_ref(a, computed):
+    # log(1 + exp(-8e75)) is 0 at 400 digits: its sign, which decides a comparison or
+    # the domain of a log further out, is lost (fuzz #9047, #5620)
+    if computed and a == 1:
+        raise _Unresolved("log(1) of a computed argument")
+    return mpmath.log(a)
+
+
+def _abs_ref(a):
+    if isinstance(a, mpmath.mpc) and a.imag != 0:
+        return a   # undefined over the reals, as log(-1) was: stays so (fuzz #9855)
+    return abs(a)
+
+
+_EDGES = {"asin": (-1, 1), "acos": (-1, 1), "atanh": (-1, 1), "acosh": (1, None)}
+
+
+def _edge_ref(name, a, computed):
+    # Outside the domain by less than half an ulp: any double evaluation, of the formula
+    # as written or rewritten, rounds the argument onto the edge (atanh(-(1 + 2e-391)),
+    # fuzz #5698): the reference cannot say which side a float result should take.
+    if computed and not isinstance(a, mpmath.mpc):
+        for edge in _EDGES[name]:
+            if edge is not None and a != edge and float(a) == edge \
+                    and not (_EDGES[name][0] <= a <= (_EDGES[name][1] or mpmath.inf)):
+                raise _Unresolved(f"{name} of an argument that rounds onto its domain's edge")
+    return getattr(mpmath, name)(a)
+
+
+def _gamma_ref(a, computed):
+    # Below -2**53 every double is a negative integer, a pole of gamma: a computed argument
+    # there (-8.86e291, fuzz #9250) is a pole in every float evaluation, however exact.
+    if computed and not isinstance(a, mpmath.mpc) and a < -2.0**53:
+        raise _Unresolved("gamma of a computed argument where every double is a pole")
+    return mpmath.gamma(a)
+
+
 def _sign_ref(a, computed):
     if computed and a == 0:
         raise _Unresolved("sign(0) of a computed argument")
@@ -229,7 +295,7 @@ def _atan2_ref(y, x, computed):
     return mpmath.atan2(y, x)
 
 
-def _ieee_cmp(op, a, b):
+def _ieee_cmp(op, a, b, computed=False):
     vals = []
     for v in (a, b):
         if isinstance(v, mpmath.mpc):
@@ -240,6 +306,8 @@ def _ieee_cmp(op, a, b):
             return op == "!="
         vals.append(v)
     a, b = vals
+    if computed and a == b:   # log(1 + exp(-8e75)) > 0: as sign(0) above
+        raise _Unresolved("a comparison met exactly by a computed side")
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
             "!=": a != b}[op]
 
@@ -247,7 +315,8 @@ def _ieee_cmp(op, a, b):
 def _reference(expr, args):
     """``expr`` as an mpmath function whose comparisons are IEEE's."""
     table = {"_ieee_cmp": _ieee_cmp, "_sign_ref": _sign_ref, "_atan2_ref": _atan2_ref,
-             "mpmath": mpmath}
+             "_log_ref": _log_ref, "_abs_ref": _abs_ref, "_edge_ref": _edge_ref,
+             "_gamma_ref": _gamma_ref, "mpmath": mpmath}
     return sp.lambdify(args, expr, modules=[table, *MPMATH_MODULES], printer=_IEEEComparisons)
 
 

@@ -42,6 +42,7 @@ from sympy.logic.boolalg import BooleanAtom
 
 from ..dtypes import DType
 from ..lower.ir import Let
+from ..simplify.order import keep_order
 
 __all__ = ["Group", "Select", "BranchPlan", "plan_branches"]
 
@@ -135,7 +136,8 @@ def plan_branches(body: tuple, dtype: DType) -> BranchPlan | None:
                 steps.append(Select(sym, pw, dtype))
                 dtypes[sym] = dtype
         if names:
-            value = value.xreplace(names)
+            # the branch variable stands for its Piecewise: sums keep their order
+            value = keep_order(value.xreplace(names), {s: p for p, s in names.items()})
         stmt = type(stmt)(**{**stmt.__dict__, "value": value})
         if isinstance(stmt, Let):
             current.append(stmt)

@@ -50,6 +50,7 @@ from ..lower.ir import Buffer, Kernel, Loop, LoopKind, Role
 from ..errors import VerifyError
 from ..lower.ir import Let
 from ..lower.printing import CFamilyPrinter
+from . import parts
 from .branches import Group, Select, plan_branches
 from .scipy_calls import scipy_parts
 
@@ -59,6 +60,10 @@ __all__ = ["Source", "CPrinter", "render_block", "render_loop", "render_kernel_f
 UFUNC_NAME = "algebrac_ufunc"
 _BUFSIZE = 8192  # NumPy's default buffer size, in elements
 O1_STATEMENTS = 1000   # loop bodies longer than this compile at -O1 (see _opt_flags)
+# Loop bodies longer than this become part functions (cpu/parts.py).  Only very long
+# ones: values crossing parts cost loads and stores (a 360-statement body cut at 100
+# measured up to 1.3x slower under load), and below this gcc's time is modest anyway.
+SPLIT_STATEMENTS = 1000
 _QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
 
 
@@ -154,8 +159,53 @@ def render_block(kernel: Kernel, printer: CPrinter) -> list:
         # A branchy body without a vectorisable shape stays scalar: with simd the
         # untaken side would run (and raise flags) on every lane.
         pragma = "" if _has_branches(loop) else "#pragma omp simd"
+        if len(loop.body) > SPLIT_STATEMENTS:
+            return _render_parts(kernel, printer, params, pragma)
         lines += printer.block(header, loop.body, 1, pragma)
     return lines + ["}"]
+
+
+def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str) -> list:
+    """A long body as ``noinline`` part functions (:mod:`algebrac.cpu.parts`), each a
+    loop over a sub-block of ``_AC_PART`` elements; values that cross parts go
+    through a scratch array of ``_AC_PART`` elements per slot."""
+    loop, c = _loop(kernel), kernel.params[0].dtype.char
+    t, pad = printer.ctype(printer.dtype), printer.indent_unit
+    i = printer._print(loop.index)
+    remat = {s.symbol: printer.statement(s, 0)[0] for s in loop.body
+             if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
+    plan = parts.split(loop.body, printer, lambda k: f"_ac_w[{k}*_AC_PART + {i}]",
+                       remat=remat)
+    prelude = {s.symbol: s for s in kernel.body[:-1]}
+    names = [b.name for b in _buffers(kernel)]
+    scratch = f"{t} *_ac_w" if plan.slots else ""
+    lines = []
+    for k, part in enumerate(plan.parts):
+        # The hoisted loop-invariant lets this part reads (and those they read).
+        need, todo = set(), [s for s in part.symbols if s in prelude]
+        while todo:
+            s = todo.pop()
+            if s not in need:
+                need.add(s)
+                todo += [u for u in prelude[s].value.free_symbols if u in prelude]
+        lines += [f"static void __attribute__((noinline)) _ac_part_{c}{k}"
+                  f"(const npy_intp _ac_m, {params}{', ' if scratch else ''}{scratch})", "{"]
+        for s in kernel.body[:-1]:
+            if s.symbol in need:
+                lines += printer.statement(s, 1)
+        lines += [pad + pragma] if pragma else []
+        lines += [f"{pad}for (npy_intp {i} = 0; {i} < _ac_m; {i}++) {{"]
+        lines += [pad * 2 + x for x in part.lines] + [pad + "}", "}"]
+    calls = ", ".join([f"{n} + _ac_s" for n in names] + (["_ac_w"] if plan.slots else []))
+    lines += [f"static void __attribute__((noinline)) _ac_block_{c}"
+              f"(const npy_intp _ac_n, {params})", "{"]
+    if plan.slots:
+        lines += [f"{pad}{t} _ac_w[{plan.slots}*_AC_PART] __attribute__((aligned(64)));"]
+    lines += [f"{pad}for (npy_intp _ac_s = 0; _ac_s < _ac_n; _ac_s += _AC_PART) {{",
+              f"{pad * 2}const npy_intp _ac_m = _ac_n - _ac_s < _AC_PART ? _ac_n - _ac_s "
+              ": _AC_PART;"]
+    lines += [f"{pad * 2}_ac_part_{c}{k}(_ac_m, {calls});" for k in range(len(plan.parts))]
+    return lines + [pad + "}", "}"]
 
 
 def _render_plan(plan, printer: CPrinter, loop_index) -> list:
@@ -308,6 +358,7 @@ def render_loop(kernel: Kernel, *, cutoff: int = 32768) -> str:
 # (rounded to 64 elements so each share starts on a cache line), and the
 # gather/scatter between a strided view and a contiguous block.
 _PRELUDE = r"""#define _AC_BLOCK 256
+#define _AC_PART 64
 static inline void _ac_share(npy_intp n, npy_intp *lo, npy_intp *hi)
 {
     const npy_intp nt = omp_get_num_threads(), t = omp_get_thread_num();

@@ -18,9 +18,9 @@ thousand equations is one function.
 >>> x, y = sp.symbols("x y")
 >>> kernel = passes.run(lower_elementwise(prepare([x * y, x + y], [x, y]), DType.FLOAT64), "numpy")
 >>> text = render_vector_module(kernel, 2, 2).text
->>> print("\n".join(line.strip() for line in text.splitlines() if "_ac_out0" in line))
-double *_ac_out0 = _ac_out + 0;
-_ac_out0[_ac_i] = _ac_x0*_ac_x1;
+>>> print("\n".join(line.strip() for line in text.splitlines() if "_ac_out[" in line))
+_ac_out[0] = _ac_x0*_ac_x1;
+_ac_out[1] = _ac_x0 + _ac_x1;
 """
 from __future__ import annotations
 
@@ -29,25 +29,52 @@ import sympy as sp
 from ..dtypes import DType
 from ..lower import passes
 from ..lower.elementwise import as_formula, lower_elementwise, prepare
-from ..lower.ir import Loop
+from ..lower.ir import Let, Loop
+from . import parts
 from .render import CPrinter, Source
 from .scipy_calls import scipy_parts
 
 __all__ = ["render_vector_module", "compile_vector"]
 
 
+class _Printer(CPrinter):
+    """Input ``k`` is ``_ac_in[k]`` and output ``k`` is ``_ac_out[k]``: one point."""
+
+    def _print_Indexed(self, expr):
+        name = expr.base.name
+        for prefix in ("_ac_in", "_ac_out"):
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                return f"{prefix}[{int(name[len(prefix):])}]"
+        return super()._print_Indexed(expr)
+
+
 def render_vector_module(kernel, nin: int, nout: int) -> Source:
     """The ``.pyx`` of a vector-function module for one serial float64 kernel."""
-    printer = CPrinter({"dtype": DType.FLOAT64})
-    lines = ["static void _ac_eval(const double *_ac_in, double *_ac_out)", "{",
-             "    const int _ac_i = 0;"]
-    lines += [f"    const double *_ac_in{k} = _ac_in + {k};" for k in range(nin)]
-    lines += [f"    double *_ac_out{k} = _ac_out + {k};" for k in range(nout)]
-    # The loop over one element, after what was hoisted out of it (constants like sqrt(2))
-    for stmt in kernel.body:
-        for inner in stmt.body if isinstance(stmt, Loop) else (stmt,):
-            lines += printer.statement(inner, 1)
-    lines += ["}", "static double _ac_scalar(int n, double *xx)", "{",
+    # One point: what was hoisted out of the loop (constants like sqrt(2)), then its body.
+    body = [inner for stmt in kernel.body
+            for inner in (stmt.body if isinstance(stmt, Loop) else (stmt,))]
+    printer = _Printer({"dtype": DType.FLOAT64})
+    head = "(const double *_ac_in, double *_ac_out"
+    if len(body) > parts.PART_STATEMENTS:
+        # A long body (a system of a thousand equations) as part functions, so the
+        # C compiler's time stays linear; values crossing parts go through _ac_w.
+        remat = {s.symbol: printer.statement(s, 0)[0] for s in body
+                 if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
+        plan = parts.split(body, printer, lambda k: f"_ac_w[{k}]", remat=remat)
+        lines = []
+        for k, part in enumerate(plan.parts):
+            lines += [f"static void __attribute__((noinline)) _ac_eval{k}{head}, double *_ac_w)",
+                      "{"] + ["    " + x for x in part.lines] + ["}"]
+        lines += [f"static void _ac_eval{head})", "{",
+                  f"    double _ac_w[{max(plan.slots, 1)}];"]
+        lines += [f"    _ac_eval{k}(_ac_in, _ac_out, _ac_w);" for k in range(len(plan.parts))]
+        lines += ["}"]
+    else:
+        lines = [f"static void _ac_eval{head})", "{"]
+        for stmt in body:
+            lines += printer.statement(stmt, 1)
+        lines += ["}"]
+    lines += ["static double _ac_scalar(int n, double *xx)", "{",
               f"    double out[{nout}];",
               f"    if (n != {nin}) return NAN;  /* quad passes x and its args */",
               "    _ac_eval(xx, out);", "    return out[0];", "}"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .order import keep_order
 from .substitute import xreplace
 
 __all__ = ["cse"]
@@ -112,4 +113,10 @@ def cse(exprs, prefix: str = "_ac_t"):
     renames = {sym: sp.Symbol(f"{prefix}{k}") for k, (sym, _) in enumerate(kept)}
     kept = [(renames[s], xreplace(v, renames)) for s, v in kept]
     reduced = [xreplace(e, renames) for e in reduced]
+    # A temporary changes the print order of the sums it is a term of: keep theirs.
+    memo, full = {}, {}
+    for s, v in kept:   # each temporary's value in the inputs alone
+        full[s] = xreplace(v, full)
+    kept = [(s, keep_order(v, full, memo)) for s, v in kept]
+    reduced = [keep_order(e, full, memo) for e in reduced]
     return kept, reduced

@@ -109,3 +109,31 @@ def test_objective_value_gradient_and_hessp():
                             options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 5000})
     assert callable(ref_f_vec)
     np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-9)
+
+
+def test_ode_long_system_in_parts(monkeypatch):
+    """A system whose body is cut into part functions (cpu/parts.py) evaluates exactly as
+    the one-function build, and as lambdify."""
+    from algebrac.cpu import parts
+
+    def system(name):
+        u = sp.symbols(f"{name}0:12")
+        rhs = [(u[i - 1] if i else 0) - 2 * u[i] + sp.exp(-u[i] ** 2) * u[(i + 5) % 12]
+               for i in range(12)]
+        rhs[0] += sp.Add(*[sp.sin(u[j]) / (j + 1) for j in range(12)])  # a long sum
+        return rhs, u
+
+    rhs, u = system("u")
+    whole = ac.ode(rhs, u)
+    whole.jac(0.0, np.zeros(12))  # built now, before the patch
+    monkeypatch.setattr(parts, "PART_STATEMENTS", 6)
+    monkeypatch.setattr(parts, "CHAIN_TERMS", 4)
+    rhs2, u2 = system("v")  # another formula key; the same C but for the split
+    split = ac.ode(rhs2, u2)
+    y = np.random.default_rng(3).uniform(-1, 1, 12)
+    np.testing.assert_array_equal(split.fun(0.0, y), whole.fun(0.0, y))
+    np.testing.assert_array_equal(split.jac(0.0, y).toarray(), whole.jac(0.0, y).toarray())
+    np.testing.assert_allclose(split.fun(0.0, y), sp.lambdify([u], rhs)(y), rtol=1e-13,
+                               atol=1e-15)
+    dense = np.asarray(sp.lambdify([u], sp.Matrix(rhs).jacobian(u))(y), float)
+    np.testing.assert_allclose(split.jac(0.0, y).toarray(), dense, rtol=1e-13, atol=1e-15)

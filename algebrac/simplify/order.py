@@ -1,0 +1,77 @@
+"""Sums that add their terms in the order the formula as written prints them.
+
+The printers (C, and ``lambdify``'s NumPy code that algebrac's results are
+held to) add an ``Add``'s terms in SymPy's print order, which depends on the
+terms themselves.  Put a symbol where a subexpression was (a CSE temporary, a
+``Piecewise``'s branch variable) and the order changes: ``-x - pw + s``
+prints as ``-pw + s - x``, so two terms near 1e137 cancel first and the small
+one that NumPy keeps is lost.  :func:`keep_order` rebuilds such sums as
+:class:`SumAsWritten`, which prints its terms in the order it was given.
+
+>>> import sympy as sp
+>>> x, y, z, t = sp.symbols("x y z t")
+>>> (x + y + t).as_ordered_terms()       # t prints first
+[t, x, y]
+>>> keep_order(x + y + t, {t: sp.exp(z)}).as_ordered_terms()   # as x + y + exp(z) does
+[x, y, t]
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["SumAsWritten", "keep_order"]
+
+
+class SumAsWritten(sp.Add):
+    """A sum whose terms print (and so evaluate) in the order of its ``args``.
+
+    Never re-evaluated: a pass that rebuilds it (``xreplace``) keeps the order.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(cls, *args, evaluate=False)
+
+    def as_ordered_terms(self, order=None, data=False):
+        return list(self.args)
+
+
+def keep_order(expr, stands_for: dict, _memo=None):
+    """``expr`` with every sum whose terms hold a key of ``stands_for`` a :class:`SumAsWritten`
+    in the print order the sum has with each key replaced by its value.
+
+    The values hold no key (expand them first).  A :class:`SumAsWritten` already
+    is in order (its terms may stand for others).
+    """
+    return _keep(expr, stands_for, {} if _memo is None else _memo)[0]
+
+
+def _keep(expr, stands_for, memo):
+    """``(expr in order, whether it holds a key)``, each node visited once."""
+    if expr in stands_for:
+        return expr, True
+    if not expr.args:
+        return expr, False
+    if expr in memo:
+        return memo[expr]
+    pairs = [_keep(a, stands_for, memo) for a in expr.args]
+    args = [a for a, _ in pairs]
+    touched = any(t for _, t in pairs)
+    if not touched:
+        out = expr
+    elif isinstance(expr, sp.Add) and len(args) > 2 and not isinstance(expr, SumAsWritten):
+        # (a + b is b + a in IEEE arithmetic too: only longer sums have an order)
+        with sp.evaluate(False):  # the terms as they were before the keys replaced parts
+            full = [a.xreplace(stands_for) if t else a for a, t in pairs]
+        order = sp.Add(*full, evaluate=False).as_ordered_terms()
+        used, picked = set(), []
+        for term in order:
+            j = next(k for k, f in enumerate(full) if k not in used and f == term)
+            used.add(j)
+            picked.append(args[j])
+        out = SumAsWritten(*picked)   # also in args order: later passes keep it
+    elif all(a is b for a, b in zip(args, expr.args)):
+        out = expr
+    else:
+        out = expr.func(*args)
+    memo[expr] = out, touched
+    return out, touched
