@@ -216,3 +216,25 @@ def test_program_without_float_buffers(backend):
     gt, total = ac.function([k], [k > 1, ac.sum(k)], backend=backend)(np.array([1, 2, 3]))
     assert gt.dtype == bool and gt.tolist() == [False, True, True]
     assert total.dtype == np.int64 and int(total) == 6
+
+
+def test_narrow_long_products_match_numpy():
+    # A product with at most 16 columns over a long contraction (N <= 16, N < M <= K:
+    # a gradient Xᵀ G) is computed transposed by BLAS and transposed back (OpenBLAS
+    # runs the narrow orientation at about half speed); both paths, every transpose
+    # flag, float32, a strided input and an empty contraction give NumPy's answer
+    # within the reassociation of a K-term sum.
+    k = ac.dim("k")
+    X, G, E = ac.matrix("X", (n, m)), ac.matrix("G", (n, k)), ac.matrix("E", (k, n))
+    fn = ac.function([X, G, E], [X.T @ G, X.T @ E.T, (G.T @ X).T])
+    r = np.random.default_rng(3)
+    for (nv, mv, kv) in [(300, 20, 3), (300, 20, 16), (300, 20, 17), (10, 20, 3), (0, 4, 2)]:
+        for dtype, eps in [(np.float64, 2.0 ** -52), (np.float32, 2.0 ** -23)]:
+            XV = r.normal(size=(nv, 2 * mv)).astype(dtype)[:, ::2]   # strided rows
+            GV = r.normal(size=(nv, kv)).astype(dtype)
+            EV = np.ascontiguousarray(GV.T)
+            bound = nv * eps * (np.abs(XV).T @ np.abs(GV)) + 1e-30
+            ref = XV.astype(np.float64).T @ GV.astype(np.float64)
+            for got in fn(XV, GV, EV):
+                assert got.dtype == dtype and got.shape == (mv, kv)
+                assert np.all(np.abs(got - ref) <= bound), (nv, mv, kv, dtype)
