@@ -238,7 +238,8 @@ def _render_plan(plan, printer: CPrinter, loop_index) -> list:
                     value = element(value, at) if value.is_Symbol else printer._print(value)
                 else:
                     value = f"{_block_name(s)}_v{k}[{at}]"
-                pick = value if cond == sp.true else f"({_sel_name(s)}[{at}] == {k} ? {value} : {pick})"
+                pick = (value if cond == sp.true
+                        else f"({_sel_name(s)}[{at}] == {k} ? {value} : {pick})")
             return pick
         return f"{_block_name(s)}[{at}]"
 
@@ -274,7 +275,9 @@ def _render_plan(plan, printer: CPrinter, loop_index) -> list:
         for k in reversed(range(len(conds))):
             if conds[k] != sp.true:
                 pick = f"{printer._print(conds[k])} ? {k} : ({pick})"
-        lines.append(f"{pad * 2}int {sel}[_AC_BLOCK];")
+        # The lane index as wide as the float, so mask and values share one vector.
+        wide = "int64_t" if printer.dtype is DType.FLOAT64 else "int32_t"
+        lines.append(f"{pad * 2}{wide} {sel}[_AC_BLOCK];")
         simd(loads(set().union(*(c.free_symbols for c in conds))) + [f"{sel}[{i}] = {pick};"])
         for k, (value, _) in enumerate(pw.args):
             if value.is_Symbol or value.is_Number:  # read in place by the select
