@@ -3,7 +3,9 @@
 * ``pendulum n``: the right-hand side ``M(q)^-1 f(q, u)`` of an n-link planar
   pendulum (point masses on massless rods, Kane's method from
   ``sympy.physics.mechanics``) and its Jacobian with respect to the 2n states;
-  masses, lengths and g are arguments too.
+  masses, lengths and g are arguments too.  The Jacobian is ``M^-1 (dF - dM M^-1 F)``
+  (the derivative of the solve, one more LU solve): SymPy's ``jacobian`` of the
+  solved right-hand side did not finish for n = 5.
 * ``taylor``: the 4th-order Taylor polynomial at 0 of a 6-variable function.
 * ``sum N``: a sum of N terms in x, y and its gradient (3 outputs).
 * ``ode N``: the right-hand side of a 1-D reaction-diffusion system of N
@@ -34,12 +36,14 @@ def pendulum(n: int, jacobian: bool = True):
         prev = P
     kane = me.KanesMethod(N, q_ind=q, u_ind=u, kd_eqs=kd)
     kane.kanes_equations(particles, loads)
-    rhs = kane.mass_matrix_full.LUsolve(kane.forcing_full)
     states = sp.symbols(f"x:{2 * n}")
-    rhs = rhs.xreplace(dict(zip(list(q) + list(u), states)))
+    to_states = dict(zip(list(q) + list(u), states))
+    M, F = (a.xreplace(to_states) for a in (kane.mass_matrix_full, kane.forcing_full))
+    rhs = M.LUsolve(F)
     exprs = list(rhs)
-    if jacobian:
-        exprs += list(rhs.jacobian(states))
+    if jacobian:  # d(M^-1 F) = M^-1 (dF - dM M^-1 F): one more solve, not SymPy's diff of rhs
+        dMr = sp.Matrix.hstack(*[M.diff(s) * rhs for s in states])
+        exprs += list(M.LUsolve(F.jacobian(states) - dMr))
     return exprs, [*states, *m, *l, g]
 
 

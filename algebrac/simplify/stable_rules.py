@@ -26,8 +26,8 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 from ..expr.functions import (LogSumExp, erfcx, log1mexp, log_erfc, logaddexp, logdiffexp,
                               sigmoid, softplus, xlog1py, xlogy)
-from .patterns import (as_square, coeff_of, exp_terms, factors_of, find_factor, has_exp_like,
-                       is_positive, is_real, others, same)
+from .patterns import (as_square, coeff_of, count_ops, exp_terms, factors_of, find_factor,
+                       has_exp_like, is_positive, is_real, others, same)
 from .guard import constraints
 from .rules import Phase
 
@@ -110,12 +110,12 @@ def product_of_sum_to_distributed(node):
     """
     if not any(isinstance(f, sp.Add) for f in node.args) or not has_exp_like(node):
         return None
-    before = sp.count_ops(node)
+    before = count_ops(node)
     for f in node.args:
         if isinstance(f, sp.Add):
             rest = sp.Mul(*others(node, [f]))
             out = sp.Add(*[product_of_exps_to_exp_of_sum(t * rest) or t * rest for t in f.args])
-            if sp.count_ops(out) < before:
+            if count_ops(out) < before:
                 return out
     return None
 
@@ -518,7 +518,7 @@ def exp_times_erfc_to_erfcx(node):
             continue
         (k, x), a = m, ex[0].args[0]
         d = sp.expand(a - n * x**2)
-        if d != 0 and sp.count_ops(d) >= sp.count_ops(a):
+        if d != 0 and count_ops(d) >= count_ops(a):
             continue
         return sp.Mul(*others(node, [ex[2], f])) * k**n * sp.exp(d) * erfcx(x) ** n
     return None

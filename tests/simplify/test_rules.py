@@ -371,3 +371,18 @@ def test_trace_renders():
     assert trace.expr == af.softplus(x)
     tex = trace._repr_latex_()
     assert r"log1p\_of\_exp\_to\_softplus" in tex and r"\operatorname{softplus}" in tex
+
+
+def test_count_ops_equals_sympys():
+    """The memoised count the rules compare sizes with is SymPy's count, on the forms its walk
+    treats specially (signs, quotients, E, Pow(E, x)) and on a deep nest with shared parts."""
+    from algebrac.simplify.patterns import count_ops
+    x, y = sp.symbols("x y")
+    f = x
+    for i in range(16):  # f appears twice: a tree of ~2**8 copies, SymPy walks each
+        f = -f * y + sp.exp(x) * (1 + f) if i % 2 else sp.sin(f) / 2
+    for e in [-x - y, -x + y, x - y, -x / y, -2 * x / 3, sp.exp(-x) * (x - 1) / (2 * y),
+              sp.Piecewise((x, x > 0), (-y, True)), sp.Max(x, -y), 1 / (x + 1) ** 2, sp.sqrt(x),
+              -sp.Rational(1, 3), sp.E, sp.Pow(sp.E, x, evaluate=False), -1 / x, sp.zoo, sp.nan,
+              sp.log(1 + x ** 2) * sp.cos(y / 3) - sp.sin(x * y / 7) / 7, f]:
+        assert count_ops(e) == sp.count_ops(e), e
