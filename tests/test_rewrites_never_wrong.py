@@ -229,7 +229,9 @@ def test_a_failing_rule_leaves_the_node_as_written(monkeypatch):
     assert ac.stabilize(sp.log(1 + x) + sp.exp(x) - 1) == sp.log(1 + x) + expm1(x)
 
 
-def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
+@pytest.fixture
+def stuck_cos_rule(monkeypatch):
+    """A rewrite rule on cos that never returns, under a 0.5 s symbolic budget."""
     def stuck(node):
         while True:
             time.sleep(0.001)
@@ -237,6 +239,9 @@ def test_slow_rewrites_fall_back_within_the_budget(monkeypatch):
     _with_rule(monkeypatch, "stuck", stuck, tracks=(sp.cos,))
     monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "0.5")
     monkeypatch.setattr(elementwise, "GRACE", 0.5)
+
+
+def test_slow_rewrites_fall_back_within_the_budget(stuck_cos_rule):
     start = time.monotonic()
     prog = elementwise.prepare([sp.cos(x) + sp.log(1 + y), sp.exp(y) - 1], [x, y],
                                stabilize=True)
@@ -259,15 +264,8 @@ def test_parts_not_reached_by_the_deadline_still_compile(monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-15)
 
 
-def test_tensor_rewrites_fall_back_within_the_budget(monkeypatch):
+def test_tensor_rewrites_fall_back_within_the_budget(stuck_cos_rule):
     # ac.function's prepare shares the budget: a stuck rewrite leaves its output as written.
-    def stuck(node):
-        while True:
-            time.sleep(0.001)
-
-    _with_rule(monkeypatch, "stuck", stuck, tracks=(sp.cos,))
-    monkeypatch.setenv("ALGEBRAC_SYMBOLIC_TIMEOUT", "0.5")
-    monkeypatch.setattr(elementwise, "GRACE", 0.5)
     n = ac.dim("n")
     v = ac.vector("v", n)
     start = time.monotonic()

@@ -60,16 +60,21 @@ __all__ = ["half_plus_erf_to_erfc", "atan_plus_half_pi_to_atan2", "one_minus_pow
            "half_plus_hyper_to_ibeta", "polynomial_to_horner"]
 
 
-def _constant_plus(node, cls):
-    """``(c, k, u, rest)`` for ``node = c + k*cls(u) + rest`` with ``c`` a nonzero number."""
+def _scaled_terms(node):
+    """``(c, k, f, rest)`` for each term ``k*f`` of ``node = c + k*f + rest``, ``c`` a nonzero number."""
     c, others = node.as_coeff_Add()
     if c == 0:
-        return None
+        return
     terms = sp.Add.make_args(others)
     for t in terms:
         k, f = t.as_coeff_Mul()
+        yield c, k, f, sp.Add(*[s for s in terms if s is not t])
+
+
+def _constant_plus(node, cls):
+    """``(c, k, u, rest)`` for ``node = c + k*cls(u) + rest`` with ``c`` a nonzero number."""
+    for c, k, f, rest in _scaled_terms(node):
         if isinstance(f, cls) and not isinstance(f, erfc_kept):
-            rest = sp.Add(*[s for s in terms if s is not t])
             return c, k, f.args[0], rest
     return None
 
@@ -113,19 +118,13 @@ def atan_plus_half_pi_to_atan2(node):
 @STABILIZE.rule(tracks=(sp.Add,))
 def one_minus_power_to_expm1(node):
     """c - c*(1 + v)**b = -c*expm1(b*log1p(v)) for a non-integer number b (both NaN for v < -1)."""
-    c, others = node.as_coeff_Add()
-    if c == 0:
-        return None
-    terms = sp.Add.make_args(others)
-    for t in terms:
-        k, f = t.as_coeff_Mul()
+    for c, k, f, rest in _scaled_terms(node):
         if k != -c or not isinstance(f, sp.Pow) or not f.exp.is_number \
                 or f.exp.is_integer is not False:
             continue
         one, v = f.base.as_coeff_Add()
         if one != 1 or v == 0:
             continue
-        rest = sp.Add(*[s for s in terms if s is not t])
         return -c * expm1(f.exp * log1p(v)) + rest
     return None
 
