@@ -8,6 +8,9 @@
   the calling thread's limit.  The C functions ``algebrac_get_num_threads`` /
   ``algebrac_set_num_threads`` are exported for threadpoolctl
   (:mod:`algebrac.threads`);
+* holding SciPy's BLAS to one thread while a kernel splits its gemm calls over
+  its own threads (capsule ``_blas_hold_capsule``): one process-wide count of
+  holders, so the BLAS's own setting comes back when the last hold ends;
 * ``flush_to_zero()``: whether the calling thread flushes subnormals to zero,
   which a library built with ``-ffast-math`` would switch on behind the user's
   back (algebrac never does; the test suite checks it).
@@ -31,6 +34,75 @@ cdef extern from *:
     __attribute__((visibility("default"))) void algebrac_set_num_threads(int n)
     { __atomic_store_n(&_ac_threads_setting, n > 0 ? n : 1, __ATOMIC_RELAXED); }
     static void *_ac_threads_address(void) { return (void *)&_ac_threads_setting; }
+
+    /* Holding SciPy's BLAS to one thread while a kernel splits a gemm over its own
+       OpenMP threads.  Two pools on the same cores fight: libgomp's workers spin for
+       a while after each parallel region, exactly when OpenBLAS's threads want the
+       cores (MLP forward+backward on 2 cores: 35 ms with both pools, 17 ms with
+       libgomp spinning less).  The BLAS's own thread count is process-wide, so one
+       counter of holders here (every generated module binds to it) saves it when the
+       first hold starts and restores it when the last ends. */
+    #include <dlfcn.h>
+    #include <pthread.h>
+    typedef void (*_ac_blas_set_t)(int);
+    typedef int (*_ac_blas_get_t)(void);
+    static pthread_mutex_t _ac_blas_lock = PTHREAD_MUTEX_INITIALIZER;
+    static _ac_blas_set_t _ac_blas_set = NULL;
+    static _ac_blas_get_t _ac_blas_get = NULL;
+    static int _ac_blas_looked = 0, _ac_blas_holders = 0, _ac_blas_saved = 1;
+    static long _ac_blas_holds = 0;   /* holds so far (a test's evidence of the split) */
+    /* The thread-count functions of the library that defines `gemm` (OpenBLAS as
+       SciPy and NumPy wheels ship it, with or without a symbol prefix). */
+    static void _ac_blas_find(void *gemm)
+    {
+        static const char *prefixes[] = {"scipy_openblas_", "openblas_", "scipy_openblas64_"};
+        static const char *suffixes[] = {"", "64_"};
+        char set[64], get[64];
+        Dl_info info;
+        void *lib;
+        if (gemm == NULL || !dladdr(gemm, &info) || info.dli_fname == NULL) return;
+        lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+        if (lib == NULL) return;
+        for (int p = 0; p < 3 && _ac_blas_set == NULL; p++)
+            for (int q = 0; q < 2 && _ac_blas_set == NULL; q++) {
+                snprintf(set, sizeof set, "%sset_num_threads%s", prefixes[p], suffixes[q]);
+                snprintf(get, sizeof get, "%sget_num_threads%s", prefixes[p], suffixes[q]);
+                void *s = dlsym(lib, set), *g = dlsym(lib, get);
+                if (s && g) { _ac_blas_set = (_ac_blas_set_t)s; _ac_blas_get = (_ac_blas_get_t)g; }
+            }
+    }
+    /* 1 when the BLAS that defines `gemm` now runs on the calling thread only (call
+       _ac_blas_release after the calls); 0 when its thread count cannot be held. */
+    static int _ac_blas_hold(void *gemm)
+    {
+        int ok;
+        pthread_mutex_lock(&_ac_blas_lock);
+        if (!_ac_blas_looked) { _ac_blas_find(gemm); _ac_blas_looked = 1; }
+        ok = _ac_blas_set != NULL;
+        _ac_blas_holds += ok;
+        if (ok && _ac_blas_holders++ == 0) {
+            _ac_blas_saved = _ac_blas_get();
+            if (_ac_blas_saved != 1) _ac_blas_set(1);
+        }
+        pthread_mutex_unlock(&_ac_blas_lock);
+        return ok;
+    }
+    static void _ac_blas_release(void)
+    {
+        pthread_mutex_lock(&_ac_blas_lock);
+        if (--_ac_blas_holders == 0 && _ac_blas_saved != 1) _ac_blas_set(_ac_blas_saved);
+        pthread_mutex_unlock(&_ac_blas_lock);
+    }
+    typedef struct { int (*hold)(void *); void (*release)(void); } _ac_blas_hold_t;
+    static _ac_blas_hold_t _ac_blas_holder = {_ac_blas_hold, _ac_blas_release};
+    static void *_ac_blas_holder_address(void) { return (void *)&_ac_blas_holder; }
+    static long _ac_blas_hold_count(void)
+    {
+        pthread_mutex_lock(&_ac_blas_lock);
+        long n = _ac_blas_holds;
+        pthread_mutex_unlock(&_ac_blas_lock);
+        return n;
+    }
     #if defined(__x86_64__) || defined(_M_X64)
     #include <xmmintrin.h>
     /* MXCSR bit 15 is flush-to-zero, bit 6 denormals-are-zero. */
@@ -44,6 +116,8 @@ cdef extern from *:
     int algebrac_get_num_threads() nogil
     void algebrac_set_num_threads(int n) nogil
     void *_ac_threads_address() nogil
+    void *_ac_blas_holder_address() nogil
+    long _ac_blas_hold_count() nogil
     int _ac_ftz() nogil
 
 
@@ -52,6 +126,19 @@ from cpython.pycapsule cimport PyCapsule_New
 # Starts as OpenMP's default for this process (OMP_NUM_THREADS, else the CPUs).
 algebrac_set_num_threads(_ac_default_threads())
 _threads_capsule = PyCapsule_New(_ac_threads_address(), b"algebrac._kernels.threads", NULL)
+_blas_hold_capsule = PyCapsule_New(_ac_blas_holder_address(), b"algebrac._kernels.blas_hold",
+                                   NULL)
+
+
+def blas_holds():
+    """How many gemm calls so far ran split over algebrac's threads with the BLAS held
+    to one thread (see ``cpu/tensor_render.py``, ``GEMM_SPLIT``).
+
+    >>> from algebrac import _kernels
+    >>> _kernels.blas_holds() >= 0
+    True
+    """
+    return _ac_blas_hold_count()
 
 
 def get_num_threads():

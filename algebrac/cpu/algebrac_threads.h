@@ -12,23 +12,34 @@
 #define ALGEBRAC_THREADS_H
 #include <omp.h>
 
+/* Holding SciPy's BLAS to one thread around gemm calls a kernel splits over its
+ * own threads (algebrac._kernels keeps the process-wide count of holders). */
+typedef struct { int (*hold)(void *); void (*release)(void); } _ac_blas_hold_t;
+
 #ifdef ALGEBRAC_THREADS_DEFINE
 __attribute__((visibility("hidden"))) int *_ac_threads_ptr = NULL;
+__attribute__((visibility("hidden"))) _ac_blas_hold_t *_ac_blas_hold_ptr = NULL;
 
 /* Python C-API: call with the GIL held, from the module's initialisation. */
 static int _ac_bind_threads(void)
 {
     PyObject *mod = PyImport_ImportModule("algebrac._kernels");
     if (mod == NULL) return -1;
+    /* the pointers stay valid: extension modules are never unloaded */
     PyObject *cap = PyObject_GetAttrString(mod, "_threads_capsule");
-    Py_DECREF(mod);  /* stays alive in sys.modules: extension modules are never unloaded */
-    if (cap == NULL) return -1;
+    if (cap == NULL) { Py_DECREF(mod); return -1; }
     _ac_threads_ptr = (int *)PyCapsule_GetPointer(cap, "algebrac._kernels.threads");
     Py_DECREF(cap);
-    return _ac_threads_ptr == NULL ? -1 : 0;
+    cap = _ac_threads_ptr ? PyObject_GetAttrString(mod, "_blas_hold_capsule") : NULL;
+    Py_DECREF(mod);
+    if (cap == NULL) return -1;
+    _ac_blas_hold_ptr = (_ac_blas_hold_t *)PyCapsule_GetPointer(cap, "algebrac._kernels.blas_hold");
+    Py_DECREF(cap);
+    return _ac_blas_hold_ptr == NULL ? -1 : 0;
 }
 #else
 extern __attribute__((visibility("hidden"))) int *_ac_threads_ptr;
+extern __attribute__((visibility("hidden"))) _ac_blas_hold_t *_ac_blas_hold_ptr;
 #endif
 
 static inline int _ac_nthreads(void)

@@ -81,6 +81,49 @@ static void _ac_give(_ac_block *b)
 }}"""
 
 
+# A gemm of at least GEMM_SPLIT multiply-adds runs on the kernel's own threads: each takes a
+# block of C's rows or columns (whichever dimension is longer; blocks start at multiples of
+# 8 elements, one cache line of doubles) and calls the BLAS with its thread count held to
+# one (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
+# share the cores, and libgomp's workers spin after each of our parallel regions exactly
+# while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 17 ms
+# with libgomp spinning less.  A BLAS whose thread count cannot be held runs as it likes.
+GEMM_SPLIT = 1 << 20
+_GEMM = """\
+/* Column-major C (m x n, ldc) = alpha op(A) op(B), BLAS conventions, beta = 0. */
+static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a, int lda,
+                       {t} *b, int ldb, {t} *c, int ldc)
+{{
+    {t} beta = 0;
+    const int nthr = _ac_nthreads();
+    if (nthr < 2 || (double)m * (double)n * (double)k < {split}.0
+            || !_ac_blas_hold_ptr->hold((void *)_ac_{s}gemm)) {{
+        _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+        return;
+    }}
+    int fpe = 0;
+    const int rows = m >= n;
+    #pragma omp parallel num_threads(nthr) reduction(|:fpe)
+    {{
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int total = rows ? m : n, step = ((total + nt - 1) / nt + 7) & ~7;
+        const int lo = tid * step < total ? tid * step : total;
+        int len = total - lo < step ? total - lo : step;
+        if (tid) feclearexcept(_AC_FE_FLAGS);
+        if (len > 0 && rows)
+            _ac_{s}gemm(&ta, &tb, &len, &n, &k, &alpha, a + (ta == 'N' ? lo : (size_t)lo * lda),
+                      &lda, b, &ldb, &beta, c + lo, &ldc);
+        else if (len > 0)
+            _ac_{s}gemm(&ta, &tb, &m, &len, &k, &alpha, a, &lda,
+                      b + (tb == 'N' ? (size_t)lo * ldb : lo), &ldb, &beta,
+                      c + (size_t)lo * ldc, &ldc);
+        if (tid) fpe |= fetestexcept(_AC_FE_FLAGS);
+    }}
+    _ac_blas_hold_ptr->release();
+    if (fpe) feraiseexcept(fpe);
+}}"""
+
+
 def buf_ctype(dtype: DType) -> str:
     return {DType.INT64: "npy_int64", DType.BOOL: "npy_bool"}.get(dtype, dtype.c_name)
 
@@ -287,11 +330,11 @@ class TensorPrinter(NestPrinter, CPrinter):
         pad = self.indent_unit * depth
         p1 = pad + self.indent_unit
         t = self.dtype.c_name
-        blas = "_ac_sgemm" if self.dtype is DType.FLOAT32 else "_ac_dgemm"
+        blas = "_ac_gemm_s" if self.dtype is DType.FLOAT32 else "_ac_gemm_d"
         lines = [f"{pad}{{"]
         m, n, k = (self._print_index(x) for x in (g.m, g.n, g.k))
         lines += [f"{p1}int _ac_M = (int)({m}), _ac_N = (int)({n}), _ac_K = (int)({k});",
-                  f"{p1}{t} _ac_alpha = {self._print(g.alpha)}, _ac_beta = 0;",
+                  f"{p1}{t} _ac_alpha = {self._print(g.alpha)};",
                   f"{p1}{t} *_ac_a_copy = NULL, *_ac_b_copy = NULL, *_ac_c_copy = NULL;",
                   f"{p1}int _ac_ok = 1;"]
         for tag, buf in (("a", g.a), ("b", g.b), ("c", g.c)):
@@ -328,22 +371,21 @@ class TensorPrinter(NestPrinter, CPrinter):
         # 22 ms, its transpose 13.5 ms): for a narrow, long product (0 < N <= 16, N < M <= K)
         # compute C column-major into scratch and transpose it (M*N moves beside
         # M*N*K multiply-adds).  Sizes are known only here, at call time.
-        lines += [f"{p1}char _ac_ta = {ta}, _ac_tb = {tb}, _ac_fa = {fa}, _ac_fb = {fb};",
-                  f"{p1}{t} *_ac_ct = NULL;",
+        lines += [f"{p1}{t} *_ac_ct = NULL;",
                   f"{p1}if (_ac_ok && _ac_N > 0 && _ac_N <= 16 && _ac_N < _ac_M && _ac_M <= _ac_K)",
                   f"{p1}    _ac_ct = ({t} *)_ac_scratch(sizeof({t}) * (size_t)_ac_M * "
                   "(size_t)_ac_N);",
                   f"{p1}if (_ac_ct) {{",
-                  f"{p1}    {blas}(&_ac_fa, &_ac_fb, &_ac_M, &_ac_N, &_ac_K, &_ac_alpha, _ac_a, "
-                  "&_ac_lda, _ac_b, &_ac_ldb, &_ac_beta, _ac_ct, &_ac_M);",
+                  f"{p1}    {blas}({fa}, {fb}, _ac_M, _ac_N, _ac_K, _ac_alpha, _ac_a, "
+                  "_ac_lda, _ac_b, _ac_ldb, _ac_ct, _ac_M);",
                   f"{p1}    for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
                   f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++)",
                   f"{p1}            _ac_c[_ac_r*_ac_ldc + _ac_q] = _ac_ct[_ac_q*(npy_intp)_ac_M "
                   "+ _ac_r];",
                   f"{p1}    free(_ac_ct);",
                   f"{p1}}} else if (_ac_ok && _ac_M > 0 && _ac_N > 0) {{",
-                  f"{p1}    if (_ac_K > 0) {blas}(&_ac_tb, &_ac_ta, &_ac_N, &_ac_M, &_ac_K, "
-                  "&_ac_alpha, _ac_b, &_ac_ldb, _ac_a, &_ac_lda, &_ac_beta, _ac_c, &_ac_ldc);",
+                  f"{p1}    if (_ac_K > 0) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, "
+                  "_ac_alpha, _ac_b, _ac_ldb, _ac_a, _ac_lda, _ac_c, _ac_ldc);",
                   f"{p1}    else for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
                   f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++) "
                   "_ac_c[_ac_r*_ac_ldc + _ac_q] = 0;",
@@ -505,6 +547,8 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "static _ac_gemm_s_t _ac_sgemm = NULL;",
         "static void _ac_set_blas(void *d, void *s) "
         "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
+        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT) for s, t in (("d", "double"), ("s", "float"))
+          if use_blas),
         *bodies, *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",

@@ -6,11 +6,14 @@ independent oracle) and hand-written NumPy.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import sympy as sp
 
 import algebrac as ac
+from algebrac import _kernels
 
 n, m, h = ac.dim("n"), ac.dim("m"), ac.dim("h")
 x, y = ac.vector("x", n), ac.vector("y", n)
@@ -218,17 +221,60 @@ def test_program_without_float_buffers(backend):
     assert total.dtype == np.int64 and int(total) == 6
 
 
-def test_narrow_long_products_match_numpy():
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info()
+                  if i["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gemm_paths_match_numpy(threads):
     # A product with at most 16 columns over a long contraction (N <= 16, N < M <= K:
     # a gradient Xᵀ G) is computed transposed by BLAS and transposed back (OpenBLAS
-    # runs the narrow orientation at about half speed); both paths, every transpose
-    # flag, float32, a strided input and an empty contraction give NumPy's answer
-    # within the reassociation of a K-term sum.
+    # runs the narrow orientation at about half speed); products of 2^20 multiply-adds
+    # and more are split over the kernel's threads, by C's rows or columns, with the
+    # BLAS held to one thread.  Every path, every transpose flag, float32, a strided
+    # input and an empty contraction give NumPy's answer within the reassociation of
+    # a K-term sum, and the BLAS's own thread count is back afterwards.
+    from algebrac.cpu.tensor_render import GEMM_SPLIT
+
     k = ac.dim("k")
     X, G, E = ac.matrix("X", (n, m)), ac.matrix("G", (n, k)), ac.matrix("E", (k, n))
     fn = ac.function([X, G, E], [X.T @ G, X.T @ E.T, (G.T @ X).T])
     r = np.random.default_rng(3)
-    for (nv, mv, kv) in [(300, 20, 3), (300, 20, 16), (300, 20, 17), (10, 20, 3), (0, 4, 2)]:
+    sizes = [(300, 20, 3), (300, 20, 16), (300, 20, 17), (10, 20, 3), (0, 4, 2),
+             (3000, 40, 9), (3000, 40, 20), (3000, 20, 41), (3000, 13, 100)]
+    assert all(nv * mv * kv >= GEMM_SPLIT for nv, mv, kv in sizes[5:])
+    before, old, holds = _blas_threads(), ac.get_num_threads(), _kernels.blas_holds()
+    ac.set_num_threads(threads)
+    try:
+        _check_products(fn, r, sizes)
+    finally:
+        ac.set_num_threads(old)
+    assert _blas_threads() == before
+    # SciPy's wheels ship OpenBLAS, whose thread count can be held: 2 threads split
+    # the 4 large sizes' products in 2 dtypes (2 products: (GᵀX)ᵀ is XᵀG, computed once).
+    assert _kernels.blas_holds() - holds == (0 if threads == 1 else 4 * 2 * 2)
+
+
+def test_split_gemm_restores_blas_threads_under_concurrent_calls():
+    X = ac.matrix("X", (n, m))
+    fn = ac.function([X], X.T @ X)
+    XV = np.random.default_rng(5).normal(size=(2000, 30))
+    before, old = _blas_threads(), ac.get_num_threads()
+    ac.set_num_threads(2)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: fn(XV), range(16)))
+    finally:
+        ac.set_num_threads(old)
+    assert _blas_threads() == before
+    for got in results:
+        np.testing.assert_allclose(got, XV.T @ XV, rtol=1e-12, atol=1e-12)
+
+
+def _check_products(fn, r, sizes):
+    for (nv, mv, kv) in sizes:
         for dtype, eps in [(np.float64, 2.0 ** -52), (np.float32, 2.0 ** -23)]:
             XV = r.normal(size=(nv, 2 * mv)).astype(dtype)[:, ::2]   # strided rows
             GV = r.normal(size=(nv, kv)).astype(dtype)
