@@ -15,7 +15,7 @@ processes.
 >>> x, y = sp.symbols("x y")
 >>> uf = ac.compile(x * y + 1, [x, y])
 >>> uf.__name__
-'x_y_1_635ba6cb'
+'x_y_1_f742aaba'
 >>> kind, formula, options = uf.__reduce__()[1]   # what a pickle holds
 >>> kind, formula, options
 ('ufunc', (x*y + 1, [x, y]), {'backend': 'cpu', 'stabilize': True})
@@ -28,9 +28,10 @@ import sys
 
 from .errors import SignatureError
 
-__all__ = ["rebuild", "rebuilder", "readable_name"]
+__all__ = ["rebuild", "rebuilder", "readable_name", "structure", "name_text"]
 
 _MAX_NAME = 40
+_PRINTED_NODES = 2000   # formulas up to this many distinct nodes are named from str()
 
 
 def rebuild(kind: str, formula: tuple, options: dict):
@@ -64,3 +65,87 @@ def readable_name(formula_text: str, *key_parts: str) -> str:
     if not words or words[0].isdigit():
         words = "f_" + words if words else "f"
     return f"{words}_{digest}"
+
+
+def structure(exprs) -> str:
+    """A text that determines ``exprs`` (SymPy objects) as ``srepr`` does, each distinct
+    subexpression written once: its length and the time to make it grow with the DAG,
+    not the tree (``srepr`` of a sum of 800 terms and its gradient takes seconds, as
+    it also sorts every sum into print order).
+
+    Each compound node is a line ``head(children)``, a child being the number of an
+    earlier line or an atom's ``srepr`` (which carries a symbol's assumptions).
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", positive=True)
+    >>> print(structure([sp.sin(x) + sp.sin(x)**2]))
+    sin(Symbol('x', positive=True))
+    <class 'sympy.core.power.Pow'>(0,Integer(2))
+    <class 'sympy.core.add.Add'>(1,0)
+    """
+    import sympy as sp
+
+    ids: dict = {}
+    lines: list = []
+    heads: dict = {}
+
+    def ref(node):
+        return str(ids[node]) if node in ids else sp.srepr(node)
+
+    for root in exprs:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in ids or not node.args:
+                stack.pop()
+                continue
+            pending = [a for a in node.args if a.args and a not in ids]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            head = heads.get(node.func)
+            if head is None:
+                head = heads[node.func] = sp.srepr(node.func) if isinstance(
+                    node.func, sp.FunctionClass) else repr(node.func)
+            ids[node] = len(lines)
+            lines.append(f"{head}({','.join(map(ref, node.args))})")
+        if not root.args:
+            lines.append(sp.srepr(root))
+    return "\n".join(lines)
+
+
+def name_text(exprs) -> str:
+    """Text to name ``exprs`` by (:func:`readable_name`): ``str`` of the formula, or of
+    its first terms and factors when it is large (printing sorts every sum).
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> name_text([sp.Add(*[sp.sin(k * x) for k in range(1, 2000)])])
+    'sin(x) + sin(2*x) + sin(3*x) + ...'
+    """
+    import sympy as sp
+
+    seen: set = set()
+    stack = list(exprs)
+    while stack and len(seen) <= _PRINTED_NODES:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(node.args)
+    if len(seen) <= _PRINTED_NODES:
+        return ", ".join(map(str, exprs))
+
+    def head(node, depth):
+        if not node.args:
+            return node
+        many = isinstance(node, (sp.Add, sp.Mul)) and len(node.args) > 3
+        args = [head(a, depth - 1) for a in (node.args[:3] if many else node.args)] \
+            if depth else []
+        try:
+            return node.func(*args, *([sp.Symbol("...")] if many or not depth else []))
+        except Exception:  # noqa: BLE001 (any placeholder names the node as well)
+            return sp.Symbol(type(node).__name__)
+
+    with sp.evaluate(False):
+        return sp.sstr(head(exprs[0], 4), order="none")

@@ -148,9 +148,8 @@ class Ufunc:
         self._requested_backend = backend
         # Printing recurses over the tree: deep formulas need run_deep's stack.
         self._key_text, text = run_deep(exprs, lambda: (
-            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize),
-             *(["limits"] if self._limits else [])),
-            str(exprs[0]) if single else ", ".join(map(str, exprs))))
+            (pickling.structure(exprs), sp.srepr(args), str(single), str(self._stabilize),
+             *(["limits"] if self._limits else [])), pickling.name_text(exprs)))
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)

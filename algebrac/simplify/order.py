@@ -9,6 +9,8 @@ one that NumPy keeps is lost.  :func:`keep_order` rebuilds such sums as
 :class:`SumAsWritten`, which prints its terms in the order it was given.
 
 >>> import sympy as sp
+
+from .substitute import xreplace
 >>> x, y, z, t = sp.symbols("x y z t")
 >>> (x + y + t).as_ordered_terms()       # t prints first
 [t, x, y]
@@ -18,6 +20,8 @@ one that NumPy keeps is lost.  :func:`keep_order` rebuilds such sums as
 from __future__ import annotations
 
 import sympy as sp
+
+from .substitute import xreplace
 
 __all__ = ["SumAsWritten", "keep_order"]
 
@@ -40,12 +44,14 @@ def keep_order(expr, stands_for: dict, _memo=None):
     in the print order the sum has with each key replaced by its value.
 
     The values hold no key (expand them first).  A :class:`SumAsWritten` already
-    is in order (its terms may stand for others).
+    is in order (its terms may stand for others).  ``_memo`` (a dict) carries the
+    work from one call to the next under the same ``stands_for``.
     """
-    return _keep(expr, stands_for, {} if _memo is None else _memo)[0]
+    memo = {} if _memo is None else _memo
+    return _keep(expr, stands_for, memo, memo.setdefault(SumAsWritten, {}))[0]
 
 
-def _keep(expr, stands_for, memo):
+def _keep(expr, stands_for, memo, full_memo):
     """``(expr in order, whether it holds a key)``, each node visited once."""
     if expr in stands_for:
         return expr, True
@@ -53,7 +59,7 @@ def _keep(expr, stands_for, memo):
         return expr, False
     if expr in memo:
         return memo[expr]
-    pairs = [_keep(a, stands_for, memo) for a in expr.args]
+    pairs = [_keep(a, stands_for, memo, full_memo) for a in expr.args]
     args = [a for a, _ in pairs]
     touched = any(t for _, t in pairs)
     if not touched:
@@ -61,14 +67,12 @@ def _keep(expr, stands_for, memo):
     elif isinstance(expr, sp.Add) and len(args) > 2 and not isinstance(expr, SumAsWritten):
         # (a + b is b + a in IEEE arithmetic too: only longer sums have an order)
         with sp.evaluate(False):  # the terms as they were before the keys replaced parts
-            full = [a.xreplace(stands_for) if t else a for a, t in pairs]
+            full = [xreplace(a, stands_for, full_memo) if t else a for a, t in pairs]
+        where: dict = {}   # each full term -> the places it is at (equal terms may repeat)
+        for k in reversed(range(len(full))):
+            where.setdefault(full[k], []).append(k)
         order = sp.Add(*full, evaluate=False).as_ordered_terms()
-        used, picked = set(), []
-        for term in order:
-            j = next(k for k, f in enumerate(full) if k not in used and f == term)
-            used.add(j)
-            picked.append(args[j])
-        out = SumAsWritten(*picked)   # also in args order: later passes keep it
+        out = SumAsWritten(*(args[where[term].pop()] for term in order))
     elif all(a is b for a, b in zip(args, expr.args)):
         out = expr
     else:

@@ -16,24 +16,39 @@ from __future__ import annotations
 __all__ = ["xreplace"]
 
 
-def xreplace(expr, rule: dict):
-    """``expr.xreplace(rule)``, in time proportional to the distinct subexpressions."""
+def xreplace(expr, rule: dict, memo: dict | None = None):
+    """``expr.xreplace(rule)``, in time proportional to the distinct subexpressions.
+
+    ``memo`` (a dict) carries the rebuilt nodes from one call to the next: pass
+    the same one for several expressions under the same ``rule``, or under a
+    ``rule`` that only gains keys none of the earlier expressions hold (a
+    temporary's definition, in dependency order).  ``rule`` is never copied,
+    so each call costs its new nodes only.
+    """
     if not rule:
         return expr
-    memo = dict(rule)
+    memo = {} if memo is None else memo
+
+    def done(node):
+        return node in rule or node in memo
+
+    def get(node):
+        hit = rule.get(node)
+        return memo[node] if hit is None else hit
+
     stack = [expr]
     while stack:
         node = stack[-1]
-        if node in memo:
+        if done(node):
             stack.pop()
             continue
         args = node.args
-        pending = [a for a in args if a not in memo]
+        pending = [a for a in args if not done(a)]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
-        new = tuple(memo[a] for a in args)
+        new = tuple(get(a) for a in args)
         changed = any(n is not a for n, a in zip(new, args))
         memo[node] = node.func(*new) if changed else node
-    return memo[expr]
+    return get(expr)
