@@ -221,7 +221,9 @@ def _symbolic(exprs, args, stabilize, limits=False):
         forward, _ = _realify(sp.Tuple(*args))
         exprs = [rename(e, forward) for e in exprs]
         args = [forward.get(a, a) for a in args]
-    exprs = [rewritten(e, k, stabilize, deadline, limits=limits) for k, e in enumerate(exprs)]
+    memos: dict = {}  # the outputs share subexpressions (a gradient its function's): rewrite each once
+    exprs = [rewritten(e, k, stabilize, deadline, limits=limits, memos=memos)
+             for k, e in enumerate(exprs)]
     exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
@@ -233,17 +235,20 @@ def _symbolic(exprs, args, stabilize, limits=False):
 
 
 def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
-              check=_check_supported):
+              check=_check_supported, memos=None):
     """Output ``k`` stabilized or specialized; as written (specialized only) if that fails.
 
     Shared by scalar and tensor programs: a rewrite that raises, brings in a
     non-real value, makes a node ``check`` refuses, or runs past ``deadline``
     (plus ``GRACE`` for one stuck SymPy call) leaves the output as written.
+    ``memos``: what the rules made of each subexpression, shared by the outputs of one
+    compile (see :func:`~algebrac.simplify.rules.rewrite`).
     """
     try:
         with hard_limit(None if deadline.at is None else deadline.left() + GRACE):
-            out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline)
-                   if stabilize else specialize(e, deadline=deadline))
+            out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline,
+                                   memos=memos)
+                   if stabilize else specialize(e, deadline=deadline, memos=memos))
         if deadline.expired():  # the parts not reached still need the table forms (re(x) -> x)
             with sp.evaluate(False):
                 out = specialize(out)

@@ -111,8 +111,8 @@ def cse(exprs, prefix: str = "_ac_t"):
         reduced = [xreplace(e, inline, seen) for e in reduced]
     # Renumber so names stay dense and stable whatever was inlined.
     renames = {sym: sp.Symbol(f"{prefix}{k}") for k, (sym, _) in enumerate(kept)}
-    seen = {}
-    kept = [(renames[s], xreplace(v, renames, seen)) for s, v in kept]
+    renames, seen = {s: r for s, r in renames.items() if s != r}, {}
+    kept = [(renames.get(s, s), xreplace(v, renames, seen)) for s, v in kept]
     reduced = [xreplace(e, renames, seen) for e in reduced]
     # A temporary changes the print order of the sums it is a term of: keep theirs.
     memo, full, seen = {}, {}, {}

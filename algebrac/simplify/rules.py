@@ -132,7 +132,20 @@ class _Walk:
         return self.deadline is not None and self.deadline.expired()
 
 
-def _try_rule(r: Rule, node, walk: _Walk, args_constraints):
+class _Inputs:
+    """The domain constraints of a node's arguments, found when a rule first needs them:
+    most nodes match no rule, and finding them asks SymPy's assumptions (``x >= 0``?)."""
+
+    def __init__(self, node, memo: dict):
+        self.node, self.memo, self.value = node, memo, None
+
+    def get(self) -> frozenset:
+        if self.value is None:
+            self.value = frozenset().union(*(constraints(a, self.memo) for a in self.node.args))
+        return self.value
+
+
+def _try_rule(r: Rule, node, walk: _Walk, args_constraints: _Inputs):
     """``r(node)``, or ``None`` when the rule fails or its result is not admissible."""
     if r.limit and not walk.limits:
         return None
@@ -143,7 +156,7 @@ def _try_rule(r: Rule, node, walk: _Walk, args_constraints):
     if new is None or new == node:
         return None
     try:
-        ok = admissible(node, new, args_constraints, walk.guard_memo)
+        ok = admissible(node, new, args_constraints.get(), walk.guard_memo)
     except Exception:  # noqa: BLE001
         ok = False
     return new if ok else None
@@ -154,7 +167,7 @@ def _apply(node, phase: Phase, walk: _Walk, fired):
         rules = phase.for_head(type(node))
         if not rules or walk.expired():
             return node
-        inputs = frozenset().union(*(constraints(a, walk.guard_memo) for a in node.args))
+        inputs = _Inputs(node, walk.guard_memo)
         for r in rules:
             new = _try_rule(r, node, walk, inputs)
             if new is not None:

@@ -93,12 +93,12 @@ def rename(expr, mapping: dict):
 
 
 def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool = False,
-                    deadline=None, restore: bool = True):
+                    deadline=None, restore: bool = True, memos: dict | None = None):
     expr = sp.sympify(expr, strict=True)
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
     out = rename(expr, forward)
-    memos: dict = {}
+    memos = {} if memos is None else memos
     for _ in range(MAX_PASSES):
         before = out
         out = rewrite(out, PHASES, work, memos, limits=limits, deadline=deadline)
