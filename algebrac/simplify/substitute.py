@@ -13,17 +13,20 @@ y*sin(y) + sin(y)**2
 """
 from __future__ import annotations
 
-__all__ = ["xreplace"]
+from sympy import Function
+
+__all__ = ["xreplace", "functions_as_written"]
 
 
-def xreplace(expr, rule: dict, memo: dict | None = None):
+def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
     """``expr.xreplace(rule)``, in time proportional to the distinct subexpressions.
 
     ``memo`` (a dict) carries the rebuilt nodes from one call to the next: pass
     the same one for several expressions under the same ``rule``, or under a
     ``rule`` that only gains keys none of the earlier expressions hold (a
     temporary's definition, in dependency order).  ``rule`` is never copied,
-    so each call costs its new nodes only.
+    so each call costs its new nodes only.  ``build(node, args)`` makes a node
+    with new arguments (default: ``node.func(*args)``).
     """
     if not rule:
         return expr
@@ -50,5 +53,21 @@ def xreplace(expr, rule: dict, memo: dict | None = None):
         stack.pop()
         new = tuple(get(a) for a in args)
         changed = any(n is not a for n, a in zip(new, args))
-        memo[node] = node.func(*new) if changed else node
+        memo[node] = (build(node, new) if build else node.func(*new)) if changed else node
     return get(expr)
+
+
+def functions_as_written(node, args):
+    """``node`` with new ``args``, evaluating sums, products and powers only.
+
+    For replacements that give back what a function's arguments were when it was
+    built (a CSE temporary by its value, one symbol by another of the same kind),
+    whose evaluation would give the node back: ``log1p(u)`` asks ``log.eval(1 + u)``
+    again, some milliseconds each.
+    """
+    if isinstance(node, Function):
+        try:
+            return node.func(*args, evaluate=False)
+        except TypeError:  # a class whose constructor takes no evaluate=
+            pass
+    return node.func(*args)
