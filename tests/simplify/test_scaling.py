@@ -1,0 +1,145 @@
+"""The symbolic phase scales with the distinct subexpressions of a formula: work is
+counted (comparisons, lookups, rule calls), never timed."""
+import collections
+import subprocess
+import sys
+
+import sympy as sp
+from sympy.core.basic import Basic
+
+from algebrac import pickling
+from algebrac.lower.elementwise import prepare
+from algebrac.simplify import rules
+from algebrac.simplify.order import keep_order
+from algebrac.simplify.substitute import xreplace
+
+x, y = sp.symbols("x y")
+
+
+def _shared(levels: int):
+    """A formula whose tree doubles with each level while its DAG grows by a few nodes."""
+    f = x
+    for k in range(levels):
+        f = sp.sin(f) + sp.cos(f) * (y + k)
+    return f
+
+
+class _CountingDict(dict):
+    """A dict that counts how often it is read (``dict(d)`` reads every key)."""
+
+    reads = 0
+
+    def __getitem__(self, key):
+        _CountingDict.reads += 1
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        _CountingDict.reads += 1
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        _CountingDict.reads += 1
+        return super().__contains__(key)
+
+    def __iter__(self):   # off CPython's fast path: copying goes through __getitem__
+        return iter(list(super().keys()))
+
+
+def _chain_reads(n: int) -> int:
+    """Rule reads to expand a chain of ``n`` temporaries, one call each, as CSE does."""
+    t = sp.symbols(f"t0:{n}")
+    lets = [(t[0], x + 1)] + [(t[k], t[k - 1] * x + k) for k in range(1, n)]
+    full, memo = _CountingDict(), {}
+    _CountingDict.reads = 0
+    for s, v in lets:
+        full[s] = xreplace(v, full, memo)
+    return _CountingDict.reads
+
+
+def test_xreplace_calls_over_a_growing_rule_are_linear():
+    assert _chain_reads(200) <= 2.2 * _chain_reads(100)
+
+
+def _order_comparisons(monkeypatch, n: int) -> int:
+    t = sp.symbols(f"_ac_t0:{n}")
+    stands_for = {t[k]: sp.sin((k + 1) * x) for k in range(n)}
+    expr = sp.Add(*[t[k] * y for k in range(n)], x)
+    calls = [0]
+    eq = Basic.__eq__
+
+    def counting(self, other):
+        calls[0] += 1
+        return eq(self, other)
+
+    with monkeypatch.context() as m:
+        m.setattr(Basic, "__eq__", counting)
+        out = keep_order(expr, stands_for)
+    assert sorted(out.args, key=str) == sorted(expr.args, key=str)
+    return calls[0]
+
+
+def test_keep_order_of_a_long_sum_is_not_quadratic(monkeypatch):
+    """Each term finds its place in the print order by lookup, not by a search."""
+    assert _order_comparisons(monkeypatch, 400) <= 2.5 * _order_comparisons(monkeypatch, 200)
+
+
+def test_structure_writes_each_distinct_subexpression_once():
+    """The cache key of a formula whose tree has 2**400 nodes: one line per DAG node,
+    made without recursion (the formula is 1200 levels deep)."""
+    f = _shared(400)
+    text = pickling.structure([f, f.args[0]])
+    nodes, stack = set(), [f]
+    while stack:
+        n = stack.pop()
+        if n.args and n not in nodes:
+            nodes.add(n)
+            stack.extend(n.args)
+    assert text.count("\n") + 1 == len(nodes)
+    assert len(pickling.name_text([f])) < 200
+
+
+def test_structure_tells_apart_what_srepr_does():
+    px = sp.Symbol("x", positive=True)
+    forms = [x + y, x * y, px + y, sp.sin(x) + y, sp.Float("0.1", 20) * x,
+             sp.Float("0.1", 30) * x, sp.Rational(1, 3) * x, sp.Add(y, x, evaluate=False)]
+    keys = [pickling.structure([f]) for f in forms]
+    assert len(set(keys)) == len(keys)
+    assert pickling.structure([sp.sin(x) + y]) == pickling.structure([y + sp.sin(x)])
+
+
+def test_structure_is_the_same_in_every_process():
+    """Cache keys: argument order of sums and products does not depend on hashing."""
+    code = ("import sympy as sp; from algebrac import pickling; x, y, z = sp.symbols('x y z');"
+            "print(pickling.structure([sp.exp(-z*x)*sp.sin(3*x + y/4) + sp.log(1 + x**2) "
+            "- sp.cos(y)*z, x*y*z]))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONHASHSEED": seed, "PATH": "",
+                                            "PYTHONPATH": ":".join(sys.path)}).stdout
+            for seed in ("1", "2")}
+    z = sp.Symbol("z")
+    here = pickling.structure([sp.exp(-z * x) * sp.sin(3 * x + y / 4) + sp.log(1 + x ** 2)
+                               - sp.cos(y) * z, x * y * z])
+    assert runs == {here + "\n"}
+
+
+def test_outputs_share_the_rewrite_of_their_common_parts(monkeypatch):
+    """A gradient repeats its function's subexpressions: a compile of all three outputs
+    tries a rule on a node no more often than a compile of one output holding it."""
+    f = sum(sp.log(1 + sp.exp(x * k)) * sp.exp(-y / k) for k in range(1, 6))
+    tried = collections.Counter()
+    call = rules.Rule.__call__
+
+    def counting(self, node):
+        tried[self.name, node] += 1
+        return call(self, node)
+
+    monkeypatch.setattr(rules.Rule, "__call__", counting)
+    alone = collections.Counter()
+    for e in (f, f.diff(x), f.diff(y)):
+        tried.clear()
+        prepare([e], [x, y], stabilize=True)
+        alone |= tried   # the largest count of each
+    tried.clear()
+    prepare([f, f.diff(x), f.diff(y)], [x, y], stabilize=True)
+    assert tried and all(n <= alone[key] for key, n in tried.items())
+    assert sum(tried.values()) < sum(alone.values()) * 1.5
