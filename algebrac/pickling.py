@@ -31,7 +31,7 @@ from .errors import SignatureError
 __all__ = ["rebuild", "rebuilder", "readable_name", "structure", "name_text"]
 
 _MAX_NAME = 40
-_PRINTED_NODES = 2000   # formulas up to this many distinct nodes are named from str()
+_PRINTED_NODES = 2000   # formulas up to this many tree nodes are named from str()
 
 
 def rebuild(kind: str, formula: tuple, options: dict):
@@ -126,14 +126,16 @@ def name_text(exprs) -> str:
     """
     import sympy as sp
 
-    seen: set = set()
+    size: dict = {}   # node -> nodes in its tree (what printing walks), counted on the DAG
     stack = list(exprs)
-    while stack and len(seen) <= _PRINTED_NODES:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(node.args)
-    if len(seen) <= _PRINTED_NODES:
+    while stack:
+        node = stack[-1]
+        pending = [a for a in node.args if a not in size]
+        if pending:
+            stack.extend(pending)
+            continue
+        size[stack.pop()] = 1 + sum(size[a] for a in node.args)
+    if sum(size[e] for e in exprs) <= _PRINTED_NODES:
         return ", ".join(map(str, exprs))
 
     def head(node, depth):
