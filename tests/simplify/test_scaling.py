@@ -143,3 +143,26 @@ def test_outputs_share_the_rewrite_of_their_common_parts(monkeypatch):
     prepare([f, f.diff(x), f.diff(y)], [x, y], stabilize=True)
     assert tried and all(n <= alone[key] for key, n in tried.items())
     assert sum(tried.values()) < sum(alone.values()) * 1.5
+
+
+def test_print_order_is_sympys_order():
+    """The sparse ordering of a sum's terms is SymPy's (the order lambdify adds them in),
+    ties and all: products, powers (rational, negative, symbolic), functions, constants."""
+    import random
+
+    from algebrac.simplify.order import print_order
+
+    rng = random.Random(7)
+    z, w = sp.symbols("z w")
+    factors = [x, y, z, w, sp.sin(x), sp.exp(y), sp.log(z + 1), sp.sqrt(w), sp.pi,
+               x ** sp.Rational(2, 3), sp.exp(-2 * x / 3), sp.sqrt(2), y ** x, sp.cos(x * y)]
+    for _ in range(300):
+        terms = []
+        for _ in range(rng.randint(3, 9)):
+            t = sp.Rational(rng.choice([-5, -2, -1, 1, 1, 2, 3]), rng.randint(1, 4))
+            for _ in range(rng.randint(0, 3)):
+                t *= rng.choice(factors) ** rng.choice([1, 1, 2, -1, 3, -2, sp.S.Half])
+            terms.append(t)
+        if rng.random() < 0.3:
+            terms.append(sp.Integer(rng.randint(-3, 3)))
+        assert print_order(terms) == sp.Add(*terms, evaluate=False).as_ordered_terms(), terms
