@@ -82,11 +82,14 @@ def _short(node) -> str:
 
 
 def _nodes(expr):
-    """Pre-order nodes; a function computed through REWRITES is seen as its rewrite
-    (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
-    stack = [expr]
+    """Pre-order nodes, each distinct one once; a function computed through REWRITES is
+    seen as its rewrite (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
+    stack, seen = [expr], set()
     while stack:
         node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
         if type(node) in REWRITES and unsupported_reason(node) is None:
             node = REWRITES[type(node)](*node.args)
         yield node
@@ -219,12 +222,14 @@ def _symbolic(exprs, args, stabilize, limits=False):
     mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
     if stabilize:  # treat unknown-domain symbols as the reals floats stand for
         forward, _ = _realify(sp.Tuple(*args))
-        exprs = [rename(e, forward) for e in exprs]
+        memo: dict = {}
+        exprs = [rename(e, forward, memo) for e in exprs]
         args = [forward.get(a, a) for a in args]
     memos: dict = {}  # the outputs share subexpressions (a gradient its function's): rewrite each once
     exprs = [rewritten(e, k, stabilize, deadline, limits=limits, memos=memos)
              for k, e in enumerate(exprs)]
-    exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
+    to_mangled, memo = dict(zip(args, mangled)), {}
+    exprs = [rename(e, to_mangled, memo) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
             lets, reduced = cse(exprs)

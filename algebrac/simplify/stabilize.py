@@ -79,17 +79,18 @@ def _realify(expr):
     return forward, back
 
 
-def rename(expr, mapping: dict):
+def rename(expr, mapping: dict, memo: dict | None = None):
     """``expr`` with symbols replaced by ``mapping``, without re-evaluating any node.
 
     ``xreplace`` rebuilds every node above a replaced symbol through its
     constructor; with new assumptions SymPy may then fold or expand it
     (``log(-2*exp(x))`` becomes complex for real ``x``) or run for minutes.
+    ``memo``: shared by the calls with one ``mapping`` (see :func:`xreplace`).
     """
     if not mapping:
         return expr
     with sp.evaluate(False):
-        return xreplace(expr, mapping)
+        return xreplace(expr, mapping, memo)
 
 
 def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool = False,

@@ -1,4 +1,5 @@
-"""``xreplace`` for large formulas: each distinct subexpression once, no recursion.
+"""``xreplace``, ``replace`` and walks for large formulas: each distinct subexpression
+once, no recursion.
 
 SymPy's ``expr.xreplace(rule)`` walks the expression as a tree, so a subterm
 shared a thousand times (a derivative repeats its factors) is rebuilt a
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from sympy import Function
 
-__all__ = ["xreplace", "functions_as_written"]
+__all__ = ["xreplace", "functions_as_written", "nodes", "has_type", "replace"]
 
 
 def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
@@ -71,3 +72,50 @@ def functions_as_written(node, args):
         except TypeError:  # a class whose constructor takes no evaluate=
             pass
     return node.func(*args)
+
+
+def nodes(*exprs):
+    """Every distinct subexpression of ``exprs`` once (SymPy's ``preorder_traversal``
+    visits a subterm shared a thousand times a thousand times)."""
+    seen, stack = set(), list(exprs)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            yield node
+            stack.extend(node.args)
+
+
+def has_type(expr, *types) -> bool:
+    """``expr.has(*types)`` for classes: a node of one of ``types`` is in ``expr``."""
+    return any(isinstance(n, types) for n in nodes(expr))
+
+
+def replace(expr, query, value):
+    """``expr.replace(query, value)`` for callables: bottom-up, each node rebuilt from
+    its replaced arguments, then replaced by ``value(node)`` where ``query(node)``.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> replace(sp.sin(x)**2 + sp.sin(x), lambda n: isinstance(n, sp.sin), lambda n: sp.cos(*n.args))
+    cos(x)**2 + cos(x)
+    """
+    memo: dict = {}
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if a not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        new = tuple(memo[a] for a in node.args)
+        out = node.func(*new) if any(n is not a for n, a in zip(new, node.args)) else node
+        if query(out):
+            hit = value(out)
+            out = out if hit is None else hit
+        memo[node] = out
+    return memo[expr]
