@@ -22,6 +22,7 @@ kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], out _ac_out
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, replace
 
@@ -43,14 +44,20 @@ class Access:
 
 
 def _reads(expr, out: list) -> None:
-    expr = sp.sympify(expr)
-    bases = set()
+    out.extend(_reads_of(sp.sympify(expr)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _reads_of(expr) -> tuple:
+    """The reads of ``expr`` (each pass asks again of the statements it did not change)."""
+    out, bases = [], set()
     for ix in expr.atoms(sp.Indexed):
         bases.add(ix.base.name)
         out.append(Access(ix.base.name, tuple(ix.indices), "read"))
     for s in expr.free_symbols:
         if type(s) is sp.Symbol and s.name not in bases:
             out.append(Access(s.name, (), "read"))
+    return tuple(out)
 
 
 def _target(t) -> tuple:
@@ -348,9 +355,10 @@ class _Hoister:
         memo: dict = {}
 
         def invariant(e) -> bool:
-            names = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)}
-            names |= {ix.base.name for ix in e.atoms(sp.Indexed)}
+            names = _names_in(e, seen)
             return not (names & bound) and not (names & written)
+
+        seen: dict = {}
 
         def worth(e) -> bool:
             if e.is_Atom or isinstance(e, sp.Indexed) or not e.args:
@@ -387,6 +395,30 @@ class _Hoister:
         if isinstance(s, (Assign, Accumulate)):
             return replace(s, value=visit(s.value))
         return s
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_free_symbols(cls) -> bool:
+    return next(k for k in cls.__mro__ if "free_symbols" in k.__dict__) is sp.Basic
+
+
+def _names_in(e, memo: dict) -> frozenset:
+    """The names of the symbols and buffers ``e`` reads, each subexpression's once
+    (``free_symbols`` and ``atoms`` walk the whole tree at every node they are asked)."""
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if isinstance(e, sp.Symbol):
+        out = frozenset([e.name])
+    elif isinstance(e, sp.Indexed):
+        out = frozenset([e.base.name]).union(*(_names_in(i, memo) for i in e.indices))
+    elif _plain_free_symbols(type(e)):   # the union of the arguments'
+        out = frozenset().union(*(_names_in(a, memo) for a in e.args))
+    else:   # binds symbols of its own (a Lambda, ...): SymPy's answer
+        out = frozenset({s.name for s in e.free_symbols if isinstance(s, sp.Symbol)}
+                        | {ix.base.name for ix in e.atoms(sp.Indexed)})
+    memo[e] = out
+    return out
 
 
 def hoist_invariants(kernel: Kernel) -> Kernel:
