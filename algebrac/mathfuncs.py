@@ -389,39 +389,33 @@ _HELPER_CALLS = {
     "xlogy": (sp.log,), "xlog1py": (cf.log1p,), "erfcx": (sp.exp, sp.erfc),
     "log_erfc": (sp.exp, sp.erfc, sp.erf, sp.log, cf.log1p), "relu": (),
 }
-# Their wrappers ac.<name>: (params, doc, LaTeX head); the value prints as name(params).
+# Their wrappers ac.<name>: (params, doc); the value prints as name(params), LaTeX with _tex.
 _STABLE_API = {
-    "sigmoid": ("x", "The logistic function ``1/(1 + exp(-x))``.", r"\sigma"),
-    "softplus": ("x", "``log(1 + exp(x))`` without overflow.", r"\operatorname{softplus}"),
-    "relu": ("x", "``max(0, x)`` (ints stay ints).", r"\operatorname{relu}"),
-    "log_sigmoid": ("x", "``log(sigmoid(x)) = -softplus(-x)``.", r"\log\sigma"),
-    "log1mexp": ("x", "``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends.",
-                 r"\operatorname{log1mexp}"),
-    "logaddexp": ("a b", "``log(exp(a) + exp(b))`` without overflow (``numpy.logaddexp``).",
-                  r"\operatorname{logaddexp}"),
-    "logdiffexp": ("a b", "``log(exp(a) - exp(b))`` for ``a >= b``.",
-                   r"\operatorname{logdiffexp}"),
-    "xlogy": ("x y", "``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``).",
-              r"\operatorname{xlogy}"),
-    "xlog1py": ("x y", "``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``).",
-                r"\operatorname{xlog1py}"),
-    "erfcx": ("x", "The scaled complementary error function ``exp(x**2)*erfc(x)``.",
-              r"\operatorname{erfcx}"),
-    "log_erfc": ("x", "``log(erfc(x))``, finite where ``erfc`` underflows.",
-                 r"\log\operatorname{erfc}"),
+    "sigmoid": ("x", "The logistic function ``1/(1 + exp(-x))``."),
+    "softplus": ("x", "``log(1 + exp(x))`` without overflow."),
+    "relu": ("x", "``max(0, x)`` (ints stay ints)."),
+    "log_sigmoid": ("x", "``log(sigmoid(x)) = -softplus(-x)``."),
+    "log1mexp": ("x", "``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends."),
+    "logaddexp": ("a b", "``log(exp(a) + exp(b))`` without overflow (``numpy.logaddexp``)."),
+    "logdiffexp": ("a b", "``log(exp(a) - exp(b))`` for ``a >= b``."),
+    "xlogy": ("x y", "``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``)."),
+    "xlog1py": ("x y", "``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``)."),
+    "erfcx": ("x", "The scaled complementary error function ``exp(x**2)*erfc(x)``."),
+    "log_erfc": ("x", "``log(erfc(x))``, finite where ``erfc`` underflows."),
 }
 
 
-def _stable_api(name: str) -> Api:
-    params, doc, head = _STABLE_API[name]
+def _stable_api(f) -> Api:
+    name = f.__name__
+    params, doc = _STABLE_API[name]
     args = ", ".join(params.split())
-    return Api(name, params, doc, f"{name}({args})", r"%s\left(%s\right)" % (head, args),
+    return Api(name, params, doc, f"{name}({args})", r"%s\left(%s\right)" % (f._tex, args),
                arith=name == "relu")
 
 
 _ROWS += [FuncRow(f, int(min(f.nargs)), getattr(sm, "np_" + f.__name__), "_ac_" + f.__name__,
                   "_ac_" + f.__name__ + "f", False, _HELPER_CALLS[f.__name__],
-                  mpmath=getattr(sm, "mp_" + f.__name__), api=_stable_api(f.__name__))
+                  mpmath=getattr(sm, "mp_" + f.__name__), api=_stable_api(f))
           for f in af.STABLE_FUNCTIONS]
 
 FUNCTIONS: dict[type, FuncRow] = {row.sympy: row for row in _ROWS}
