@@ -318,7 +318,7 @@ def _assemble(fn, parts, j, kind, n, nb, dims, dtype):
              if c.startswith("_o")}
     batch = tuple(f"_b{k}" for k in range(nb))
     index = batch + ((_letter(n),) if n is not None else ())
-    func = _Take(j) if kind in ("rows", "one") else _Combine(j, kind)
+    func = operator.itemgetter(j) if kind in ("rows", "one") else _Combine(j, kind)
     return da.blockwise(func, batch + core, parts, index, new_axes=sizes,
                         concatenate=kind in ("rows", "one"), dtype=dtype,
                         meta=np.empty((0,) * (nb + len(core)), dtype),
@@ -334,14 +334,6 @@ class _Call:
     def __call__(self, *blocks):
         out = self.fn(*blocks)
         return out if isinstance(out, tuple) else (out,)
-
-
-class _Take:
-    def __init__(self, j):
-        self.j = j
-
-    def __call__(self, part):
-        return part[self.j]
 
 
 class _Combine:

@@ -118,7 +118,7 @@ class Function:
         text = ", ".join(o.name or str(o.body) for o in outputs)
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._kinds = [_label_of(t) for t in inputs]
-        self._check_reads()
+        check_signature(inputs, outputs)   # cheap, also on a warm cache hit (no symbolic work)
         self.backend = _resolve_backend(backend)
         self.gufunc = None
         if self.backend == "cuda":
@@ -130,10 +130,6 @@ class Function:
             self._build()
         else:
             self._kernels  # noqa: B018 (validate now, not at the first call)
-
-    def _check_reads(self):
-        """Cheap signature checks, also on a warm cache hit (no symbolic work)."""
-        check_signature(self.inputs, self.outputs)
 
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
@@ -259,12 +255,12 @@ class Function:
 
     def _arrays(self, args):
         arrays = []
-        for t, (kind, _), a in zip(self.inputs, self._kinds, args):
+        for t, a in zip(self.inputs, args):
             arr = np.asarray(a)
             if arr.dtype.kind not in "biuf":
                 raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
             arrays.append(arr)
-        strong = [a.dtype for (kind, _), x, a in zip(self._kinds, args, arrays)
+        strong = [a.dtype for x, a in zip(args, arrays)
                   if type(x) not in (bool, int, float) and a.dtype.kind == "f"]
         loop = DType.FLOAT32 if strong and all(d == np.float32 for d in strong) else DType.FLOAT64
         out = []
@@ -277,8 +273,7 @@ class Function:
         return out, loop
 
     def _bind(self, arrays):
-        tensors, fake = [], {}
-        batches = []
+        tensors, fake, batches = [], {}, []
         for t, (kind, key), arr in zip(self.inputs, self._kinds, arrays):
             nd = t.ndim if kind == "tensor" else 0
             if arr.ndim < nd:
@@ -306,7 +301,7 @@ class Function:
             batch = np.broadcast_shapes(*batches)
         except ValueError as err:
             raise ShapeError(f"the leading (batch) axes of the inputs do not broadcast: "
-                             f"{[b for b in batches]}") from err
+                             f"{batches}") from err
         return dims, tuple(batch)
 
     @functools.cached_property
