@@ -234,13 +234,12 @@ def hessian(expr, wrt):
 def _broadcast_tangent(v, x):
     """A tangent for variable ``x``: a Tensor of ``x``'s shape, or a scalar expression."""
     symbol, xt = _variable(x)
+    t = operand(v)[0]
     if xt is None or xt.ndim == 0:
-        t = operand(v)[0]
         if t.ndim:
             raise ShapeError(f"the tangent of the scalar {symbol} must be a scalar, got shape "
                              f"{t.shape}")
         return symbol, as_number(t.body), t
-    t = operand(v)[0]
     if t.shape != xt.shape:
         t = broadcast_to(t, xt.shape)
     return symbol, t, t
@@ -295,10 +294,7 @@ def vjp(f, wrt, u):
         us, _ = _items(u)
         if len(us) != len(f):
             raise SignatureError(f"vjp: {len(f)} formulas but {len(us)} cotangents")
-        total = 0
-        for e, w in zip(f, us):
-            total = total + _weighted(e, w)
-        return grad(total, wrt)
+        return grad(sum((_weighted(e, w) for e, w in zip(f, us)), 0), wrt)
     return grad(_weighted(f, u), wrt)
 
 

@@ -34,7 +34,7 @@ from ..errors import DTypeError, ShapeError, SignatureError, UnsupportedError, V
 from ..mathfuncs import REWRITES, resolve_names, row_for, unsupported_reason
 from .functions import LogSumExp, ReduceMax, ReduceMin
 from .symbols import InputLabel
-from .tensor import Tensor
+from .tensor import Tensor, _fmt
 
 __all__ = ["evaluate"]
 
@@ -273,10 +273,6 @@ class _Interpreter:
 
 
 # ---- bindings ------------------------------------------------------------------------------
-def _fmt(shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
 class _Bindings:
     def __init__(self, mapping: dict):
         self.labels, self.symbols, self.names = {}, {}, {}

@@ -327,8 +327,7 @@ class Tensor:
         return tensor_str(self)
 
     def __repr__(self) -> str:
-        shape = "(" + ", ".join(map(str, self.shape)) + ("," if self.ndim == 1 else "") + ")"
-        return f"Tensor({self}, shape={shape}, dtype={self.dtype.value})"
+        return f"Tensor({self}, shape={_fmt(self.shape)}, dtype={self.dtype.value})"
 
     def _repr_latex_(self) -> str:
         from .printing import latex
