@@ -47,24 +47,20 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True,
 
     Parameters
     ----------
-    inputs : the input tensors (``ac.vector``, ``ac.matrix``, ...) and scalar SymPy
-        symbols, in call order.
-    outputs : a Tensor (the call returns one array) or a list of them (a tuple).
-        A 0-d output is returned as a 0-d array.
+    inputs : the input tensors and scalar SymPy symbols, in call order.
+    outputs : a Tensor (the call returns one array; a 0-d output a 0-d array) or a
+        list of them (a tuple).
     backend : ``"cpu"`` (generated C with OpenMP and BLAS), ``"numpy"`` (the
-        reference interpreter of the same loop IR) or ``"cuda"`` (generated CUDA C
-        through PyCUDA; NumPy inputs are copied to the GPU and back, device arrays
-        such as ``GPUArray`` stay there and so do the results).
-    stabilize : rewrite the formulas into numerically stable forms first
-        (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).  A rewrite that fails or
-        runs past ``ALGEBRAC_SYMBOLIC_TIMEOUT`` leaves that output as written.
-    limits : also apply the rules that give a limit where the formula as written
-        is NaN (``x*log(x)`` is 0 at ``x = 0``); off by default, as in
-        :func:`algebrac.compile`.
+        reference interpreter of the same loop IR) or ``"cuda"`` (PyCUDA; device
+        arrays such as ``GPUArray`` stay on the GPU, and so do their results).
+    stabilize : rewrite into numerically stable forms first (``log(sigmoid(z))``
+        becomes ``-softplus(-z)``); a rewrite that fails or runs past
+        ``ALGEBRAC_SYMBOLIC_TIMEOUT`` leaves that output as written.
+    limits : also apply the rules giving a limit where the formula is NaN
+        (``x*log(x)`` is 0 at ``x = 0``); off by default, as in :func:`algebrac.compile`.
 
-    Symbolic sizes are bound from the arrays at call time and checked; extra leading
-    axes on the inputs batch the call (generalized-ufunc semantics); float32 inputs
-    compute in float32.
+    Sizes are bound from the arrays at call time and checked; extra leading axes
+    batch the call (gufunc semantics); float32 inputs compute in float32.
 
     >>> import numpy as np, algebrac as ac
     >>> n = ac.dim("n")

@@ -1,19 +1,14 @@
 """Compile, load and launch CUDA programs through PyCUDA (or a stand-in device).
 
-PyCUDA is imported lazily and never through ``pycuda.autoinit``: the device's
-*primary* context is retained and pushed around every call, so algebrac
-shares the GPU with CuPy, PyTorch or JAX in one process.  Kernels are
-compiled to a cubin for the device's architecture by ``nvcc`` when it is
-found, else by NVRTC through NVIDIA's ``cuda-bindings`` (neither needs a GPU
-or a driver), without FMA contraction (``--fmad=false``: evaluate as written,
-like NumPy), and kept in the per-user compile cache under a key of the
-source, options, architecture, compiler and its version.
-
-A *device* is anything with the small interface of :class:`PyCudaDevice`
-(``load``, ``alloc``, ``upload``, ``download``, ``launch``, ``wrap``,
-``active``, ``max_blocks``); :class:`algebrac.cuda.emulate.EmulatedDevice`
-runs the same kernels on the CPU.  :func:`use_device` selects one for a block
-of code (the tests run the whole call path on the emulator this way).
+PyCUDA is imported lazily, never through ``pycuda.autoinit``: the device's
+primary context is pushed around every call, so algebrac shares the GPU with
+CuPy, PyTorch or JAX.  Kernels compile to a cubin with ``nvcc`` when found,
+else NVRTC (``cuda-bindings``; neither needs a GPU), with ``--fmad=false``
+(evaluate as written, like NumPy), cached per user under a key of source,
+options, architecture and compiler version.  A *device* is anything with
+:class:`PyCudaDevice`'s small interface; :func:`use_device` selects one for a
+block of code, e.g. :class:`algebrac.cuda.emulate.EmulatedDevice`, which runs
+the same kernels on the CPU (the tests run the whole call path so).
 """
 from __future__ import annotations
 
