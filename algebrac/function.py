@@ -234,14 +234,7 @@ class Function:
             return call_tensor(self, self._cuda, args)
         arrays, loop = self._arrays(args)
         dims, batch = self._bind(arrays)
-        outs = []
-        for o in self.outputs:
-            core = tuple(int(sp.sympify(d).xreplace(dims)) for d in o.shape)
-            if any(c < 0 for c in core):
-                raise ShapeError(f"output {o.name or ''} would have the negative shape "
-                                 f"{core} with {_show(dims)}")
-            dtype = loop.numpy if o.dtype.is_float else o.dtype.numpy
-            outs.append(np.empty(batch + core, dtype=dtype))
+        outs = [np.empty(batch + core, dtype=dt) for core, dt in self._outputs(dims, loop)]
         if self.gufunc is not None:
             sig = tuple(a.dtype for a in arrays) + tuple(o.dtype for o in outs)
             self.gufunc(*arrays, out=tuple(outs), signature=sig, casting="unsafe")
@@ -250,23 +243,33 @@ class Function:
         return outs[0] if self._single else tuple(outs)
 
     def _arrays(self, args):
-        arrays = []
-        for t, a in zip(self.inputs, args):
-            arr = np.asarray(a)
-            if arr.dtype.kind not in "biuf":
-                raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
-            arrays.append(arr)
+        arrays = [_real_array(t, a) for t, a in zip(self.inputs, args)]
+        loop, targets = self._dtypes(args, arrays)
+        return [a.astype(w, copy=False) for a, w in zip(arrays, targets)], loop
+
+    def _dtypes(self, args, arrays):
+        """The loop dtype (float32 when every float array is) and the dtype of each input."""
         strong = [a.dtype for x, a in zip(args, arrays)
                   if type(x) not in (bool, int, float) and a.dtype.kind == "f"]
         loop = DType.FLOAT32 if strong and all(d == np.float32 for d in strong) else DType.FLOAT64
-        out = []
+        targets = []
         for t, (kind, _), arr in zip(self.inputs, self._kinds, arrays):
             want = t.dtype if kind == "tensor" else DType.FLOAT64
-            target = loop.numpy if want.is_float else want.numpy
             if not want.is_float and arr.dtype.kind == "f":
                 raise DTypeError(f"{_name(t)}: expected {want.value} values, got {arr.dtype}")
-            out.append(arr.astype(target, copy=False))
-        return out, loop
+            targets.append(loop.numpy if want.is_float else want.numpy)
+        return loop, targets
+
+    def _outputs(self, dims, loop) -> list:
+        """``(core shape, dtype)`` of every output once the sizes are bound."""
+        out = []
+        for o in self.outputs:
+            core = tuple(int(sp.sympify(d).xreplace(dims)) for d in o.shape)
+            if any(c < 0 for c in core):
+                raise ShapeError(f"output {o.name or ''} would have the negative shape "
+                                 f"{core} with {_show(dims)}")
+            out.append((core, loop.numpy if o.dtype.is_float else o.dtype.numpy))
+        return out
 
     def _bind(self, arrays):
         tensors, fake, batches = [], {}, []
@@ -360,6 +363,13 @@ class Function:
 
 def _name(t) -> str:
     return t.name if isinstance(t, Tensor) else str(t)
+
+
+def _real_array(t, x) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
+    return arr
 
 
 def _show(dims) -> str:
