@@ -1,19 +1,12 @@
 """Scalar functions SymPy lacks, and the max/min/logsumexp reductions over an index range.
 
-``sigmoid``, ``softplus``, ``relu`` and the numerically stable functions
-(``log_sigmoid``, ``log1mexp``, ``logaddexp``, ``logdiffexp``, ``xlogy``,
-``xlog1py``, ``erfcx``, ``log_erfc``) are ``sympy.Function`` subclasses with a
-derivative (``fdiff``) that is itself stable, evaluation at special points
-(``eval``), numeric evaluation (``evalf``, through the mpmath definitions in
-:mod:`algebrac.stablemath`), ``sympy.lambdify`` support (stable NumPy and
-mpmath code), LaTeX, and rewrites to elementary functions.  They stay
-unevaluated in formulas; compiled code computes them with the C helpers of
-``algebrac/cpu/algebrac_math.h``.
-
-``ReduceMax(f, (k, a, b))`` / ``ReduceMin`` are ``max_{a<=k<=b} f``: the
-``max``/``min`` reductions of tensors, with the same limits convention as
-``sympy.Sum`` and ``sympy.Product``; ``LogSumExp(f, (k, a, b))`` is
-``log(sum_k exp(f))``, computed without overflow.
+``sigmoid``, ``softplus``, ``relu`` and the stable functions (``log_sigmoid``,
+``log1mexp``, ``logaddexp``, ...) are ``sympy.Function`` subclasses with a
+stable derivative (``fdiff``), special values (``eval``), ``evalf`` and
+``lambdify`` support through :mod:`algebrac.stablemath`, LaTeX, and rewrites to
+elementary functions; compiled code calls the C helpers of ``algebrac_math.h``.
+``ReduceMax(f, (k, a, b))``/``ReduceMin`` are ``max``/``min`` over ``a <= k <= b``
+(``sympy.Sum``'s limits); ``LogSumExp`` is ``log(sum_k exp(f))`` without overflow.
 
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)

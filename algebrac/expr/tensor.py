@@ -1,16 +1,12 @@
 """The :class:`Tensor`: a SymPy scalar body over index symbols, with shape and dtype.
 
-``Tensor(shape=(n,), body=Sum(X[i_0, k_0]*w[k_0], (k_0, 0, m - 1)))`` is the
-vector whose element ``i_0`` is the body.  Free indices are named by position
-(``i_0`` is axis 0), summation variables ``k_<j>``, inputs are ``IndexedBase``
-objects whose label (:class:`~algebrac.expr.symbols.InputLabel`) records dtype
-and rank.  Two tensors built the same way are equal and hash alike.
-
-Constraints that only call time can check (``n == m`` for ``X + Y`` with shapes
-``(n,)`` and ``(m,)``) travel with the tensor and are verified by
-:func:`~algebrac.expr.evaluate.evaluate`.  ``origin`` records the operation that
-built a tensor; it is used for display only (matrix notation, ``str``), never
-for meaning, and does not take part in equality.
+Free indices are named by position (``i_0`` is axis 0), summation variables
+``k_<j>``; inputs are ``IndexedBase`` objects whose label
+(:class:`~algebrac.expr.symbols.InputLabel`) records dtype and rank, so two
+tensors built the same way are equal and hash alike.  Constraints only call
+time can check (``n == m`` for ``X + Y`` of shapes ``(n,)`` and ``(m,)``)
+travel with the tensor.  ``origin``, the operation that built it, is for
+display only (matrix notation, ``str``) and takes no part in equality.
 """
 from __future__ import annotations
 
