@@ -16,33 +16,12 @@ x[i_0 - 1]*Sum(x[k_0]**2, (k_0, 0, 3))
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import sympy as sp
 from sympy.concrete.expr_with_limits import ExprWithLimits
 
+from ..expr.symbols import Fresh
+
 __all__ = ["Fresh", "depth_normal", "deshadow", "subs_free"]
-
-
-class Fresh:
-    """Deterministic fresh bound-variable names ``k_<j>`` avoiding every name seen so far."""
-
-    def __init__(self, exprs: Iterable = ()):
-        self.taken: set[str] = set()
-        self.avoid(exprs)
-        self.counter = 0
-
-    def avoid(self, exprs: Iterable) -> None:
-        for e in exprs:
-            if isinstance(e, sp.Basic):
-                self.taken.update(s.name for s in e.atoms(sp.Symbol))
-
-    def __call__(self) -> sp.Symbol:
-        while f"k_{self.counter}" in self.taken:
-            self.counter += 1
-        name = f"k_{self.counter}"
-        self.taken.add(name)
-        return sp.Symbol(name, integer=True)
 
 
 def _free(e: sp.Basic, memo: dict) -> frozenset:

@@ -25,7 +25,7 @@ from ..errors import ShapeError
 
 __all__ = [
     "Dim", "dim", "InputLabel", "index_symbol", "index_symbols", "is_index_symbol",
-    "fresh_bound", "rename_bound", "as_dim", "as_shape", "dims_equal", "as_dtype",
+    "Fresh", "fresh_bound", "rename_bound", "as_dim", "as_shape", "dims_equal", "as_dtype",
 ]
 
 _FREE = re.compile(r"i_\d+\Z")
@@ -115,29 +115,31 @@ def is_index_symbol(s) -> bool:
             and bool(_FREE.match(s.name) or _BOUND.match(s.name)))
 
 
-def _names(exprs: Iterable) -> set[str]:
-    names: set[str] = set()
-    for e in exprs:
-        if isinstance(e, sp.Basic):
-            names.update(s.name for s in e.atoms(sp.Symbol))
-    return names
+class Fresh:
+    """Deterministic fresh bound-variable names ``k_<j>`` avoiding every name seen so far."""
+
+    def __init__(self, exprs: Iterable = ()):
+        self.taken: set[str] = set()
+        self.avoid(exprs)
+        self.counter = 0
+
+    def avoid(self, exprs: Iterable) -> None:
+        for e in exprs:
+            if isinstance(e, sp.Basic):
+                self.taken.update(s.name for s in e.atoms(sp.Symbol))
+
+    def __call__(self) -> sp.Symbol:
+        while f"k_{self.counter}" in self.taken:
+            self.counter += 1
+        name = f"k_{self.counter}"
+        self.taken.add(name)
+        return sp.Symbol(name, integer=True)
 
 
 def fresh_bound(exprs: Iterable, count: int) -> list[sp.Symbol]:
-    """``count`` bound symbols ``k_<j>`` named apart from every symbol in ``exprs``.
-
-    The names are the smallest free ones, so the result is deterministic.
-    """
-    taken = _names(exprs)
-    out: list[sp.Symbol] = []
-    j = 0
-    while len(out) < count:
-        name = f"k_{j}"
-        if name not in taken:
-            out.append(sp.Symbol(name, integer=True))
-            taken.add(name)
-        j += 1
-    return out
+    """``count`` bound symbols ``k_<j>``, the smallest names apart from every symbol in ``exprs``."""
+    fresh = Fresh(exprs)
+    return [fresh() for _ in range(count)]
 
 
 def rename_bound(expr: sp.Basic, avoid: Iterable) -> sp.Basic:
@@ -146,16 +148,9 @@ def rename_bound(expr: sp.Basic, avoid: Iterable) -> sp.Basic:
     Needed before substituting index expressions into a body that has its own
     sums, so that no variable is captured.
     """
-    avoid_names = _names(avoid)
-    taken = avoid_names | _names([expr])
-    counter = [0]
-
-    def fresh() -> sp.Symbol:
-        while f"k_{counter[0]}" in taken:
-            counter[0] += 1
-        name = f"k_{counter[0]}"
-        taken.add(name)
-        return sp.Symbol(name, integer=True)
+    fresh = Fresh(avoid)
+    avoid_names = set(fresh.taken)
+    fresh.avoid([expr])
 
     def visit(e):
         if not e.args:
