@@ -1,10 +1,8 @@
 """Calling compiled CUDA programs: arguments in, results out (``ac.compile``, ``ac.function``).
 
 Host (NumPy) inputs are copied to the device and the results back; inputs
-that are already on the device (``pycuda.gpuarray.GPUArray``, or any object
-with ``__cuda_array_interface__``: CuPy, PyTorch, Numba) are read in place
-and the results stay on the device.  Everything runs with the device's
-context pushed (:meth:`~algebrac.cuda.launch.PyCudaDevice.active`).
+already on the device (anything with ``__cuda_array_interface__``: PyCUDA,
+CuPy, PyTorch, Numba) are read in place and the results stay there.
 """
 from __future__ import annotations
 

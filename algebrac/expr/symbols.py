@@ -1,15 +1,11 @@
 """The symbols a tensor body is written with: dims, input labels and index symbols.
 
-Three kinds of SymPy symbol appear in a :class:`~algebrac.expr.tensor.Tensor`:
-
-* :class:`Dim` -- a size (``integer=True, positive=True``), e.g. the batch size ``n``;
-* :class:`InputLabel` -- the label of an input tensor's ``IndexedBase``; it knows
-  the input's dtype and rank, so an input can be recovered from its label alone;
-* index symbols -- ``i_0, i_1, ...`` for the free indices (one per axis, named by
-  position so identically built tensors are structurally equal) and
-  ``k_0, k_1, ...`` for summation and reduction variables.
-
-Every other free SymPy symbol in a body is a scalar parameter.
+:class:`Dim` is a size (a positive integer symbol, e.g. the batch size ``n``);
+:class:`InputLabel` labels an input tensor's ``IndexedBase`` and knows its
+dtype and rank, so the input can be rebuilt from it; index symbols are
+``i_0, i_1, ...`` for free indices (named by position, so identically built
+tensors are equal) and ``k_0, k_1, ...`` for bound ones.  Every other free
+symbol of a body is a scalar parameter.
 """
 from __future__ import annotations
 
