@@ -43,12 +43,7 @@ class _Special(sp.Function):
     _mp = None
     _tex = ""
 
-    @classmethod
-    def eval(cls, *args):
-        if args and all(isinstance(a, sp.Float) for a in args):   # as SymPy's own functions do
-            return cls(*[sp.Rational(a) for a in args], evaluate=False).evalf(
-                prec_to_dps(min(a._prec for a in args)))
-        return None
+    eval = classmethod(_Numeric._numeric_args.__func__)   # Floats only: evaluate now
 
     @classmethod
     def _call_mp(cls, *args):

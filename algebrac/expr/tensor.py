@@ -297,25 +297,15 @@ class Tensor:
 
     ravel = flatten
 
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import sum as sum_
-        return sum_(self, axis=axis, keepdims=keepdims)
+    def _reduce(self, name, axis, keepdims):
+        from . import reductions
+        return getattr(reductions, name)(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import mean
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import prod
-        return prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import max as max_
-        return max_(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import min as min_
-        return min_(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return self._reduce("sum", axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return self._reduce("mean", axis, keepdims)
+    def prod(self, axis=None, keepdims=False): return self._reduce("prod", axis, keepdims)
+    def max(self, axis=None, keepdims=False): return self._reduce("max", axis, keepdims)
+    def min(self, axis=None, keepdims=False): return self._reduce("min", axis, keepdims)
 
     # ---- display -----------------------------------------------------------
     def __str__(self) -> str:
