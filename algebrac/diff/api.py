@@ -85,11 +85,7 @@ def _result_dtype(f: Tensor) -> DType:
     return f.dtype if f.dtype.is_float else DType.FLOAT64
 
 
-# ---- the two engines ---------------------------------------------------------------------
-def _scalar_derivative(e: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
-    return tidy(forward(e, {symbol: sp.S.One}))
-
-
+# ---- the two engines: forward mode for plain formulas, reverse mode for tensors ------------
 def _tensor_derivative(f: Tensor, x) -> Tensor:
     """``d f[i...] / d x[a...]``: a Tensor of shape ``f.shape + x.shape`` (index notation)."""
     body = _check_formula(f)
@@ -114,7 +110,7 @@ def _derivative(expr, x):
     if xt is not None and xt.ndim:
         raise ShapeError(f"a plain SymPy formula does not read the tensor {xt.name}; "
                          "build the formula from the tensor to differentiate by it")
-    return _scalar_derivative(_scalar_formula(expr), symbol)
+    return tidy(forward(_scalar_formula(expr), {symbol: sp.S.One}))
 
 
 # ---- public API ------------------------------------------------------------------------

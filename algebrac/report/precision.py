@@ -165,14 +165,14 @@ class ErrorStats:
 
 def _stats(got: np.ndarray, exact: np.ndarray, names, cols) -> ErrorStats:
     err = ulp_distance(got, exact)
-    worst = int(np.argmax(err)) if err.size else 0
-    point = {nm: float(c[worst]) for nm, c in zip(names, cols)} if err.size else {}
+    if not err.size:
+        return ErrorStats(0.0, 0.0, {}, math.nan, math.nan, ())
+    worst = int(np.argmax(err))
     bad = ~np.isfinite(got) & np.isfinite(exact)
     nonfinite = tuple({nm: float(c[j]) for nm, c in zip(names, cols)} for j in np.flatnonzero(bad))
-    return ErrorStats(float(err.max()) if err.size else 0.0,
-                      float(np.median(err)) if err.size else 0.0, point,
-                      float(got[worst]) if err.size else math.nan,
-                      float(exact[worst]) if err.size else math.nan, nonfinite)
+    return ErrorStats(float(err.max()), float(np.median(err)),
+                      {nm: float(c[worst]) for nm, c in zip(names, cols)},
+                      float(got[worst]), float(exact[worst]), nonfinite)
 
 
 def _log_axis(ax, values: np.ndarray) -> None:
