@@ -89,6 +89,7 @@ static void _ac_give(_ac_block *b)
 # while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 17 ms
 # with libgomp spinning less.  A BLAS whose thread count cannot be held runs as it likes.
 GEMM_SPLIT = 1 << 20
+GEMM_DEEP = 8
 _GEMM = """\
 static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a,
                              int lda, {t} *b, int ldb, {t} *c, int ldc)
@@ -100,16 +101,35 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
         _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
         return;
     }}
+    /* A deep product (k >= {deep} max(m, n): a gradient Xᵀ G over a batch) splits k, so each
+       thread reads its own rows of the operands, and the partial products are added in
+       thread order; otherwise each thread takes a block of C's rows or columns. */
+    const int deep = (double)k >= {deep}.0 * (m > n ? m : n);
+    {t} *part = deep ? ({t} *)_ac_scratch(sizeof({t}) * (size_t)m * n * (nthr - 1)) : NULL;
     int fpe = 0;
     const int rows = m >= n;
-    #pragma omp parallel num_threads(nthr) reduction(|:fpe)
+    #pragma omp parallel if(!deep || part) num_threads(nthr) reduction(|:fpe)
     {{
         const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        const int total = rows ? m : n, step = ((total + nt - 1) / nt + 7) & ~7;
+        const int total = deep ? k : rows ? m : n, step = ((total + nt - 1) / nt + 7) & ~7;
         const int lo = tid * step < total ? tid * step : total;
         int len = total - lo < step ? total - lo : step;
         if (tid) feclearexcept(_AC_FE_FLAGS);
-        if (len > 0 && rows)
+        if (deep) {{
+            {t} *dst = tid ? part + (size_t)(tid - 1) * m * n : c;
+            int ldd = tid ? m : ldc;
+            if (len > 0)
+                _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha, a + (ta == 'N' ? (size_t)lo * lda : lo),
+                          &lda, b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, &beta, dst, &ldd);
+            else
+                for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q * ldd + r] = 0;
+            #pragma omp barrier
+            #pragma omp for schedule(static)
+            for (npy_intp q = 0; q < n; q++)
+                for (int t = 1; t < nt; t++)
+                    for (npy_intp r = 0; r < m; r++)
+                        c[q * ldc + r] += part[((size_t)(t - 1) * n + q) * m + r];
+        }} else if (len > 0 && rows)
             _ac_{s}gemm(&ta, &tb, &len, &n, &k, &alpha, a + (ta == 'N' ? lo : (size_t)lo * lda),
                       &lda, b, &ldb, &beta, c + lo, &ldc);
         else if (len > 0)
@@ -118,6 +138,7 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
                       c + (size_t)lo * ldc, &ldc);
         if (tid) fpe |= fetestexcept(_AC_FE_FLAGS);
     }}
+    free(part);
     _ac_blas_hold_ptr->release();
     if (fpe) feraiseexcept(fpe);
 }}
@@ -543,7 +564,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "static _ac_gemm_s_t _ac_sgemm = NULL;",
         "static void _ac_set_blas(void *d, void *s) "
         "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
-        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT) for s, t in (("d", "double"), ("s", "float"))
+        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP) for s, t in (("d", "double"), ("s", "float"))
           if use_blas),
         *bodies, *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
