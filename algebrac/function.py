@@ -22,7 +22,7 @@ import types
 import numpy as np
 import sympy as sp
 
-from . import pickling
+from . import pickling, progress
 from .dtypes import DType
 from .errors import BackendUnavailable, DTypeError, ShapeError, SignatureError
 from .expr.evaluate import _bind_dims, _fmt
@@ -209,7 +209,13 @@ class Function:
             fkey = build.formula_key("function", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
-                module = build.load(self._render(), fkey)
+                with progress.compiling(self.__name__) as bar:
+                    bar.phase("simplify")
+                    self._program  # noqa: B018
+                    bar.phase("lower and schedule")
+                    self._kernels  # noqa: B018
+                    bar.phase("render C")
+                    module = build.load(self._render(), fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":
