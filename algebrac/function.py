@@ -93,13 +93,11 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True,
 
 
 class Function:
-    """A compiled tensor program.  Call it with one array per input.
+    """A compiled tensor program: call it with one array per input.
 
-    Attributes: ``inputs``, ``outputs``, ``backend``, ``gufunc`` (the NumPy gufunc
-    on the cpu backend), ``signature``, ``source`` (generated Cython/C) and ``kernel``
-    (the loop IR after every pass, float64 variant), ``__name__`` (from the outputs,
-    unique, an identifier).  It pickles by formula (:mod:`algebrac.pickling`) and maps
-    over Dask arrays (:func:`algebrac.dask.call_function`).
+    ``gufunc`` is the NumPy gufunc (cpu backend); ``__name__`` is unique, from the
+    outputs.  It pickles by formula (:mod:`algebrac.pickling`) and maps over Dask
+    arrays (:func:`algebrac.dask.call_function`).
     """
 
     def __init__(self, inputs: tuple, outputs: tuple, *, single: bool, backend: str,

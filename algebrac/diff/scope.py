@@ -1,11 +1,10 @@
 """Bound variables done right: fresh names, capture-free substitution, no shadowing.
 
-Derivatives move expressions between scopes: the adjoint of ``x[k]`` inside
-``Sum(..., (k, 0, n - 1))`` mentions ``k``, and eliminating a delta
-substitutes ``k = i - 1`` into an expression that may contain other sums.
-SymPy's ``xreplace`` would also rename a bound ``k`` of an inner sum, so
-substitution here respects binding and renames an inner bound variable that
-would capture a substituted value.
+Derivatives move expressions between scopes (the adjoint of ``x[k]`` inside a
+sum over ``k`` mentions ``k``; eliminating a delta substitutes ``k = i - 1``
+into expressions with sums of their own).  ``xreplace`` would also rename an
+inner sum's bound ``k``, so substitution here respects binding and renames an
+inner bound variable that would capture a substituted value.
 
 >>> import sympy as sp
 >>> k, i = sp.symbols("k_0 i_0", integer=True)
