@@ -64,7 +64,7 @@ O1_STATEMENTS = 1000   # loop bodies longer than this compile at -O1 (see _opt_f
 # ones: values crossing parts cost loads and stores (a 360-statement body cut at 100
 # measured up to 1.3x slower under load), and below this gcc's time is modest anyway.
 SPLIT_STATEMENTS = 1000
-PARTS_PER_FILE = 4     # part functions per C file (the files compile in parallel)
+PARTS_PER_FILE = 2     # part functions per C file (the files compile in parallel)
 # Bodies longer than this build their float32 loop on first use (ac.compile(lazy=)).
 LAZY_STATEMENTS = 1000
 _QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
@@ -182,10 +182,7 @@ def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str,
     loop, c = _loop(kernel), kernel.params[0].dtype.char
     t, pad = printer.ctype(printer.dtype), printer.indent_unit
     i = printer._print(loop.index)
-    remat = {s.symbol: printer.statement(s, 0)[0] for s in loop.body
-             if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
-    plan = parts.split(loop.body, printer, lambda k: f"_ac_w[{k}*_AC_PART + {i}]",
-                       remat=remat)
+    plan = parts.split(loop.body, printer, lambda k: f"_ac_w[{k}*_AC_PART + {i}]")
     prelude = {s.symbol: s for s in kernel.body[:-1]}
     names = [b.name for b in _buffers(kernel)]
     scratch = f"{t} *_ac_w" if plan.slots else ""
@@ -465,7 +462,7 @@ _HIDDEN = '__attribute__((visibility("hidden"))) '  # shared by the module's fil
 def render_kernel_files(kernel: Kernel, standin: bool = False) -> tuple:
     """One dtype's C files, with the flags they compile with, and the SciPy function
     rows they call: ``loop_<c>`` (the block function and the ufunc inner loop),
-    preceded by ``parts_<c><k>`` files of :data:`PARTS_PER_FILE` part functions
+    preceded by ``parts_<c><k>`` files of at most :data:`PARTS_PER_FILE` part functions
     each when the body is split.
 
     The files compile in parallel; the loop and the parts are hidden
@@ -489,10 +486,11 @@ def render_kernel_files(kernel: Kernel, standin: bool = False) -> tuple:
             *_HEADER, '#include "algebrac_math.h"', '#include "algebrac_threads.h"', *sf_c,
             *simd, _PRELUDE]
     c, flags = kernel.params[0].dtype.char, _opt_flags(kernel)
-    files = [(f"parts_{c}{k // PARTS_PER_FILE}",
-              "\n".join(head + [line for fn in parts_out[k:k + PARTS_PER_FILE] for line in fn]
-                        + [""]), flags)
-             for k in range(0, len(parts_out), PARTS_PER_FILE)]
+    nfiles = -(-len(parts_out) // PARTS_PER_FILE)  # parts spread evenly over the files
+    files = [(f"parts_{c}{f}", "\n".join(head + [line for k, fn in enumerate(parts_out)
+                                                 if k * nfiles // len(parts_out) == f
+                                                 for line in fn] + [""]), flags)
+             for f in range(nfiles)]
     tail = [_standin_loop(kernel)] if standin else []
     files.append((f"loop_{c}", "\n".join(head + block + [loop, *tail, ""]), flags))
     return files, rows

@@ -58,9 +58,7 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
     if len(body) > parts.PART_STATEMENTS:
         # A long body (a system of a thousand equations) as part functions, so the
         # C compiler's time stays linear; values crossing parts go through _ac_w.
-        remat = {s.symbol: printer.statement(s, 0)[0] for s in body
-                 if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
-        plan = parts.split(body, printer, lambda k: f"_ac_w[{k}]", remat=remat)
+        plan = parts.split(body, printer, lambda k: f"_ac_w[{k}]")
         lines = []
         for k, part in enumerate(plan.parts):
             lines += [f"static void __attribute__((noinline)) _ac_eval{k}{head}, double *_ac_w)",
