@@ -249,7 +249,7 @@ class Ufunc:
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
         self.ufunc, self._module = module.make_ufunc(self.__name__), module
-        if hasattr(module, "set_float32_loop") and not module.has_float32_loop():
+        if getattr(module, "float32_loop", False) is None:  # lazy, and not set yet
             loop = build.load_indexed(self._float32_key())  # built by an earlier process
             if loop is not None:
                 module.set_float32_loop(loop.loop)
@@ -276,7 +276,7 @@ class Ufunc:
         from .cpu import build
 
         with _float32_lock:
-            if self._module.has_float32_loop():  # another Ufunc over this module did
+            if self._module.float32_loop is not None:  # another Ufunc over this module did
                 self._float32_pending = False
                 return
             fkey = self._float32_key()
@@ -434,16 +434,12 @@ def _all_integral(inputs) -> bool:
 
 
 def _may_use_float32(inputs, kwargs) -> bool:
-    """NumPy may pick the float32 loop for this call: a float32 (or float16) input, or
-    ``dtype=float32``, or any ``signature=``.  It errs towards yes; where it errs
+    """NumPy may pick the float32 loop for this call: a float32 (or float16) input,
+    ``dtype=float32`` or any ``signature=``.  It errs towards yes; where it errs
     towards no, the stand-in loop still computes the right answer, only slower."""
-    if kwargs.get("signature") is not None:
-        return True
-    if kwargs.get("dtype") is not None:
-        try:
-            return np.dtype(kwargs["dtype"]) == np.float32
-        except TypeError:
-            return False  # NumPy raises the error
+    dt = kwargs.get("dtype")
+    if kwargs.get("signature") is not None or dt is not None:
+        return dt is None or np.dtype(dt) == np.float32
     return any(isinstance(d, np.dtype) and d.kind == "f" and d.itemsize <= 4
                for d in (getattr(x, "dtype", None) for x in inputs))
 

@@ -546,9 +546,8 @@ def pyx_module(c_lines, declarations) -> str:
 
 
 def _registration(kernels: list, rows: set) -> tuple:
-    """The ``.pyx`` C lines and Cython declarations shared by generated modules:
-    NumPy's headers, the thread binding, the SciPy pointers the C files call, and
-    each kernel's loop declared."""
+    """What a ufunc module's and a float32 module's ``.pyx`` share: C lines (headers,
+    thread binding, the SciPy pointers, the loops declared) and Cython lines."""
     sf_c, sf_extern, sf_cython = scipy_parts(rows)
     chars = [k.params[0].dtype.char for k in kernels]
     c = [
@@ -614,17 +613,13 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
               "    if (loop == NULL) return -1;",
               "    __atomic_store_n(&_ac_loop_f_ptr, (_ac_loop_t)loop, __ATOMIC_RELEASE);",
               "    return 0;",
-              "}",
-              "static int _ac_has_loop_f(void) { return _ac_loop_f_ptr != NULL; }"]
-        decls += ["int _ac_set_loop_f(object capsule) except -1", "int _ac_has_loop_f()"]
-        lazy_py = (
-            "\n"
-            "def set_float32_loop(capsule):\n"
-            '    """Use the float32 loop in ``capsule`` (a float32 module\'s ``loop``)."""\n'
-            "    _ac_set_loop_f(capsule)\n"
-            "\n"
-            "def has_float32_loop():\n"
-            "    return bool(_ac_has_loop_f())\n")
+              "}"]
+        decls.append("int _ac_set_loop_f(object capsule) except -1")
+        lazy_py = ("\nfloat32_loop = None  # the capsule set_float32_loop was given\n\n"
+                   "def set_float32_loop(capsule):\n"
+                   "    global float32_loop\n"
+                   "    _ac_set_loop_f(capsule)\n"
+                   "    float32_loop = capsule\n")
     text = pyx_module(c, decls) + (
         "\n"
         + sf_cython +
