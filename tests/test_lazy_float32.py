@@ -77,6 +77,7 @@ def test_float32_loop_is_built_on_first_use(large, capfd, tmp_path):
         eager = ac.compile(formula(0.3001), [x, y], lazy=False)
         assert hows(capfd.readouterr().err) == ["cache miss, built"]
         assert "set_float32_loop" not in eager.source and not eager._float32_pending
+        assert eager.__reduce__()[1][2]["lazy"] is False and "lazy" not in lazy.__reduce__()[1][2]
         for args in ((a32, b32), (a32[::-3], b32[::3]), (a32[:, None], b32[None, :20]),
                      (a, b), (a[::2], 0.5)):
             for got, ref in zip(lazy(*args), eager(*args)):

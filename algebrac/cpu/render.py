@@ -19,7 +19,9 @@ compiler's time proportional to the formula (an 800-term formula with its
 gradient was 1.8 MB of C with six copies).  Math functions that glibc's
 libmvec vectorises are declared ``omp declare simd`` unless they are called
 under a condition in a scalar loop.  The Cython part only registers the loops
-with ``PyUFunc_FromFuncAndData``.
+with ``PyUFunc_FromFuncAndData``.  A long body is cut into part functions spread
+over several C files (compiled in parallel), and its float32 loop is a module of
+its own, built on the first float32 call (:func:`render_float32_module`).
 
 >>> import sympy as sp
 >>> from algebrac.lower.elementwise import prepare, lower_elementwise
