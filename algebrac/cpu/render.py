@@ -61,7 +61,7 @@ __all__ = ["Source", "CPrinter", "render_block", "render_loop", "render_kernel_f
 
 UFUNC_NAME = "algebrac_ufunc"
 _BUFSIZE = 8192  # NumPy's default buffer size, in elements
-O1_STATEMENTS = 1000   # loop bodies longer than this compile at -O1 (see _opt_flags)
+O1_STATEMENTS = 100    # loop bodies longer than this compile at -O1 (see _opt_flags)
 # Loop bodies longer than this become part functions (cpu/parts.py).  Only very long
 # ones: values crossing parts cost loads and stores (a 360-statement body cut at 100
 # measured up to 1.3x slower under load), and below this gcc's time is modest anyway.
@@ -536,12 +536,13 @@ def _standin_loop(kernel: Kernel) -> str:
 
 
 def _opt_flags(kernel: Kernel) -> tuple:
-    """``-O1`` for very long loop bodies: measured on a 300-term sum with its gradient
-    (1362 statements), gcc took 12.4 s at -O1 against 17.7 s at -O3 (37 s
-    against 52 s at 800 terms), and the loops ran equally fast (1.53 s against
-    1.58 s per 10^6 elements: both vectorise; register pressure, not
-    optimisation, bounds them).  Small bodies keep -O3.  Not -fno-ivopts: gcc 14.3 s
-    -> 10.9 s at 800 terms, but the split loops ran 6-11% slower (issue 14)."""
+    """``-O1`` for long loop bodies: both vectorise (``omp simd``), and register
+    pressure, not optimisation, bounds them.  Measured (gcc CPU per file, run time
+    with one thread, -O1 against -O3): the 3-link pendulum (125 statements) 1.3
+    against 1.7 s, 0.63 against 0.67 ms; a 100-term sum with its gradient (568)
+    0.76 against 1.33 s, the same run time; 800 terms (2210) 37 against 52 s.
+    Bodies of up to 100 statements (every elementwise benchmark row) keep -O3.
+    Not -fno-ivopts: once parts recompute cheap values it saves nothing (issue 14)."""
     return ("-O1",) if len(_loop(kernel).body) > O1_STATEMENTS else ()
 
 
