@@ -12,7 +12,7 @@ the others wait; the cache's file lock does the same across processes).
 >>> x, y = sp.symbols("x y")
 >>> uf = ac.compile(x * y + 1, [x, y])
 >>> uf.__name__
-'x_y_1_f742aaba'
+'x_y_1_6f55dcd0'
 >>> kind, formula, options = uf.__reduce__()[1]   # what a pickle holds
 >>> kind, formula, options
 ('ufunc', (x*y + 1, [x, y]), {'backend': 'cpu', 'stabilize': True})
@@ -65,56 +65,41 @@ def readable_name(formula_text: str, *key_parts: str) -> str:
 
 
 def structure(exprs) -> str:
-    """A text that determines ``exprs`` (SymPy objects) as ``srepr`` does, each distinct
-    subexpression written once: its length and the time to make it grow with the DAG,
-    not the tree (``srepr`` of a sum of 800 terms and its gradient takes seconds, as
-    it also sorts every sum into print order).
+    """A text that determines ``exprs`` as ``srepr`` does, in time and length that grow
+    with the distinct subexpressions (``srepr`` writes a tree, sorting every sum).
 
-    Each compound node is a line ``head(children)``, a child being the number of an
-    earlier line or an atom's ``srepr`` (which carries a symbol's assumptions).
+    A line ``head(children)`` per compound node (a child: an earlier line's number or
+    an atom's ``srepr``, which carries assumptions), then the roots.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x", positive=True)
-    >>> print(structure([sp.sin(x) + sp.sin(x)**2]))
+    >>> print(structure([sp.sin(x) + sp.sin(x)**2, x]))
     sin(Symbol('x', positive=True))
     <class 'sympy.core.power.Pow'>(0,Integer(2))
     <class 'sympy.core.add.Add'>(1,0)
+    2,Symbol('x', positive=True)
     """
     import sympy as sp
 
-    ids: dict = {}
-    lines: list = []
-    heads: dict = {}
+    from .simplify.substitute import postorder
+
+    ids, lines, heads = {}, [], {}
 
     def ref(node):
         return str(ids[node]) if node in ids else sp.srepr(node)
 
-    for root in exprs:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in ids or not node.args:
-                stack.pop()
-                continue
-            pending = [a for a in node.args if a.args and a not in ids]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            head = heads.get(node.func)
-            if head is None:
-                head = heads[node.func] = sp.srepr(node.func) if isinstance(
-                    node.func, sp.FunctionClass) else repr(node.func)
-            ids[node] = len(lines)
-            lines.append(f"{head}({','.join(map(ref, node.args))})")
-        if not root.args:
-            lines.append(sp.srepr(root))
-    return "\n".join(lines)
+    for node in postorder(exprs, lambda n: not n.args):
+        f = node.func
+        if f not in heads:
+            heads[f] = sp.srepr(f) if isinstance(f, sp.FunctionClass) else repr(f)
+        ids[node] = len(lines)
+        lines.append(f"{heads[f]}({','.join(map(ref, node.args))})")
+    return "\n".join([*lines, ",".join(map(ref, exprs))])
 
 
 def name_text(exprs) -> str:
-    """Text to name ``exprs`` by (:func:`readable_name`): ``str`` of the formula, or of
-    its first terms and factors when it is large (printing sorts every sum).
+    """Text to name ``exprs`` by: ``str`` of the formula, or of its first terms and
+    factors when its tree (what printing walks) is large.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x")
@@ -123,15 +108,11 @@ def name_text(exprs) -> str:
     """
     import sympy as sp
 
-    size: dict = {}   # node -> nodes in its tree (what printing walks), counted on the DAG
-    stack = list(exprs)
-    while stack:
-        node = stack[-1]
-        pending = [a for a in node.args if a not in size]
-        if pending:
-            stack.extend(pending)
-            continue
-        size[stack.pop()] = 1 + sum(size[a] for a in node.args)
+    from .simplify.substitute import postorder
+
+    size: dict = {}
+    for node in postorder(exprs):
+        size[node] = 1 + sum(size[a] for a in node.args)
     if sum(size[e] for e in exprs) <= _PRINTED_NODES:
         return ", ".join(map(str, exprs))
 
@@ -139,8 +120,7 @@ def name_text(exprs) -> str:
         if not node.args:
             return node
         many = isinstance(node, (sp.Add, sp.Mul)) and len(node.args) > 3
-        args = [head(a, depth - 1) for a in (node.args[:3] if many else node.args)] \
-            if depth else []
+        args = [head(a, depth - 1) for a in node.args[:3 if many else None]] if depth else []
         try:
             return node.func(*args, *([sp.Symbol("...")] if many or not depth else []))
         except Exception:  # noqa: BLE001 (any placeholder names the node as well)

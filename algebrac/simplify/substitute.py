@@ -1,11 +1,10 @@
-"""``xreplace``, ``replace`` and walks for large formulas: each distinct subexpression
-once, no recursion.
+"""Walks of large formulas: each distinct subexpression once, no recursion.
 
-SymPy's ``expr.xreplace(rule)`` walks the expression as a tree, so a subterm
-shared a thousand times (a derivative repeats its factors) is rebuilt a
-thousand times, and its recursion fails on deep expressions.  This version
-walks the DAG with an explicit stack and a memo; the result is the same
-expression SymPy's would give (nodes are rebuilt with ``func(*args)``).
+SymPy's ``xreplace``, ``replace``, ``has`` and ``atoms`` walk an expression as
+a tree, so a subterm shared a thousand times (a derivative repeats its factors)
+is visited a thousand times, and their recursion fails on deep expressions.
+These walk the DAG with an explicit stack; results are SymPy's (nodes are
+rebuilt with ``func(*args)``).
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
@@ -16,67 +15,31 @@ from __future__ import annotations
 
 from sympy import Function
 
-__all__ = ["xreplace", "functions_as_written", "nodes", "has_type", "replace"]
+__all__ = ["postorder", "nodes", "has_type", "xreplace", "replace", "functions_as_written"]
 
 
-def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
-    """``expr.xreplace(rule)``, in time proportional to the distinct subexpressions.
-
-    ``memo`` (a dict) carries the rebuilt nodes from one call to the next: pass
-    the same one for several expressions under the same ``rule``, or under a
-    ``rule`` that only gains keys none of the earlier expressions hold (a
-    temporary's definition, in dependency order).  ``rule`` is never copied,
-    so each call costs its new nodes only.  ``build(node, args)`` makes a node
-    with new arguments (default: ``node.func(*args)``).
-    """
-    if not rule:
-        return expr
-    memo = {} if memo is None else memo
-
-    def done(node):
-        return node in rule or node in memo
-
-    def get(node):
-        hit = rule.get(node)
-        return memo[node] if hit is None else hit
-
-    stack = [expr]
+def postorder(exprs, stop=None):
+    """Each distinct subexpression of ``exprs`` once, after its arguments; a node where
+    ``stop(node)`` is true is neither visited nor entered."""
+    done: set = set()
+    stop = stop or (lambda n: False)
+    stack = [e for e in exprs if not stop(e)]
     while stack:
         node = stack[-1]
-        if done(node):
+        if node in done:
             stack.pop()
             continue
-        args = node.args
-        pending = [a for a in args if not done(a)]
+        pending = [a for a in getattr(node, "args", ()) if a not in done and not stop(a)]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
-        new = tuple(get(a) for a in args)
-        changed = any(n is not a for n, a in zip(new, args))
-        memo[node] = (build(node, new) if build else node.func(*new)) if changed else node
-    return get(expr)
-
-
-def functions_as_written(node, args):
-    """``node`` with new ``args``, evaluating sums, products and powers only.
-
-    For replacements that give back what a function's arguments were when it was
-    built (a CSE temporary by its value, one symbol by another of the same kind),
-    whose evaluation would give the node back: ``log1p(u)`` asks ``log.eval(1 + u)``
-    again, some milliseconds each.
-    """
-    if isinstance(node, Function):
-        try:
-            return node.func(*args, evaluate=False)
-        except TypeError:  # a class whose constructor takes no evaluate=
-            pass
-    return node.func(*args)
+        done.add(node)
+        yield node
 
 
 def nodes(*exprs):
-    """Every distinct subexpression of ``exprs`` once (SymPy's ``preorder_traversal``
-    visits a subterm shared a thousand times a thousand times)."""
+    """Every distinct subexpression of ``exprs``, once."""
     seen, stack = set(), list(exprs)
     while stack:
         node = stack.pop()
@@ -87,13 +50,36 @@ def nodes(*exprs):
 
 
 def has_type(expr, *types) -> bool:
-    """``expr.has(*types)`` for classes: a node of one of ``types`` is in ``expr``."""
+    """``expr.has(*types)`` for classes."""
     return any(isinstance(n, types) for n in nodes(expr))
+
+
+def _rebuilt(node, args, build):
+    if all(n is a for n, a in zip(args, node.args)):
+        return node
+    return build(node, args) if build else node.func(*args)
+
+
+def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
+    """``expr.xreplace(rule)``.  ``memo`` carries the rebuilt nodes to the next call
+    with the same ``rule``, or with one that only gained keys the earlier expressions
+    do not hold; ``build(node, args)`` rebuilds a node (default ``node.func(*args)``)."""
+    if not rule:
+        return expr
+    memo = {} if memo is None else memo
+
+    def get(node):
+        hit = rule.get(node)
+        return memo[node] if hit is None else hit
+
+    for node in postorder([expr], lambda n: n in rule or n in memo):
+        memo[node] = _rebuilt(node, tuple(map(get, node.args)), build)
+    return get(expr)
 
 
 def replace(expr, query, value):
     """``expr.replace(query, value)`` for callables: bottom-up, each node rebuilt from
-    its replaced arguments, then replaced by ``value(node)`` where ``query(node)``.
+    its replaced arguments, then ``value(node)`` where ``query(node)``.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x")
@@ -101,21 +87,21 @@ def replace(expr, query, value):
     cos(x)**2 + cos(x)
     """
     memo: dict = {}
-    stack = [expr]
-    while stack:
-        node = stack[-1]
-        if node in memo:
-            stack.pop()
-            continue
-        pending = [a for a in node.args if a not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        new = tuple(memo[a] for a in node.args)
-        out = node.func(*new) if any(n is not a for n, a in zip(new, node.args)) else node
-        if query(out):
-            hit = value(out)
-            out = out if hit is None else hit
-        memo[node] = out
+    for node in postorder([expr]):
+        out = _rebuilt(node, tuple(memo[a] for a in node.args), None)
+        hit = value(out) if query(out) else None
+        memo[node] = out if hit is None else hit
     return memo[expr]
+
+
+def functions_as_written(node, args):
+    """``node`` with ``args``, evaluating sums, products and powers only: for
+    replacements that give a function back the arguments it was built with, whose
+    evaluation would give the node back (``log1p``'s eval asks ``log.eval(1 + u)``
+    again, milliseconds each)."""
+    if isinstance(node, Function):
+        try:
+            return node.func(*args, evaluate=False)
+        except TypeError:  # a class whose constructor takes no evaluate=
+            pass
+    return node.func(*args)
