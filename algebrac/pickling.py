@@ -65,11 +65,8 @@ def readable_name(formula_text: str, *key_parts: str) -> str:
 
 
 def structure(exprs) -> str:
-    """A text that determines ``exprs`` as ``srepr`` does, in time and length that grow
-    with the distinct subexpressions (``srepr`` writes a tree, sorting every sum).
-
-    A line ``head(children)`` per compound node (a child: an earlier line's number or
-    an atom's ``srepr``, which carries assumptions), then the roots.
+    """What ``srepr`` says of ``exprs``, one line ``head(children)`` per distinct compound
+    node (a child: a line's number or an atom's ``srepr``), then the roots.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x", positive=True)
@@ -98,8 +95,7 @@ def structure(exprs) -> str:
 
 
 def name_text(exprs) -> str:
-    """Text to name ``exprs`` by: ``str`` of the formula, or of its first terms and
-    factors when its tree (what printing walks) is large.
+    """``str`` of ``exprs``, or of its first terms when its tree (printed) is large.
 
     >>> import sympy as sp
     >>> x = sp.Symbol("x")

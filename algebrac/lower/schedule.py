@@ -47,9 +47,8 @@ def _reads(expr, out: list) -> None:
     out.extend(_reads_of(sp.sympify(expr)))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 16)   # each pass asks again of the statements it kept
 def _reads_of(expr) -> tuple:
-    """The reads of ``expr`` (each pass asks again of the statements it did not change)."""
     out, bases = [], set()
     for ix in expr.atoms(sp.Indexed):
         bases.add(ix.base.name)
@@ -355,10 +354,9 @@ class _Hoister:
         memo: dict = {}
 
         def invariant(e) -> bool:
-            names = _names_in(e, seen)
+            names = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)}
+            names |= {ix.base.name for ix in e.atoms(sp.Indexed)}
             return not (names & bound) and not (names & written)
-
-        seen: dict = {}
 
         def worth(e) -> bool:
             if e.is_Atom or isinstance(e, sp.Indexed) or not e.args:
@@ -395,30 +393,6 @@ class _Hoister:
         if isinstance(s, (Assign, Accumulate)):
             return replace(s, value=visit(s.value))
         return s
-
-
-@functools.lru_cache(maxsize=None)
-def _plain_free_symbols(cls) -> bool:
-    return next(k for k in cls.__mro__ if "free_symbols" in k.__dict__) is sp.Basic
-
-
-def _names_in(e, memo: dict) -> frozenset:
-    """The names of the symbols and buffers ``e`` reads, each subexpression's once
-    (``free_symbols`` and ``atoms`` walk the whole tree at every node they are asked)."""
-    hit = memo.get(e)
-    if hit is not None:
-        return hit
-    if isinstance(e, sp.Symbol):
-        out = frozenset([e.name])
-    elif isinstance(e, sp.Indexed):
-        out = frozenset([e.base.name]).union(*(_names_in(i, memo) for i in e.indices))
-    elif _plain_free_symbols(type(e)):   # the union of the arguments'
-        out = frozenset().union(*(_names_in(a, memo) for a in e.args))
-    else:   # binds symbols of its own (a Lambda, ...): SymPy's answer
-        out = frozenset({s.name for s in e.free_symbols if isinstance(s, sp.Symbol)}
-                        | {ix.base.name for ix in e.atoms(sp.Indexed)})
-    memo[e] = out
-    return out
 
 
 def hoist_invariants(kernel: Kernel) -> Kernel:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .order import keep_order
-from .substitute import functions_as_written as _same, replace, xreplace
+from .substitute import functions_as_written as _same, xreplace
 
 __all__ = ["cse"]
 
@@ -57,14 +57,14 @@ def _hide_division(expr):
         num = [f for f in m.args if not _negative_power(f)]
         return _Div(sp.Mul(*num), sp.Mul(*[1 / d for d in den]))
 
-    expr = replace(expr, lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
-                   as_div)
-    return replace(expr, _negative_power, lambda n: _NegPow(n.base, -n.exp))
+    expr = expr.replace(lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
+                        as_div)
+    return expr.replace(_negative_power, lambda n: _NegPow(n.base, -n.exp))
 
 
 def _show_division(expr):
-    expr = replace(expr, lambda n: isinstance(n, _NegPow), lambda n: n.args[0] ** -n.args[1])
-    return replace(expr, lambda n: isinstance(n, _Div), lambda n: n.args[0] / n.args[1])
+    expr = expr.replace(lambda n: isinstance(n, _NegPow), lambda n: n.args[0] ** -n.args[1])
+    return expr.replace(lambda n: isinstance(n, _Div), lambda n: n.args[0] / n.args[1])
 
 
 def cse(exprs, prefix: str = "_ac_t"):

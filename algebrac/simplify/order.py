@@ -85,12 +85,8 @@ def _keep(expr, stands_for, memo, full_memo):
 
 
 def print_order(terms) -> list:
-    """``Add(*terms, evaluate=False).as_ordered_terms()``, in time near-linear in the terms.
-
-    SymPy orders a sum's terms by their monomials over every distinct factor of the
-    sum, written out densely: a sum of 2000 terms over 2000 factors builds four
-    million exponents.  This is the same order (the same lexicographic comparison,
-    the same ties, kept stable) over sparse monomials.
+    """``Add(*terms, evaluate=False).as_ordered_terms()`` over sparse monomials (SymPy
+    writes each term's exponents over all the sum's factors: quadratic).
 
     >>> x, y, z = sp.symbols("x y z")
     >>> terms = [z, x**2 * y, 3 * x, sp.sin(y) / x, sp.Integer(2), -x * y**-2]
@@ -123,8 +119,7 @@ def print_order(terms) -> list:
 
     def key(k):
         powers, other, coeff = parts[k]
-        # SymPy compares the negated exponents over all factors in order; a factor a
-        # term lacks is 0 there, so each one present ranks by its sign, then place.
+        # negated exponents compared in factor order; an absent factor's is 0
         monom = [(0, i, -e) if e > 0 else (2, -i, -e)
                  for i, e in sorted((index[b], e) for b, e in powers.items())]
         return (*monom, (1,)), other, coeff

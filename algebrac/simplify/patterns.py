@@ -21,7 +21,7 @@ from sympy.core.operations import LatticeOp
 from sympy.simplify.radsimp import fraction
 
 from ..expr.functions import erfcx, sigmoid, softplus
-from .substitute import has_type, nodes
+from .substitute import nodes
 
 __all__ = ["coeff_of", "exp_terms", "is_real", "is_positive", "has_exp_like", "as_square", "others",
            "same", "factors_of", "find_factor"]
@@ -83,7 +83,7 @@ def is_positive(e: sp.Basic) -> bool:
 
 
 def has_exp_like(e: sp.Basic) -> bool:
-    return has_type(e, *EXP_LIKE)
+    return any(isinstance(n, EXP_LIKE) for n in nodes(e))
 
 
 def as_square(t: sp.Basic) -> sp.Basic | None:

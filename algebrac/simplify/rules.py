@@ -133,8 +133,7 @@ class _Walk:
 
 
 class _Inputs:
-    """The domain constraints of a node's arguments, found when a rule first needs them:
-    most nodes match no rule, and finding them asks SymPy's assumptions (``x >= 0``?)."""
+    """A node's arguments' constraints, found once a rule fires (most nodes match none)."""
 
     def __init__(self, node, memo: dict):
         self.node, self.memo, self.value = node, memo, None

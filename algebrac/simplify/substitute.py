@@ -1,10 +1,5 @@
-"""Walks of large formulas: each distinct subexpression once, no recursion.
-
-SymPy's ``xreplace``, ``replace``, ``has`` and ``atoms`` walk an expression as
-a tree, so a subterm shared a thousand times (a derivative repeats its factors)
-is visited a thousand times, and their recursion fails on deep expressions.
-These walk the DAG with an explicit stack; results are SymPy's (nodes are
-rebuilt with ``func(*args)``).
+"""Walks of large formulas: each distinct subexpression once, no recursion (SymPy's
+``xreplace``, ``has``, ``atoms`` walk the tree: a shared subterm once per use).
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
@@ -15,7 +10,7 @@ from __future__ import annotations
 
 from sympy import Function
 
-__all__ = ["postorder", "nodes", "has_type", "xreplace", "replace", "functions_as_written"]
+__all__ = ["postorder", "nodes", "xreplace", "functions_as_written"]
 
 
 def postorder(exprs, stop=None):
@@ -49,11 +44,6 @@ def nodes(*exprs):
             stack.extend(node.args)
 
 
-def has_type(expr, *types) -> bool:
-    """``expr.has(*types)`` for classes."""
-    return any(isinstance(n, types) for n in nodes(expr))
-
-
 def _rebuilt(node, args, build):
     if all(n is a for n, a in zip(args, node.args)):
         return node
@@ -77,28 +67,9 @@ def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
     return get(expr)
 
 
-def replace(expr, query, value):
-    """``expr.replace(query, value)`` for callables: bottom-up, each node rebuilt from
-    its replaced arguments, then ``value(node)`` where ``query(node)``.
-
-    >>> import sympy as sp
-    >>> x = sp.Symbol("x")
-    >>> replace(sp.sin(x)**2 + sp.sin(x), lambda n: isinstance(n, sp.sin), lambda n: sp.cos(*n.args))
-    cos(x)**2 + cos(x)
-    """
-    memo: dict = {}
-    for node in postorder([expr]):
-        out = _rebuilt(node, tuple(memo[a] for a in node.args), None)
-        hit = value(out) if query(out) else None
-        memo[node] = out if hit is None else hit
-    return memo[expr]
-
-
 def functions_as_written(node, args):
-    """``node`` with ``args``, evaluating sums, products and powers only: for
-    replacements that give a function back the arguments it was built with, whose
-    evaluation would give the node back (``log1p``'s eval asks ``log.eval(1 + u)``
-    again, milliseconds each)."""
+    """``node`` with ``args``, evaluating sums, products and powers only (a function
+    given back its own arguments would evaluate to itself, at some ms a node)."""
     if isinstance(node, Function):
         try:
             return node.func(*args, evaluate=False)
