@@ -85,7 +85,7 @@ def structure(exprs) -> str:
     def ref(node):
         return str(ids[node]) if node in ids else sp.srepr(node)
 
-    for node in postorder(exprs, lambda n: not n.args):
+    for node in postorder(exprs, lambda n: not getattr(n, "args", ())):  # (or not SymPy)
         f = node.func
         if f not in heads:
             heads[f] = sp.srepr(f) if isinstance(f, sp.FunctionClass) else repr(f)
@@ -108,7 +108,7 @@ def name_text(exprs) -> str:
 
     size: dict = {}
     for node in postorder(exprs):
-        size[node] = 1 + sum(size[a] for a in node.args)
+        size[node] = 1 + sum(size[a] for a in getattr(node, "args", ()))
     if sum(size[e] for e in exprs) <= _PRINTED_NODES:
         return ", ".join(map(str, exprs))
 
