@@ -21,7 +21,14 @@ from __future__ import annotations
 import sys
 import threading
 
-__all__ = ["depth", "run_deep"]
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+__all__ = ["cut_shared", "depth", "key_text", "run_deep", "summary"]
+
+CUT_NODES = 20_000    # trees above this many nodes ...
+CUT_RATIO = 8         # ... and this many times their distinct nodes are cut at shared nodes
+SMALL = 4             # a shared node of at most this many nodes (its cut parts as one) is copied
 
 SHALLOW = 150                 # levels that run in the caller's thread
 STACK_BYTES = 1 << 30         # the worker thread's stack (virtual memory, touched as used)
@@ -48,6 +55,133 @@ def depth(exprs) -> int:
             memo[node] = 1 + max((memo[a] for a in args), default=0)
         best = max(best, memo[root])
     return best
+
+
+def _postorder(roots):
+    """Each distinct node of ``roots`` (SymPy or nested tuples) once, children first."""
+    seen, order, stack = set(), [], [(r, False) for r in reversed(roots)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(_children(node)))
+    return order
+
+
+def _children(node):
+    if isinstance(node, tuple):
+        return node
+    if isinstance(node, sp.Basic) and not node.is_Atom:
+        return node.args
+    return ()
+
+
+def key_text(obj) -> str:
+    """A text that identifies ``obj`` (SymPy expressions, in tuples) as ``srepr`` does, in
+    time linear in its distinct subexpressions: each is written once, as its head and the
+    line numbers of its arguments.  A solved mechanical model shares subexpressions so
+    much that its ``srepr`` (a tree) would run to 10^9 characters.
+
+    >>> x, y = sp.symbols("x y")
+    >>> print(key_text((sp.sin(x) * y + sp.sin(x), 2)))
+    0 Symbol('y')
+    1 Symbol('x')
+    2 sin(1)
+    3 Mul(0,2)
+    4 Add(3,2)
+    5 2
+    6 tuple(4,5)
+    """
+    order = _postorder([obj])
+    line = {node: k for k, node in enumerate(order)}
+    out = []
+    for k, node in enumerate(order):
+        kids = _children(node)
+        if isinstance(node, AppliedUndef):
+            head = sp.srepr(node.func)
+        elif kids or isinstance(node, tuple):
+            head = type(node).__name__
+        else:
+            out.append(f"{k} {sp.srepr(node) if isinstance(node, sp.Basic) else repr(node)}")
+            continue
+        out.append(f"{k} {head}({','.join(str(line[a]) for a in kids)})")
+    return "\n".join(out)
+
+
+def summary(exprs, limit: int = 5000) -> str:
+    """``str`` of the expressions joined by ", ", or, when their trees hold more than
+    ``limit`` nodes (printing walks the tree), how many outputs and nodes.
+
+    >>> x = sp.Symbol("x")
+    >>> f = x
+    >>> for _ in range(20):
+    ...     f = sp.sin(f) + f * x
+    >>> summary([x + 1]), summary([f])
+    ('x + 1', 'large formula: 1 output(s), 5242876 nodes as a tree')
+    """
+    size: dict = {}
+    for node in _postorder(exprs):
+        size[node] = 1 + sum(size[a] for a in _children(node))
+    nodes = sum(size[e] for e in exprs)
+    if nodes <= limit:
+        return ", ".join(map(str, exprs))
+    return f"large formula: {len(exprs)} output(s), {nodes} nodes as a tree"
+
+
+def cut_shared(exprs, prefix: str = "_ac_u"):
+    """``(lets, outputs)``: ``exprs`` cut at their shared subexpressions when their trees
+    are much larger than their DAG, else ``([], exprs)``.
+
+    A solved mechanical model (an LU solve of a symbolic mass matrix) reuses each
+    pivot in every later entry: the pendulum of 8 links has 11,164 distinct operations
+    but 3.7e12 as a tree, and every tree walk (SymPy's ``has``, ``free_symbols``,
+    ``cse``, printing) would run for days.  Each shared node of more than ``SMALL``
+    nodes becomes a real symbol ``_ac_u<k>`` defined once, in dependency order, so every
+    later phase walks small trees whose sizes add up to the DAG's.  Nodes found only
+    inside ``Piecewise`` branches are never cut (a temporary is computed for every
+    element, a branch only where it is taken).
+
+    >>> x, y = sp.symbols("x y")
+    >>> f = x
+    >>> for _ in range(30):
+    ...     f = sp.sin(f) * y + f * x
+    >>> lets, (g,) = cut_shared([f])
+    >>> len(lets), lets[0], g
+    (29, (_ac_u0, x**2 + y*sin(x)), _ac_u28*x + y*sin(_ac_u28))
+    """
+    order = _postorder(exprs)
+    size: dict = {}
+    for node in order:
+        size[node] = 1 + sum(size[a] for a in _children(node))
+    tree = sum(size[e] for e in exprs)
+    if tree <= CUT_NODES or tree <= CUT_RATIO * len(order):
+        return [], list(exprs)
+    uses: dict = {}
+    for e in exprs:
+        uses[e] = uses.get(e, 0) + 1
+    for node in order:
+        for a in _children(node):
+            uses[a] = uses.get(a, 0) + 1
+    free = set(exprs)                          # computed for every element (as written)
+    for node in reversed(order):               # parents first
+        if node in free and not isinstance(node, sp.Piecewise):
+            free.update(_children(node))
+    lets, memo, local = [], {}, {}
+    with sp.evaluate(False):
+        for node in order:
+            kids = _children(node)
+            new = tuple(memo[a] for a in kids)
+            memo[node] = node.func(*new) if any(n is not a for n, a in zip(new, kids)) else node
+            local[node] = 1 + sum(local[a] for a in kids)
+            if (node in free and uses.get(node, 0) > 1 and local[node] > SMALL
+                    and isinstance(node, sp.Expr) and not node.is_Atom):
+                sym = sp.Symbol(f"{prefix}{len(lets)}", real=True)
+                lets.append((sym, memo[node]))
+                memo[node], local[node] = sym, 1
+    return lets, [memo[e] for e in exprs]
 
 
 def run_deep(exprs, fn):

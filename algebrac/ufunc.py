@@ -29,7 +29,7 @@ import sympy as sp
 from . import pickling
 from .frontdoor import Memo
 from . import progress
-from .deep import run_deep
+from .deep import key_text, run_deep, summary
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -148,9 +148,8 @@ class Ufunc:
         self._requested_backend = backend
         # Printing recurses over the tree: deep formulas need run_deep's stack.
         self._key_text, text = run_deep(exprs, lambda: (
-            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize),
-             *(["limits"] if self._limits else [])),
-            str(exprs[0]) if single else ", ".join(map(str, exprs))))
+            (key_text(exprs), key_text(args), str(single), str(self._stabilize),
+             *(["limits"] if self._limits else [])), summary(exprs)))
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
@@ -349,7 +348,8 @@ class Ufunc:
     # -- display ---------------------------------------------------------
     def __repr__(self) -> str:
         sig = ", ".join(str(a) for a in self.args)
-        body = str(self.exprs[0]) if self._single else "(" + ", ".join(map(str, self.exprs)) + ")"
+        body = run_deep(self.exprs, lambda: summary(self.exprs))
+        body = body if self._single else f"({body})"
         return f"<algebrac.Ufunc ({sig}) -> {body}, backend={self.backend!r}>"
 
     def latex(self, names=None, max_lines: int | None = None) -> str:
