@@ -153,14 +153,14 @@ class Ufunc:
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
-        if self.nin + self.nout > MAX_UFUNC_ARGS:
+        if self.nin + self.nout > MAX_UFUNC_ARGS and backend == "cuda":
             raise SignatureError(
-                f"a NumPy ufunc takes at most {MAX_UFUNC_ARGS} inputs plus outputs; this "
+                f"the cuda backend takes at most {MAX_UFUNC_ARGS} inputs plus outputs; this "
                 f"formula has {self.nin} inputs and {self.nout} outputs. Split the outputs "
                 "into several compile() calls."
             )
         self.backend = _resolve_backend(backend)
-        self.ufunc = None
+        self.ufunc = self._wide = None
         self._cache: dict = {}
         # Deep formulas (hundreds of levels) need more stack than SymPy's recursion has.
         if self.backend == "cuda":
@@ -237,7 +237,10 @@ class Ufunc:
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self.ufunc = module.make_ufunc(self.__name__)
+        if module.ufunc is None:   # more operands than a ufunc takes: _interpret calls run
+            self._wide = module
+        else:
+            self.ufunc = module.make_ufunc(self.__name__)
 
     # -- calling ---------------------------------------------------------
     def __call__(self, *inputs, **kwargs):
@@ -260,7 +263,7 @@ class Ufunc:
             from .cuda.call import call_elementwise
 
             result = call_elementwise(self, self._cuda, inputs, kwargs)
-        elif self.ufunc is not None:
+        elif self.ufunc is not None and self._wide is None:
             try:
                 result = self.ufunc(*inputs, **kwargs)
             except TypeError as err:
@@ -289,7 +292,8 @@ class Ufunc:
     def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
                    **extra):
         if extra:
-            raise SignatureError(f"unsupported keyword(s) for the numpy backend: {sorted(extra)}")
+            raise SignatureError(f"unsupported keyword(s) for the numpy backend or more than "
+                                 f"{MAX_UFUNC_ARGS} inputs plus outputs: {sorted(extra)}")
         arrays = [np.asarray(a) for a in inputs]
         for a in arrays:
             if a.dtype.kind not in "biuf":
@@ -305,11 +309,13 @@ class Ufunc:
             shape = np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError as err:
             raise ShapeError(f"arguments do not broadcast together: {err}") from err
-        kernel = self._kernels[loop]
-        flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
-                for k, a in enumerate(arrays)}
-        results = interp.run(kernel, flat)
-        outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
+        if self._wide is not None:
+            outs = self._run_wide(arrays, loop, shape)
+        else:
+            flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
+                    for k, a in enumerate(arrays)}
+            results = interp.run(self._kernels[loop], flat)
+            outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
         if out is None:
             if where is True:
                 final = [o if o.ndim else o[()] for o in outs]
@@ -326,6 +332,22 @@ class Ufunc:
             except TypeError as err:
                 raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
+
+    def _run_wide(self, arrays, loop: DType, shape) -> list:
+        """The compiled loop called directly, for more operands than a NumPy ufunc
+        takes: inputs flat (one value, or broadcast and copied), outputs in one block;
+        floating-point flags reported as NumPy reports a ufunc's (``np.errstate``)."""
+        size = int(np.prod(shape))
+        flat = [np.ascontiguousarray(a, loop.numpy).reshape(1) if a.size == 1 else
+                np.ascontiguousarray(np.broadcast_to(a, shape), loop.numpy).reshape(-1)
+                for a in arrays]
+        block = np.empty((self.nout, size), loop.numpy)
+        if size:
+            flags = self._wide.run(int(loop is DType.FLOAT64), flat + list(block), size)
+            for bit, what in enumerate(("divide", "over", "under", "invalid")):
+                if flags >> bit & 1:   # as NumPy's ufuncs report them, under np.errstate
+                    _report_fpe(what, self.__name__)
+        return [row.reshape(shape) for row in block]
 
     def low_level_callable(self):
         """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
@@ -372,6 +394,24 @@ class Ufunc:
 
     def _repr_latex_(self) -> str:
         return r"$\displaystyle " + self.latex() + "$"
+
+
+_FPE_TEXT = {"divide": "divide by zero", "over": "overflow", "under": "underflow",
+             "invalid": "invalid value"}
+
+
+def _report_fpe(what: str, name: str) -> None:
+    """Report a floating-point flag as NumPy does after a ufunc loop (``np.seterr``)."""
+    mode, text = np.geterr()[what], f"{_FPE_TEXT[what]} encountered in {name}"
+    if mode == "warn":
+        warnings.warn(text, RuntimeWarning, stacklevel=5)
+    elif mode == "raise":
+        raise FloatingPointError(text)
+    elif mode in ("call", "log"):
+        call = np.geterrcall()
+        call.write(text) if mode == "log" else call(text, 1 << list(_FPE_TEXT).index(what))
+    elif mode == "print":
+        print(f"Warning: {text}")
 
 
 def _is_integral(x) -> bool:

@@ -538,10 +538,21 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         f"    return PyUFunc_FromFuncAndData(_ac_funcs, _ac_data, _ac_types, {nk}, {nin}, "
         f'{nout}, PyUFunc_None, name, "A formula compiled by algebrac.", 0);',
         "}",
+        # More operands than a ufunc takes (NPY_MAXARGS): Python calls the loop itself
+        # on flat arrays; it returns the FP flags in NumPy's order (divide, over, under, invalid).
+        "static int _ac_run(int k, char **args, npy_intp n, npy_intp *steps)",
+        "{",
+        "    feclearexcept(_AC_FE_FLAGS);",
+        "    _ac_funcs[k](args, &n, steps, NULL);",
+        "    return (fetestexcept(FE_DIVBYZERO) ? 1 : 0) | (fetestexcept(FE_OVERFLOW) ? 2 : 0)"
+        " | (fetestexcept(FE_UNDERFLOW) ? 4 : 0) | (fetestexcept(FE_INVALID) ? 8 : 0);",
+        "}",
     ]
-    text = pyx_module(c, [*sf_extern, "object _ac_make_ufunc(const char *name)"]) + (
+    text = pyx_module(c, [*sf_extern, "object _ac_make_ufunc(const char *name)",
+                          "int _ac_run(int k, char **args, Py_ssize_t n, Py_ssize_t *steps) nogil"]) + (
         "\n"
         + "".join(f"{line}\n" for line in sf_cython) +
+        "from cpython.mem cimport PyMem_Malloc, PyMem_Free\n"
         "_named = {}\n"
         "\n"
         "def make_ufunc(str name):\n"
@@ -554,7 +565,27 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "        _named.setdefault(key, (key, _ac_make_ufunc(key)))\n"
         "    return _named[key][1]\n"
         "\n"
-        f'ufunc = make_ufunc("{UFUNC_NAME}")\n'
+        "\n"
+        "def run(int k, list arrays, Py_ssize_t n):\n"
+        '    """Loop ``k`` over ``n`` elements of flat arrays (step 0: one value for all);\n'
+        '    returns the floating-point flags raised."""\n'
+        "    cdef Py_ssize_t j, m = len(arrays)\n"
+        "    cdef char **args = <char **>PyMem_Malloc(m * sizeof(char *))\n"
+        "    cdef Py_ssize_t *steps = <Py_ssize_t *>PyMem_Malloc(m * sizeof(Py_ssize_t))\n"
+        "    cdef int flags\n"
+        "    try:\n"
+        "        for j in range(m):\n"
+        "            args[j] = <char *><size_t>arrays[j].ctypes.data\n"
+        "            steps[j] = arrays[j].strides[0] if arrays[j].size > 1 else 0\n"
+        "        with nogil:\n"
+        "            flags = _ac_run(k, args, n, steps)\n"
+        "    finally:\n"
+        "        PyMem_Free(args)\n"
+        "        PyMem_Free(steps)\n"
+        "    return flags\n"
+        "\n"
+        # NumPy refuses a ufunc of more operands (NPY_MAXARGS): ``run`` serves those.
+        + (f'ufunc = make_ufunc("{UFUNC_NAME}")\n' if nin + nout <= 64 else "ufunc = None\n")
     )
     libs = ("mvec", "m") if has_libmvec() else ("m",)
     return Source(text, libs, tuple(files))
