@@ -38,23 +38,9 @@ RECURSION_PER_LEVEL = 12      # Python frames SymPy may use per level of a tree
 def depth(exprs) -> int:
     """The depth of the deepest expression (an atom has depth 1), without recursion."""
     memo: dict = {}
-    best = 0
-    for root in exprs:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in memo:
-                stack.pop()
-                continue
-            args = getattr(node, "args", ())  # not SymPy (yet): checked by the caller
-            pending = [a for a in args if a not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            memo[node] = 1 + max((memo[a] for a in args), default=0)
-        best = max(best, memo[root])
-    return best
+    for node in _postorder(exprs):
+        memo[node] = 1 + max((memo[a] for a in _children(node)), default=0)
+    return max((memo[e] for e in exprs), default=0)
 
 
 def _postorder(roots):

@@ -403,15 +403,12 @@ _FPE_TEXT = {"divide": "divide by zero", "over": "overflow", "under": "underflow
 def _report_fpe(what: str, name: str) -> None:
     """Report a floating-point flag as NumPy does after a ufunc loop (``np.seterr``)."""
     mode, text = np.geterr()[what], f"{_FPE_TEXT[what]} encountered in {name}"
-    if mode == "warn":
-        warnings.warn(text, RuntimeWarning, stacklevel=5)
-    elif mode == "raise":
+    if mode == "raise":
         raise FloatingPointError(text)
-    elif mode in ("call", "log"):
-        call = np.geterrcall()
-        call.write(text) if mode == "log" else call(text, 1 << list(_FPE_TEXT).index(what))
-    elif mode == "print":
-        print(f"Warning: {text}")
+    if mode == "call":
+        np.geterrcall()(text, 1 << list(_FPE_TEXT).index(what))
+    elif mode != "ignore":   # warn; print and log as warn
+        warnings.warn(text, RuntimeWarning, stacklevel=5)
 
 
 def _is_integral(x) -> bool:
