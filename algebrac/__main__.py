@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import timeit
 
 
 def demo(size: int = 10**6) -> int:
@@ -27,14 +28,9 @@ def demo(size: int = 10**6) -> int:
     err = max(float(np.max(np.abs(g - r))) for g, r in zip(got, ref))
     print(f"max abs difference from sympy.lambdify over {size} points: {err:.2e}")
 
-    def best(fn, repeat=5):
+    def best(fn):   # warm, then the best of 5
         fn()
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        return min(timeit.repeat(fn, number=1, repeat=5))
 
     t_ac, t_np = best(lambda: uf(a, b)), best(lambda: ref_fn(a, b))
     print(f"algebrac {t_ac * 1e3:.1f} ms, lambdify/NumPy {t_np * 1e3:.1f} ms: "

@@ -59,9 +59,8 @@ cdef extern from *:
         static const char *suffixes[] = {"", "64_"};
         char set[64], get[64];
         Dl_info info;
-        void *lib;
-        if (gemm == NULL || !dladdr(gemm, &info) || info.dli_fname == NULL) return;
-        lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+        void *lib = gemm && dladdr(gemm, &info) && info.dli_fname
+                    ? dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) : NULL;
         if (lib == NULL) return;
         for (int p = 0; p < 3 && _ac_blas_set == NULL; p++)
             for (int q = 0; q < 2 && _ac_blas_set == NULL; q++) {
@@ -79,7 +78,7 @@ cdef extern from *:
         pthread_mutex_lock(&_ac_blas_lock);
         if (!_ac_blas_looked) { _ac_blas_find(gemm); _ac_blas_looked = 1; }
         ok = _ac_blas_set != NULL;
-        _ac_blas_holds += ok;
+        __atomic_add_fetch(&_ac_blas_holds, ok, __ATOMIC_RELAXED);
         if (ok && _ac_blas_holders++ == 0) {
             _ac_blas_saved = _ac_blas_get();
             if (_ac_blas_saved != 1) _ac_blas_set(1);
@@ -96,13 +95,7 @@ cdef extern from *:
     typedef struct { int (*hold)(void *); void (*release)(void); } _ac_blas_hold_t;
     static _ac_blas_hold_t _ac_blas_holder = {_ac_blas_hold, _ac_blas_release};
     static void *_ac_blas_holder_address(void) { return (void *)&_ac_blas_holder; }
-    static long _ac_blas_hold_count(void)
-    {
-        pthread_mutex_lock(&_ac_blas_lock);
-        long n = _ac_blas_holds;
-        pthread_mutex_unlock(&_ac_blas_lock);
-        return n;
-    }
+    static long _ac_blas_hold_count(void) { return __atomic_load_n(&_ac_blas_holds, __ATOMIC_RELAXED); }
     #if defined(__x86_64__) || defined(_M_X64)
     #include <xmmintrin.h>
     /* MXCSR bit 15 is flush-to-zero, bit 6 denormals-are-zero. */

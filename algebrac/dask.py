@@ -1,19 +1,13 @@
 """Compiled callables on Dask arrays: lazy results, one blockwise pass for all outputs.
 
-``uf(dask_array, ...)`` returns a Dask array (a tuple of them for several
-outputs) through :func:`dask.array.blockwise`: one task per block computes
-every output at once, and each output array is a cheap ``getitem`` of it.
-NumPy arrays and scalars among the arguments broadcast as they do for NumPy.
-Tasks carry the compiled object itself, which pickles by formula (see
-:mod:`algebrac.pickling`), so the same graph runs on the threaded scheduler
-and on a ``dask.distributed`` cluster.  Task names start with the callable's
-``__name__``, so dashboards and profiles say which formula runs.
-
-NumPy hands ``uf.ufunc(dask_array)`` (the raw ``numpy.ufunc``) to Dask's own
-``__array_ufunc__``, which knows one-output ufuncs and looks several-output
-ones up by name in ``dask.array.ufunc``; algebrac files its several-output
-ufuncs there (under their unique names) as soon as it sees Dask imported, so
-that path gives the same lazy tuple.
+``uf(dask_array, ...)`` returns a Dask array (a tuple for several outputs)
+through :func:`dask.array.blockwise`: one task per block computes every
+output, and each output is a cheap ``getitem`` of it.  Tasks carry the
+compiled object, which pickles by formula (:mod:`algebrac.pickling`), so the
+graph runs on threads and on ``dask.distributed`` alike; task names start with
+its ``__name__``.  For ``uf.ufunc(dask_array)``, Dask's ``__array_ufunc__``
+looks several-output ufuncs up by name in ``dask.array.ufunc``: algebrac files
+them there once Dask is imported, so that path gives the same lazy tuple.
 
 >>> import numpy as np, sympy as sp, dask.array as da, algebrac as ac
 >>> x, y = sp.symbols("x y")
@@ -120,26 +114,17 @@ class _DaskEntry:
 def call_function(fn, args: tuple):
     """``fn(*args)`` for a compiled tensor program when some arguments are Dask arrays.
 
-    One task per block calls ``fn`` on NumPy blocks (every output at once), through
-    :func:`dask.array.blockwise` with ``fn``'s gufunc signature:
+    One task per block calls ``fn`` on NumPy blocks (every output at once):
 
-    * chunks along the **leading (batch) axes** map blockwise, with NumPy's
-      broadcasting of those axes;
-    * chunks along **one core dimension** ``n`` (the rows of a data matrix) give
-      one task per chunk along ``n`` in every batch block (inputs with an ``n``
-      axis are sliced alike); each output is then assembled by kind: an output
-      indexed by ``n`` concatenates its rows; a sum over ``n`` (times factors free
-      of ``n``, plus other such sums: a sum-type loss and its gradient) adds the
-      per-chunk results; a max, min or log-sum-exp over ``n`` combines them with
-      ``maximum``, ``minimum`` or ``logaddexp``; an output that reads nothing along
-      ``n`` comes from the first chunk;
-    * any other output (a mean, a centring, a softmax over ``n``, a read of one
-      fixed row) is computed from inputs rechunked to one chunk along ``n``, with a
-      ``PerformanceWarning`` naming it: that task holds the whole axis in memory.
-      So are core dimensions chunked besides ``n`` (the one with most chunks).
-
-    Outputs chunk as the inputs do along the batch axes; task names start with
-    ``fn.__name__``.
+    * chunks along the leading (batch) axes map blockwise, broadcasting as NumPy;
+    * chunks along one core dimension ``n`` (the rows of a data matrix) give one
+      task per chunk; each output is assembled by kind: rows indexed by ``n``
+      concatenate, sums over ``n`` (a sum-type loss and its gradient) add, max,
+      min and log-sum-exp combine with ``maximum``, ``minimum``, ``logaddexp``,
+      and an output reading nothing along ``n`` comes from the first chunk;
+    * any other output (a mean, a softmax over ``n``, ...), and other chunked
+      core dimensions, are computed from inputs rechunked to one chunk, with a
+      ``PerformanceWarning``: that task holds the whole axis in memory.
     """
     import dask.array as da
 
@@ -318,7 +303,7 @@ def _assemble(fn, parts, j, kind, n, nb, dims, dtype):
              if c.startswith("_o")}
     batch = tuple(f"_b{k}" for k in range(nb))
     index = batch + ((_letter(n),) if n is not None else ())
-    func = _Take(j) if kind in ("rows", "one") else _Combine(j, kind)
+    func = operator.itemgetter(j) if kind in ("rows", "one") else _Combine(j, kind)
     return da.blockwise(func, batch + core, parts, index, new_axes=sizes,
                         concatenate=kind in ("rows", "one"), dtype=dtype,
                         meta=np.empty((0,) * (nb + len(core)), dtype),
@@ -334,14 +319,6 @@ class _Call:
     def __call__(self, *blocks):
         out = self.fn(*blocks)
         return out if isinstance(out, tuple) else (out,)
-
-
-class _Take:
-    def __init__(self, j):
-        self.j = j
-
-    def __call__(self, part):
-        return part[self.j]
 
 
 class _Combine:

@@ -1,10 +1,9 @@
 """Room for deep expressions: SymPy and Python recurse once per level of a tree.
 
-SymPy walks expressions recursively (``free_symbols``, ``cse``, printing), so
-a formula nested a few hundred levels deep (a long recurrence, a big
-multibody model) exceeds Python's default recursion limit of 1000.
-``run_deep`` runs such work in a thread with a large stack and a raised
-recursion limit; shallow formulas run directly, as before.
+A formula nested a few hundred levels deep (a long recurrence, a multibody
+model) exceeds Python's recursion limit in SymPy's recursive walks
+(``free_symbols``, ``cse``, printing).  ``run_deep`` runs such work in a thread
+with a large stack and a raised limit; shallow formulas run directly.
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")

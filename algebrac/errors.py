@@ -1,10 +1,7 @@
-"""The exception tree of algebrac.
+"""The exception tree of algebrac: every error a user can trigger is an :class:`AlgebracError`.
 
-Every error a user can trigger is an :class:`AlgebracError`.  Each class is
-documented by the situation that raises it, and each message says what was
-wrong and what to do about it.  ``ShapeError`` is also a ``ValueError`` and
-``DTypeError`` a ``TypeError`` so code written against NumPy's errors keeps
-working.
+Each message says what was wrong and what to do.  ``ShapeError`` is also a
+``ValueError`` and ``DTypeError`` a ``TypeError``, as NumPy's errors are.
 """
 from __future__ import annotations
 

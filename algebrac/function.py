@@ -22,7 +22,7 @@ import types
 import numpy as np
 import sympy as sp
 
-from . import pickling
+from . import pickling, progress
 from .dtypes import DType
 from .errors import BackendUnavailable, DTypeError, ShapeError, SignatureError
 from .expr.evaluate import _bind_dims, _fmt
@@ -48,24 +48,20 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True,
 
     Parameters
     ----------
-    inputs : the input tensors (``ac.vector``, ``ac.matrix``, ...) and scalar SymPy
-        symbols, in call order.
-    outputs : a Tensor (the call returns one array) or a list of them (a tuple).
-        A 0-d output is returned as a 0-d array.
+    inputs : the input tensors and scalar SymPy symbols, in call order.
+    outputs : a Tensor (the call returns one array; a 0-d output a 0-d array) or a
+        list of them (a tuple).
     backend : ``"cpu"`` (generated C with OpenMP and BLAS), ``"numpy"`` (the
-        reference interpreter of the same loop IR) or ``"cuda"`` (generated CUDA C
-        through PyCUDA; NumPy inputs are copied to the GPU and back, device arrays
-        such as ``GPUArray`` stay there and so do the results).
-    stabilize : rewrite the formulas into numerically stable forms first
-        (``log(sigmoid(z))`` becomes ``-softplus(-z)``, ...).  A rewrite that fails or
-        runs past ``ALGEBRAC_SYMBOLIC_TIMEOUT`` leaves that output as written.
-    limits : also apply the rules that give a limit where the formula as written
-        is NaN (``x*log(x)`` is 0 at ``x = 0``); off by default, as in
-        :func:`algebrac.compile`.
+        reference interpreter of the same loop IR) or ``"cuda"`` (PyCUDA; device
+        arrays such as ``GPUArray`` stay on the GPU, and so do their results).
+    stabilize : rewrite into numerically stable forms first (``log(sigmoid(z))``
+        becomes ``-softplus(-z)``); a rewrite that fails or runs past
+        ``ALGEBRAC_SYMBOLIC_TIMEOUT`` leaves that output as written.
+    limits : also apply the rules giving a limit where the formula is NaN
+        (``x*log(x)`` is 0 at ``x = 0``); off by default, as in :func:`algebrac.compile`.
 
-    Symbolic sizes are bound from the arrays at call time and checked; extra leading
-    axes on the inputs batch the call (generalized-ufunc semantics); float32 inputs
-    compute in float32.
+    Sizes are bound from the arrays at call time and checked; extra leading axes
+    batch the call (gufunc semantics); float32 inputs compute in float32.
 
     >>> import numpy as np, algebrac as ac
     >>> n = ac.dim("n")
@@ -98,13 +94,11 @@ def function(inputs, outputs, *, backend: str = "cpu", stabilize: bool = True,
 
 
 class Function:
-    """A compiled tensor program.  Call it with one array per input.
+    """A compiled tensor program: call it with one array per input.
 
-    Attributes: ``inputs``, ``outputs``, ``backend``, ``gufunc`` (the NumPy gufunc
-    on the cpu backend), ``signature``, ``source`` (generated Cython/C) and ``kernel``
-    (the loop IR after every pass, float64 variant), ``__name__`` (from the outputs,
-    unique, an identifier).  It pickles by formula (:mod:`algebrac.pickling`) and maps
-    over Dask arrays (:func:`algebrac.dask.call_function`).
+    ``gufunc`` is the NumPy gufunc (cpu backend); ``__name__`` is unique, from the
+    outputs.  It pickles by formula (:mod:`algebrac.pickling`) and maps over Dask
+    arrays (:func:`algebrac.dask.call_function`).
     """
 
     def __init__(self, inputs: tuple, outputs: tuple, *, single: bool, backend: str,
@@ -119,7 +113,7 @@ class Function:
         text = ", ".join(o.name or str(o.body) for o in outputs)
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._kinds = [_label_of(t) for t in inputs]
-        self._check_reads()
+        check_signature(inputs, outputs)   # cheap, also on a warm cache hit (no symbolic work)
         self.backend = _resolve_backend(backend)
         self.gufunc = None
         if self.backend == "cuda":
@@ -131,10 +125,6 @@ class Function:
             self._build()
         else:
             self._kernels  # noqa: B018 (validate now, not at the first call)
-
-    def _check_reads(self):
-        """Cheap signature checks, also on a warm cache hit (no symbolic work)."""
-        check_signature(self.inputs, self.outputs)
 
     # Stages are computed on first use: a warm cache hit needs none of them.
     @functools.cached_property
@@ -218,7 +208,13 @@ class Function:
             fkey = build.formula_key("function", *self._key_text)
             module = build.load_indexed(fkey)
             if module is None:
-                module = build.load(self._render(), fkey)
+                with progress.compiling(self.__name__) as bar:
+                    bar.phase("simplify")
+                    self._program  # noqa: B018
+                    bar.phase("lower and schedule")
+                    self._kernels  # noqa: B018
+                    bar.phase("render C")
+                    module = build.load(self._render(), fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":
@@ -243,14 +239,7 @@ class Function:
             return call_tensor(self, self._cuda, args)
         arrays, loop = self._arrays(args)
         dims, batch = self._bind(arrays)
-        outs = []
-        for o in self.outputs:
-            core = tuple(int(sp.sympify(d).xreplace(dims)) for d in o.shape)
-            if any(c < 0 for c in core):
-                raise ShapeError(f"output {o.name or ''} would have the negative shape "
-                                 f"{core} with {_show(dims)}")
-            dtype = loop.numpy if o.dtype.is_float else o.dtype.numpy
-            outs.append(np.empty(batch + core, dtype=dtype))
+        outs = [np.empty(batch + core, dtype=dt) for core, dt in self._outputs(dims, loop)]
         if self.gufunc is not None:
             sig = tuple(a.dtype for a in arrays) + tuple(o.dtype for o in outs)
             self.gufunc(*arrays, out=tuple(outs), signature=sig, casting="unsafe")
@@ -259,27 +248,36 @@ class Function:
         return outs[0] if self._single else tuple(outs)
 
     def _arrays(self, args):
-        arrays = []
-        for t, (kind, _), a in zip(self.inputs, self._kinds, args):
-            arr = np.asarray(a)
-            if arr.dtype.kind not in "biuf":
-                raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
-            arrays.append(arr)
-        strong = [a.dtype for (kind, _), x, a in zip(self._kinds, args, arrays)
+        arrays = [_real_array(t, a) for t, a in zip(self.inputs, args)]
+        loop, targets = self._dtypes(args, arrays)
+        return [a.astype(w, copy=False) for a, w in zip(arrays, targets)], loop
+
+    def _dtypes(self, args, arrays):
+        """The loop dtype (float32 when every float array is) and the dtype of each input."""
+        strong = [a.dtype for x, a in zip(args, arrays)
                   if type(x) not in (bool, int, float) and a.dtype.kind == "f"]
         loop = DType.FLOAT32 if strong and all(d == np.float32 for d in strong) else DType.FLOAT64
-        out = []
+        targets = []
         for t, (kind, _), arr in zip(self.inputs, self._kinds, arrays):
             want = t.dtype if kind == "tensor" else DType.FLOAT64
-            target = loop.numpy if want.is_float else want.numpy
             if not want.is_float and arr.dtype.kind == "f":
                 raise DTypeError(f"{_name(t)}: expected {want.value} values, got {arr.dtype}")
-            out.append(arr.astype(target, copy=False))
-        return out, loop
+            targets.append(loop.numpy if want.is_float else want.numpy)
+        return loop, targets
+
+    def _outputs(self, dims, loop) -> list:
+        """``(core shape, dtype)`` of every output once the sizes are bound."""
+        out = []
+        for o in self.outputs:
+            core = tuple(int(sp.sympify(d).xreplace(dims)) for d in o.shape)
+            if any(c < 0 for c in core):
+                raise ShapeError(f"output {o.name or ''} would have the negative shape "
+                                 f"{core} with {_show(dims)}")
+            out.append((core, loop.numpy if o.dtype.is_float else o.dtype.numpy))
+        return out
 
     def _bind(self, arrays):
-        tensors, fake = [], {}
-        batches = []
+        tensors, fake, batches = [], {}, []
         for t, (kind, key), arr in zip(self.inputs, self._kinds, arrays):
             nd = t.ndim if kind == "tensor" else 0
             if arr.ndim < nd:
@@ -307,7 +305,7 @@ class Function:
             batch = np.broadcast_shapes(*batches)
         except ValueError as err:
             raise ShapeError(f"the leading (batch) axes of the inputs do not broadcast: "
-                             f"{[b for b in batches]}") from err
+                             f"{batches}") from err
         return dims, tuple(batch)
 
     @functools.cached_property
@@ -370,6 +368,13 @@ class Function:
 
 def _name(t) -> str:
     return t.name if isinstance(t, Tensor) else str(t)
+
+
+def _real_array(t, x) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"{_name(t)}: expected a real array, got dtype {arr.dtype}")
+    return arr
 
 
 def _show(dims) -> str:

@@ -1,33 +1,22 @@
-"""The table of math functions every backend understands: one row per function.
+"""The table of math functions every backend understands: one row per SymPy function class.
 
-One row per SymPy function class says how every target computes it: the
-NumPy callable of the reference interpreter and of ``ac.evaluate``, the C
-names for double and float, whether glibc's vector math library (libmvec)
-has a SIMD variant, the CUDA names (``cuda64``/``cuda32``, the C names unless
-a row says otherwise), the value of an omitted trailing argument, which
-instances are out of reach (``check``), and the mpmath definition and sample
-arguments the end-to-end test of the row uses, and its user-facing wrapper
-(``api``: ``ac.exp``, ``ac.special.jv``, with signature, docstring and
-example).  The C printer, the interpreter, ``ac.evaluate``, the support check
-of ``ac.compile``, the wrappers (made from the rows in
-:mod:`algebrac.expr.elementwise`) and the name resolution of parsed formulas
-(:func:`resolve_names`) all read it, so a function cannot be half-added
-(``tests/test_mathfuncs.py`` checks every row end to end: C against NumPy
-against mpmath, and that every ``api`` is a wrapper and every wrapper a row).
+A row says how each target computes the function: the NumPy callable (the
+reference interpreter, ``ac.evaluate``), the C names for double and float,
+whether libmvec has a SIMD variant, the CUDA names, defaults of omitted
+trailing arguments, instances out of reach (``check``), the mpmath definition
+and sample ranges of the row's end-to-end test, and the user-facing wrapper
+(``api``).  The C printer, the interpreter, ``ac.evaluate``, ``ac.compile``'s
+support check, the wrappers (:mod:`algebrac.expr.elementwise`) and
+:func:`resolve_names` all read it, so a function cannot be half-added
+(``tests/test_mathfuncs.py`` checks every row end to end).
 
-Helpers whose names start with ``_ac_`` are ``static inline`` C functions in
-``algebrac/cpu/algebrac_math.h``; they give C the semantics NumPy and SymPy
-have (``Mod`` takes the divisor's sign, ``Min``/``Max`` propagate NaN, ...),
-and compute algebrac's numerically stable functions (``sigmoid``,
-``logaddexp``, ``log1mexp``, ...), whose NumPy twins are in
-:mod:`algebrac.stablemath`.  The helpers are inlined into the loop, so they
-need no vector variant (``simd=False``).
-
-Special functions (Bessel, incomplete gamma and beta, hypergeometric, ...)
-call SciPy's C implementations: a row's ``cython`` field is an expression of
-``scipy.special.cython_special`` functions in the arguments ``a0, a1, ...``;
-the generated module's Cython part cimports them and hands a pointer to the
-C loop (``_ac_sf_<name>``), so there is no Python call per element.
+``_ac_`` names are ``static inline`` helpers of ``algebrac/cpu/algebrac_math.h``:
+NumPy's semantics in C (``Mod`` takes the divisor's sign, ``Min``/``Max``
+propagate NaN) and the stable functions (NumPy twins in
+:mod:`algebrac.stablemath`); inlined, they need no vector variant.  Special
+functions call SciPy's C code: ``cython`` is an expression of
+``scipy.special.cython_special`` functions in ``a0, a1, ...``, handed to the C
+loop as a pointer (``_ac_sf_<name>``), so there is no Python call per element.
 
 >>> import sympy as sp
 >>> row = FUNCTIONS[sp.exp]
@@ -57,13 +46,8 @@ __all__ = ["Api", "FuncRow", "FUNCTIONS", "REWRITES", "row_for", "resolve_names"
 
 @dataclass(frozen=True)
 class Api:
-    """A row's user-facing wrapper, ``ac.<name>`` (``ac.special.<name>`` if ``special``).
-
-    :func:`algebrac.expr.elementwise.table_wrapper` makes it from these fields:
-    the signature (``params``), the docstring (``doc``, then an example whose
-    expected output is ``value``, the wrapper on symbols named like the
-    parameters, and ``tex``, its LaTeX), and the result dtype rule.
-    """
+    """A row's wrapper ``ac.<name>`` (``ac.special.<name>`` if ``special``), made by
+    :func:`algebrac.expr.elementwise.table_wrapper`; ``value`` and ``tex`` are its doctest."""
 
     name: str
     params: str          # the parameter names, space-separated, in the wrapper's order
@@ -389,39 +373,33 @@ _HELPER_CALLS = {
     "xlogy": (sp.log,), "xlog1py": (cf.log1p,), "erfcx": (sp.exp, sp.erfc),
     "log_erfc": (sp.exp, sp.erfc, sp.erf, sp.log, cf.log1p), "relu": (),
 }
-# Their wrappers ac.<name>: (params, doc, LaTeX head); the value prints as name(params).
+# Their wrappers ac.<name>: (params, doc); the value prints as name(params), LaTeX with _tex.
 _STABLE_API = {
-    "sigmoid": ("x", "The logistic function ``1/(1 + exp(-x))``.", r"\sigma"),
-    "softplus": ("x", "``log(1 + exp(x))`` without overflow.", r"\operatorname{softplus}"),
-    "relu": ("x", "``max(0, x)`` (ints stay ints).", r"\operatorname{relu}"),
-    "log_sigmoid": ("x", "``log(sigmoid(x)) = -softplus(-x)``.", r"\log\sigma"),
-    "log1mexp": ("x", "``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends.",
-                 r"\operatorname{log1mexp}"),
-    "logaddexp": ("a b", "``log(exp(a) + exp(b))`` without overflow (``numpy.logaddexp``).",
-                  r"\operatorname{logaddexp}"),
-    "logdiffexp": ("a b", "``log(exp(a) - exp(b))`` for ``a >= b``.",
-                   r"\operatorname{logdiffexp}"),
-    "xlogy": ("x y", "``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``).",
-              r"\operatorname{xlogy}"),
-    "xlog1py": ("x y", "``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``).",
-                r"\operatorname{xlog1py}"),
-    "erfcx": ("x", "The scaled complementary error function ``exp(x**2)*erfc(x)``.",
-              r"\operatorname{erfcx}"),
-    "log_erfc": ("x", "``log(erfc(x))``, finite where ``erfc`` underflows.",
-                 r"\log\operatorname{erfc}"),
+    "sigmoid": ("x", "The logistic function ``1/(1 + exp(-x))``."),
+    "softplus": ("x", "``log(1 + exp(x))`` without overflow."),
+    "relu": ("x", "``max(0, x)`` (ints stay ints)."),
+    "log_sigmoid": ("x", "``log(sigmoid(x)) = -softplus(-x)``."),
+    "log1mexp": ("x", "``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends."),
+    "logaddexp": ("a b", "``log(exp(a) + exp(b))`` without overflow (``numpy.logaddexp``)."),
+    "logdiffexp": ("a b", "``log(exp(a) - exp(b))`` for ``a >= b``."),
+    "xlogy": ("x y", "``x*log(y)``, 0 where ``x == 0`` (``scipy.special.xlogy``)."),
+    "xlog1py": ("x y", "``x*log1p(y)``, 0 where ``x == 0`` (``scipy.special.xlog1py``)."),
+    "erfcx": ("x", "The scaled complementary error function ``exp(x**2)*erfc(x)``."),
+    "log_erfc": ("x", "``log(erfc(x))``, finite where ``erfc`` underflows."),
 }
 
 
-def _stable_api(name: str) -> Api:
-    params, doc, head = _STABLE_API[name]
+def _stable_api(f) -> Api:
+    name = f.__name__
+    params, doc = _STABLE_API[name]
     args = ", ".join(params.split())
-    return Api(name, params, doc, f"{name}({args})", r"%s\left(%s\right)" % (head, args),
+    return Api(name, params, doc, f"{name}({args})", r"%s\left(%s\right)" % (f._tex, args),
                arith=name == "relu")
 
 
 _ROWS += [FuncRow(f, int(min(f.nargs)), getattr(sm, "np_" + f.__name__), "_ac_" + f.__name__,
                   "_ac_" + f.__name__ + "f", False, _HELPER_CALLS[f.__name__],
-                  mpmath=getattr(sm, "mp_" + f.__name__), api=_stable_api(f.__name__))
+                  mpmath=getattr(sm, "mp_" + f.__name__), api=_stable_api(f))
           for f in af.STABLE_FUNCTIONS]
 
 FUNCTIONS: dict[type, FuncRow] = {row.sympy: row for row in _ROWS}

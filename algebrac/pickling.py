@@ -1,15 +1,12 @@
 """Pickling compiled callables by their formula, and naming them after it.
 
 A compiled object (:class:`algebrac.Ufunc`, ``ac.function``'s ``Function``)
-pickles as ``(kind, formula, options)``: SymPy expressions and the options of
-the call that made it, never machine code.  Unpickling calls the public front
-door again (``ac.compile(*formula, **options)``), which finds the formula in
-the in-process memo, else in this machine's compile cache, else compiles it.
-So a pickle is valid in any process and on any machine with algebrac, plain
-``pickle`` and cloudpickle alike, and a worker that receives many tasks at
-once compiles once: the front door lets one thread build each formula while
-the others wait for it, and the disk cache's file lock does the same across
-processes.
+pickles as ``(kind, formula, options)``, never machine code.  Unpickling calls
+the front door again (``ac.compile(*formula, **options)``), which finds the
+formula in the in-process memo, else in the compile cache, else compiles it:
+a pickle (plain or cloudpickle) is valid on any machine with algebrac, and a
+worker given many tasks compiles each formula once (one thread builds while
+the others wait; the cache's file lock does the same across processes).
 
 >>> import sympy as sp, algebrac as ac
 >>> x, y = sp.symbols("x y")

@@ -1,12 +1,10 @@
 """Progress of a slow compile on stderr: each phase named, shown only after a delay.
 
-A compile that finishes within ``DELAY`` seconds prints nothing.  After that
-a terminal or a Jupyter notebook (whose output area honours carriage returns)
-sees one line rewritten in place with the phase and the elapsed time, erased
-at the end; any other stderr (a log file, CI) gets one plain line per phase
-and a closing line, with no carriage-return junk.  It needs no widgets, so
-Jupyter shows no ``IProgress not found`` warning.  ``ALGEBRAC_PROGRESS=0``
-silences it.
+A compile finishing within ``DELAY`` seconds prints nothing.  After that, a
+terminal or Jupyter (which honours carriage returns) sees one line rewritten
+in place, erased at the end; any other stderr (a log file, CI) gets one plain
+line per phase.  No widgets, so no ``IProgress not found`` warning;
+``ALGEBRAC_PROGRESS=0`` silences it.
 
 >>> import io
 >>> out = io.StringIO()

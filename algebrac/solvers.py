@@ -1,17 +1,12 @@
 """Compiled formulas for SciPy's integrators, ODE solvers and optimizers.
 
-SciPy calls back one point at a time, so these helpers compile to one C
-function over flat vectors (:mod:`algebrac.cpu.vecfunc`) instead of a ufunc:
-
-* ``uf.low_level_callable()`` (:func:`low_level_callable`): a
-  ``scipy.LowLevelCallable`` for ``quad``/``nquad``/``dblquad``; SciPy calls
-  the C function pointer directly, with no Python call per point;
-* :func:`ode`: ``fun`` and a compiled sparse ``jac`` for ``solve_ivp``
-  (and ``jac_sparsity``, the symbolic Jacobian's structural non-zeros);
-* :func:`objective`: value and gradient from one compiled call
-  (``minimize(..., jac=True)``) and ``hessp`` from :func:`algebrac.hvp`.
-
-``notebooks/06-scipy-and-dask.ipynb`` shows each with timings against lambdify.
+SciPy calls back one point at a time, so these compile to one C function over
+flat vectors (:mod:`algebrac.cpu.vecfunc`) instead of a ufunc:
+``uf.low_level_callable()`` for ``quad``/``nquad`` (no Python call per point),
+:func:`ode` (``fun``, a compiled sparse ``jac`` and ``jac_sparsity`` for
+``solve_ivp``) and :func:`objective` (value and gradient in one call for
+``minimize(..., jac=True)``, ``hessp`` from :func:`algebrac.hvp`).
+``notebooks/06-scipy-and-dask.ipynb`` times each against lambdify.
 """
 from __future__ import annotations
 

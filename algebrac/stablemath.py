@@ -1,28 +1,19 @@
-"""NumPy and mpmath implementations of algebrac's numerically stable functions.
+"""NumPy and mpmath twins of the stable C helpers in ``algebrac/cpu/algebrac_math.h``.
 
-The C helpers in ``algebrac/cpu/algebrac_math.h`` are the numeric kernels of
-compiled code; this module holds their twins:
+* ``np_<name>``: the same formulas in NumPy, for the reference interpreter,
+  ``ac.evaluate`` and ``sympy.lambdify``.  Branch-free like the C helpers, with
+  every branch seeing a clamped argument, so the branch not taken never
+  overflows or warns; NaN propagates.
+* ``mp_<name>``: the definition at mpmath's working precision (``evalf``,
+  ``lambdify(..., "mpmath")``); mpmath's exponents are unbounded, so these only
+  avoid cancellation.  Outside the real domain they return NaN, as the float
+  kernels do.
 
-* ``np_<name>``: the same formulas in NumPy, used by the reference
-  interpreter (:mod:`algebrac.mathfuncs` rows), by ``ac.evaluate`` and by
-  ``sympy.lambdify`` (each function's ``_numpycode``).  Like the C helpers they
-  are branch-free, and every branch sees a clamped argument, so the branch not
-  taken never overflows or raises a floating-point warning; NaN propagates.
-* ``mp_<name>``: the definition at mpmath's working precision, used by
-  ``evalf`` and by ``lambdify(..., "mpmath")``.  mpmath's exponent range is
-  unbounded, so these only have to avoid cancellation.  Outside the real
-  domain they return NaN, as the float kernels do.
-
-Switch-over points
-------------------
-* ``log1mexp``: ``log(-expm1(x))`` above ``-log 2``, ``log1p(-exp(x))`` below
-  (Maechler 2012, "Accurately computing log(1 - exp(-|a|))"): each form is
-  accurate on its side, for every dtype.
-* ``log_erfc``: ``log1p(-erf(x))`` below ``1/2`` (``erf(x)`` is accurate
-  relative to itself, and ``-erf(x) >= -0.53``), ``log(erfcx(x)) - x**2``
-  above (both terms are negative there: no cancellation).
-* ``erfcx``: see :func:`erfcx_switch`, derived from each dtype's epsilon and
-  range.
+Switch-over points: ``log1mexp`` is ``log(-expm1(x))`` above ``-log 2`` and
+``log1p(-exp(x))`` below (Maechler 2012), each accurate on its side for every
+dtype; ``log_erfc`` is ``log1p(-erf(x))`` below ``1/2`` (``-erf(x) >= -0.53``)
+and ``log(erfcx(x)) - x**2`` above (two negative terms: no cancellation);
+``erfcx``: see :func:`erfcx_switch`.
 
 >>> import numpy as np
 >>> np_softplus(np.array([-800.0, 0.0, 800.0])).tolist()

@@ -1,13 +1,9 @@
 """Helpers for testing compiled formulas against NumPy (``sympy.lambdify``) and mpmath.
 
-``assert_matches_reference`` compiles formulas on each backend, calls them on
-the given inputs and compares every output with what ``sympy.lambdify(args,
-exprs, "numpy")`` computes: same dtype (NumPy's promotion rules, NEP 50), same
-shape, same ndarray-or-scalar type, the same NaN mask and infinities, signed
-zeros where both sides are zero, finite values within a dtype-justified
-tolerance, and inputs left unmodified.  ``ulp_distance`` and ``max_ulp``
-measure errors in units in the last place; ``mpmath_reference`` evaluates a
-formula at high precision and rounds once to the inputs' dtype.
+:func:`assert_matches_reference` compiles formulas on each backend and compares
+every output with ``sympy.lambdify(args, exprs, "numpy")`` (see
+:func:`assert_values_match` for what must agree); ``ulp_distance`` and
+``max_ulp`` measure errors in ULPs; ``mpmath_reference`` is the high-precision value.
 
 Tolerances
 ----------
@@ -339,14 +335,10 @@ def assert_matches_reference(exprs, args, inputs, backends=("numpy", "cpu"), rto
         and the module docstring for the defaults and why
     dtype : the dtype every output must have (default :func:`expected_dtype`)
 
-    Returns
-    -------
-    dict mapping each backend to the tuple of its outputs.
-
-    Checks, for each backend: every output has the expected dtype and the
-    broadcast shape, is an ndarray exactly when that shape is not ``()`` (a
-    NumPy scalar otherwise, as ufuncs return), matches the reference values,
-    and the inputs are unmodified.
+    Returns a dict mapping each backend to the tuple of its outputs.  Each output
+    must have the expected dtype and broadcast shape, be an ndarray exactly when
+    that shape is not ``()`` (as ufuncs return), match the reference values, and
+    leave the inputs unmodified.
 
     >>> import numpy as np, sympy as sp
     >>> x = sp.Symbol("x")

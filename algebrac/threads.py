@@ -1,11 +1,10 @@
 """algebrac's thread pool as threadpoolctl sees it.
 
-Compiled kernels run their OpenMP loops with one process-wide thread count
-(:func:`algebrac.set_num_threads`, kept in ``algebrac._kernels``).  When
-threadpoolctl is installed, importing algebrac registers a controller for it,
-so ``threadpoolctl.threadpool_info()`` lists algebrac (``user_api="openmp"``,
-``internal_api="algebrac"``) and ``threadpool_limits`` bounds it, as Dask,
-joblib and scikit-learn use it to avoid oversubscription.
+Compiled kernels run OpenMP loops with one process-wide thread count
+(:func:`algebrac.set_num_threads`).  With threadpoolctl installed, importing
+algebrac registers a controller, so ``threadpool_info()`` lists algebrac
+(``user_api="openmp"``) and ``threadpool_limits`` bounds it, as Dask, joblib
+and scikit-learn use it against oversubscription.
 
 >>> import algebrac as ac
 >>> from threadpoolctl import threadpool_info, threadpool_limits

@@ -655,6 +655,11 @@ def test_progress_bar_on_cold_compiles_unless_silenced(private_cache, monkeypatc
     assert "algebrac: compiling 2 outputs of (x, y): C compiler (_ac_" in err, err
     assert "algebrac: compiled 2 outputs of (x, y) in " in err and "\r" not in err
     assert hows(err) == ["cache miss, built"]
+    v = ac.vector("v", ac.dim("n"))
+    fn = ac.function([v], ac.sum(ac.exp(v) * 0.4003))
+    assert float(fn(np.zeros(3))) == 3 * 0.4003
+    err = capfd.readouterr().err   # a tensor program's report names it, not its module
+    assert f"algebrac: compiling {fn.__name__}: C compiler (_ac_" in err, err
     monkeypatch.setenv("ALGEBRAC_PROGRESS", "0")
     check(ac.compile(*formula(0.4002)), 0.4002)
     err = capfd.readouterr().err

@@ -81,7 +81,7 @@ static void _ac_give(_ac_block *b)
 }}"""
 
 
-# A gemm of at least GEMM_SPLIT multiply-adds runs on the kernel's own threads: each takes a
+# gemm at call time.  A product of at least GEMM_SPLIT multiply-adds runs on the kernel's own threads: each takes a
 # block of C's rows or columns (whichever dimension is longer; blocks start at multiples of
 # 8 elements, one cache line of doubles) and calls the BLAS with its thread count held to
 # one (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
@@ -89,10 +89,10 @@ static void _ac_give(_ac_block *b)
 # while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 17 ms
 # with libgomp spinning less.  A BLAS whose thread count cannot be held runs as it likes.
 GEMM_SPLIT = 1 << 20
+GEMM_DEEP = 8
 _GEMM = """\
-/* Column-major C (m x n, ldc) = alpha op(A) op(B), BLAS conventions, beta = 0. */
-static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a, int lda,
-                       {t} *b, int ldb, {t} *c, int ldc)
+static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a,
+                             int lda, {t} *b, int ldb, {t} *c, int ldc)
 {{
     {t} beta = 0;
     const int nthr = _ac_nthreads();
@@ -101,16 +101,35 @@ static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *
         _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
         return;
     }}
+    /* A deep product (k >= {deep} max(m, n): a gradient Xᵀ G over a batch) splits k, so each
+       thread reads its own rows of the operands, and the partial products are added in
+       thread order; otherwise each thread takes a block of C's rows or columns. */
+    const int deep = (double)k >= {deep}.0 * (m > n ? m : n);
+    {t} *part = deep ? ({t} *)_ac_scratch(sizeof({t}) * (size_t)m * n * (nthr - 1)) : NULL;
     int fpe = 0;
     const int rows = m >= n;
-    #pragma omp parallel num_threads(nthr) reduction(|:fpe)
+    #pragma omp parallel if(!deep || part) num_threads(nthr) reduction(|:fpe)
     {{
         const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        const int total = rows ? m : n, step = ((total + nt - 1) / nt + 7) & ~7;
+        const int total = deep ? k : rows ? m : n, step = ((total + nt - 1) / nt + 7) & ~7;
         const int lo = tid * step < total ? tid * step : total;
         int len = total - lo < step ? total - lo : step;
         if (tid) feclearexcept(_AC_FE_FLAGS);
-        if (len > 0 && rows)
+        if (deep) {{
+            {t} *dst = tid ? part + (size_t)(tid - 1) * m * n : c;
+            int ldd = tid ? m : ldc;
+            if (len > 0)
+                _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha, a + (ta == 'N' ? (size_t)lo * lda : lo),
+                          &lda, b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, &beta, dst, &ldd);
+            else
+                for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q * ldd + r] = 0;
+            #pragma omp barrier
+            #pragma omp for schedule(static)
+            for (npy_intp q = 0; q < n; q++)
+                for (int t = 1; t < nt; t++)
+                    for (npy_intp r = 0; r < m; r++)
+                        c[q * ldc + r] += part[((size_t)(t - 1) * n + q) * m + r];
+        }} else if (len > 0 && rows)
             _ac_{s}gemm(&ta, &tb, &len, &n, &k, &alpha, a + (ta == 'N' ? lo : (size_t)lo * lda),
                       &lda, b, &ldb, &beta, c + lo, &ldc);
         else if (len > 0)
@@ -119,8 +138,29 @@ static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *
                       c + (size_t)lo * ldc, &ldc);
         if (tid) fpe |= fetestexcept(_AC_FE_FLAGS);
     }}
+    free(part);
     _ac_blas_hold_ptr->release();
     if (fpe) feraiseexcept(fpe);
+}}
+/* Column-major C (m x n, ldc) = alpha op(A) op(B), BLAS conventions, beta = 0.  OpenBLAS
+   runs a product with a narrow first dimension at about half speed (softmax's gradient Xᵀ G,
+   10 x 100 over 10^5 rows: 22 ms, its transpose 13.5 ms): a narrow, long product (m <= 16,
+   m < n <= k) is computed as Cᵀ into scratch and transposed (m*n moves beside m*n*k
+   multiply-adds).  Sizes are known only here, at call time. */
+static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a, int lda,
+                       {t} *b, int ldb, {t} *c, int ldc)
+{{
+    {t} *ct = m > 0 && m <= 16 && m < n && n <= k ? ({t} *)_ac_scratch(sizeof({t}) * m * n) : NULL;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {{
+        for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) c[q * ldc + r] = 0;
+    }} else if (ct) {{
+        _ac_gemm_{s}_split(tb == 'N' ? 'T' : 'N', ta == 'N' ? 'T' : 'N', n, m, k, alpha, b, ldb,
+                         a, lda, ct, n);
+        for (npy_intp q = 0; q < n; q++)
+            for (npy_intp r = 0; r < m; r++) c[q * ldc + r] = ct[r * (npy_intp)n + q];
+        free(ct);
+    }} else _ac_gemm_{s}_split(ta, tb, m, n, k, alpha, a, lda, b, ldb, c, ldc);
 }}"""
 
 
@@ -364,32 +404,9 @@ class TensorPrinter(NestPrinter, CPrinter):
                 f"{p1}    }}",
                 f"{p1}}}"]
         ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
-        fa, fb = ("'N'" if g.trans_a else "'T'"), ("'N'" if g.trans_b else "'T'")
-        # Row-major C = op(A) op(B) is the column-major call Cᵀ = op(B)ᵀ op(A)ᵀ, whose
-        # first dimension is C's column count.  OpenBLAS runs a product with a narrow
-        # first dimension at about half speed (softmax's Xᵀ G, 100x10 over 10^5 rows:
-        # 22 ms, its transpose 13.5 ms): for a narrow, long product (0 < N <= 16, N < M <= K)
-        # compute C column-major into scratch and transpose it (M*N moves beside
-        # M*N*K multiply-adds).  Sizes are known only here, at call time.
-        lines += [f"{p1}{t} *_ac_ct = NULL;",
-                  f"{p1}if (_ac_ok && _ac_N > 0 && _ac_N <= 16 && _ac_N < _ac_M && _ac_M <= _ac_K)",
-                  f"{p1}    _ac_ct = ({t} *)_ac_scratch(sizeof({t}) * (size_t)_ac_M * "
-                  "(size_t)_ac_N);",
-                  f"{p1}if (_ac_ct) {{",
-                  f"{p1}    {blas}({fa}, {fb}, _ac_M, _ac_N, _ac_K, _ac_alpha, _ac_a, "
-                  "_ac_lda, _ac_b, _ac_ldb, _ac_ct, _ac_M);",
-                  f"{p1}    for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
-                  f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++)",
-                  f"{p1}            _ac_c[_ac_r*_ac_ldc + _ac_q] = _ac_ct[_ac_q*(npy_intp)_ac_M "
-                  "+ _ac_r];",
-                  f"{p1}    free(_ac_ct);",
-                  f"{p1}}} else if (_ac_ok && _ac_M > 0 && _ac_N > 0) {{",
-                  f"{p1}    if (_ac_K > 0) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, "
-                  "_ac_alpha, _ac_b, _ac_ldb, _ac_a, _ac_lda, _ac_c, _ac_ldc);",
-                  f"{p1}    else for (npy_intp _ac_r = 0; _ac_r < _ac_M; _ac_r++)",
-                  f"{p1}        for (npy_intp _ac_q = 0; _ac_q < _ac_N; _ac_q++) "
-                  "_ac_c[_ac_r*_ac_ldc + _ac_q] = 0;",
-                  f"{p1}}}"]
+        # Row-major C = op(A) op(B) is the column-major call Cᵀ = op(B)ᵀ op(A)ᵀ.
+        lines.append(f"{p1}if (_ac_ok) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, _ac_alpha, _ac_b, "
+                     "_ac_ldb, _ac_a, _ac_lda, _ac_c, _ac_ldc);")
         if g.c.role is not Role.TEMP:
             s0, s1 = _stride(g.c.name, 0), _stride(g.c.name, 1)
             rows, cols = (self._print_index(d) for d in g.c.shape)
@@ -547,7 +564,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "static _ac_gemm_s_t _ac_sgemm = NULL;",
         "static void _ac_set_blas(void *d, void *s) "
         "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
-        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT) for s, t in (("d", "double"), ("s", "float"))
+        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP) for s, t in (("d", "double"), ("s", "float"))
           if use_blas),
         *bodies, *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",

@@ -1,10 +1,8 @@
 """Calling compiled CUDA programs: arguments in, results out (``ac.compile``, ``ac.function``).
 
 Host (NumPy) inputs are copied to the device and the results back; inputs
-that are already on the device (``pycuda.gpuarray.GPUArray``, or any object
-with ``__cuda_array_interface__``: CuPy, PyTorch, Numba) are read in place
-and the results stay on the device.  Everything runs with the device's
-context pushed (:meth:`~algebrac.cuda.launch.PyCudaDevice.active`).
+already on the device (anything with ``__cuda_array_interface__``: PyCUDA,
+CuPy, PyTorch, Numba) are read in place and the results stay there.
 """
 from __future__ import annotations
 
@@ -113,31 +111,15 @@ def call_elementwise(uf, source, inputs, kwargs):
 
 def call_tensor(fn, source, args):
     """Run an ``ac.function(..., backend="cuda")`` program; leading axes batch the call."""
+    from ..function import _name, _real_array
+
     device = launch.current_device()
     dev = [on_device(x) for x in args]
-    descs = []
-    for t, (kind, _), x, d in zip(fn.inputs, fn._kinds, args, dev):
+    descs = [DeviceOperand(x) if d else _real_array(t, x) for t, x, d in zip(fn.inputs, args, dev)]
+    loop, wants = fn._dtypes(args, descs)
+    for t, a, d, want in zip(fn.inputs, descs, dev, wants):
         if d:
-            descs.append(DeviceOperand(x))
-            continue
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise DTypeError(f"{getattr(t, 'name', t)}: expected a real array, got dtype "
-                             f"{arr.dtype}")
-        descs.append(arr)
-    strong = [a.dtype for x, a, d in zip(args, descs, dev)
-              if (d or type(x) not in (bool, int, float)) and a.dtype.kind == "f"]
-    loop = DType.FLOAT32 if strong and all(s == np.float32 for s in strong) else DType.FLOAT64
-    wants = []
-    for t, (kind, _), a, d in zip(fn.inputs, fn._kinds, descs, dev):
-        want = t.dtype if kind == "tensor" else DType.FLOAT64
-        target = loop.numpy if want.is_float else want.numpy
-        if not want.is_float and a.dtype.kind == "f":
-            raise DTypeError(f"{getattr(t, 'name', t)}: expected {want.value} values, got "
-                             f"{a.dtype}")
-        if d:
-            check_device_dtype(a, target, getattr(t, "name", str(t)))
-        wants.append(target)
+            check_device_dtype(a, want, _name(t))
     dims, batch = fn._bind(descs)
     program = source.programs[loop]
     prog = fn._program
@@ -151,11 +133,7 @@ def call_tensor(fn, source, args):
         strides = [element_strides(o, batch + c, f"input {k}")
                    for k, (o, c) in enumerate(zip(ops, cores))]
         mems, shapes, dtypes, ostrides = [], [], [], []
-        for o in fn.outputs:
-            core = tuple(int(sp.sympify(s).xreplace(dims)) for s in o.shape)
-            if any(c < 0 for c in core):
-                raise ShapeError(f"output {o.name or ''} would have the negative shape {core}")
-            dtype = loop.numpy if o.dtype.is_float else o.dtype.numpy
+        for core, dtype in fn._outputs(dims, loop):
             full = batch + core
             mems.append(device.alloc(math.prod(full) * dtype.itemsize))
             shapes.append(full)

@@ -1,10 +1,10 @@
 """A device that runs algebrac's CUDA kernels on the CPU (``emulate.h`` + the host C++ compiler).
 
-The generated CUDA text is compiled unchanged with ``g++ -include emulate.h``,
-plus one ``extern "C"`` entry per kernel that runs it over a grid; ctypes
-calls those.  "Device memory" is host memory owned by NumPy arrays.  Used by
-the tests to check every kernel against the reference backend on machines
-without a GPU; it is slow (one coroutine per CUDA thread) and not a backend.
+The generated CUDA text compiles unchanged with ``g++ -include emulate.h``,
+plus one ``extern "C"`` entry per kernel running it over a grid, called through
+ctypes; device memory is host memory owned by NumPy arrays.  The tests check
+every kernel against the reference backend with it on machines without a GPU;
+it is slow (a coroutine per CUDA thread) and not a backend.
 
 >>> import numpy as np, sympy as sp, algebrac as ac
 >>> from algebrac.cuda.launch import use_device

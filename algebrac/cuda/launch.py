@@ -1,19 +1,14 @@
 """Compile, load and launch CUDA programs through PyCUDA (or a stand-in device).
 
-PyCUDA is imported lazily and never through ``pycuda.autoinit``: the device's
-*primary* context is retained and pushed around every call, so algebrac
-shares the GPU with CuPy, PyTorch or JAX in one process.  Kernels are
-compiled to a cubin for the device's architecture by ``nvcc`` when it is
-found, else by NVRTC through NVIDIA's ``cuda-bindings`` (neither needs a GPU
-or a driver), without FMA contraction (``--fmad=false``: evaluate as written,
-like NumPy), and kept in the per-user compile cache under a key of the
-source, options, architecture, compiler and its version.
-
-A *device* is anything with the small interface of :class:`PyCudaDevice`
-(``load``, ``alloc``, ``upload``, ``download``, ``launch``, ``wrap``,
-``active``, ``max_blocks``); :class:`algebrac.cuda.emulate.EmulatedDevice`
-runs the same kernels on the CPU.  :func:`use_device` selects one for a block
-of code (the tests run the whole call path on the emulator this way).
+PyCUDA is imported lazily, never through ``pycuda.autoinit``: the device's
+primary context is pushed around every call, so algebrac shares the GPU with
+CuPy, PyTorch or JAX.  Kernels compile to a cubin with ``nvcc`` when found,
+else NVRTC (``cuda-bindings``; neither needs a GPU), with ``--fmad=false``
+(evaluate as written, like NumPy), cached per user under a key of source,
+options, architecture and compiler version.  A *device* is anything with
+:class:`PyCudaDevice`'s small interface; :func:`use_device` selects one for a
+block of code, e.g. :class:`algebrac.cuda.emulate.EmulatedDevice`, which runs
+the same kernels on the CPU (the tests run the whole call path so).
 """
 from __future__ import annotations
 
@@ -135,25 +130,20 @@ def _nvrtc_compile(text: str, arch: str, cubin: bool) -> bytes:
         lib.nvrtcDestroyProgram(prog)
 
 
-def _nvcc_cmd(text: str, out_flag: str, arch: str, workdir: Path):
-    src = workdir / "kernel.cu"
+def _nvcc_start(text: str, out_flag: str, arch: str, workdir: Path):
+    """Start nvcc on ``text`` in ``workdir``: ``(process, source, output path, command)``."""
+    src, out = workdir / "kernel.cu", workdir / f"kernel.{out_flag.strip('-')}"
     src.write_text(text)
-    out = workdir / f"kernel.{out_flag.strip('-')}"
     cmd = [nvcc(), out_flag, f"-arch={arch}", *OPTIONS, f"-I{INCLUDE}", "-o", str(out), str(src)]
-    return src, out, cmd
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), \
+        src, out, cmd
 
 
-def _nvcc_wait(proc, src, cmd) -> None:
+def _nvcc_wait(proc, src, out, cmd) -> Path:
     stdout, stderr = proc.communicate(timeout=600)
     if proc.returncode != 0:
         raise CompileError("nvcc rejected the generated CUDA code", source_path=src, command=cmd,
                            output=stdout + stderr)
-
-
-def _nvcc_run(text: str, out_flag: str, arch: str, workdir: Path) -> Path:
-    src, out, cmd = _nvcc_cmd(text, out_flag, arch, workdir)
-    _nvcc_wait(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-               src, cmd)
     return out
 
 
@@ -168,16 +158,11 @@ def check_ptx(text: str, archs=("sm_80", "sm_90"), using: str | None = None) -> 
     if using == "nvrtc":
         return {arch: _nvrtc_compile(text, arch, cubin=False).decode() for arch in archs}
     with tempfile.TemporaryDirectory(prefix="algebrac-ptx-") as tmp:
-        jobs = []
+        jobs = []   # the architectures compile concurrently
         for arch in archs:
-            d = Path(tmp) / arch
-            d.mkdir()
-            src, out, cmd = _nvcc_cmd(text, "--ptx", arch, d)
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            jobs.append((arch, proc, src, out, cmd))
-        for arch, proc, src, out, cmd in jobs:
-            _nvcc_wait(proc, src, cmd)
-        return {arch: out.read_text() for arch, _, _, out, _ in jobs}
+            (Path(tmp) / arch).mkdir()
+            jobs.append((arch, _nvcc_start(text, "--ptx", arch, Path(tmp) / arch)))
+        return {arch: _nvcc_wait(*job).read_text() for arch, job in jobs}
 
 
 def build_cubin(text: str, arch: str, using: str | None = None) -> bytes:
@@ -201,7 +186,7 @@ def build_cubin(text: str, arch: str, using: str | None = None) -> bytes:
                         (build / "kernel.cu").write_text(text)
                         (build / "kernel.cubin").write_bytes(_nvrtc_compile(text, arch, True))
                     else:
-                        _nvcc_run(text, "--cubin", arch, build)
+                        _nvcc_wait(*_nvcc_start(text, "--cubin", arch, build))
                 except BaseException:
                     shutil.rmtree(build, ignore_errors=True)
                     raise
@@ -361,7 +346,7 @@ def run(device, module, program: Program, operands: dict, sizes: dict) -> None:
     partials = device.alloc(need * item)
     for name, grid, threads, workers, lanes in plan:
         args = []
-        for _, pname, what in program.params:
+        for _, _, what in program.params:
             if what == "scalars":
                 args.append((True, device.ptr(scalars)))
             elif what == "partials":
@@ -400,11 +385,7 @@ class DeviceOperand:
 
 
 def _c_strides(shape) -> tuple:
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.insert(0, acc)
-        acc *= d
-    return tuple(out)
+    return tuple(math.prod(shape[k + 1:]) for k in range(len(shape)))
 
 
 def on_device(x) -> bool:

@@ -1,33 +1,24 @@
 """Render loop-IR kernels as CUDA C, with the launch plan that runs them.
 
-``CudaPrinter`` is the shared :class:`~algebrac.lower.printing.NestPrinter`
-with CUDA hooks: 64-bit loop indices, plain comparisons (a GPU has no
-floating-point flags to keep quiet), ``long long`` sizes and strides.  The
-statements are the CPU's; only the mapping of the top level onto launches is
-the GPU's own.  Each top-level statement of a kernel becomes one or two
-``extern "C" __global__`` functions, run in order (global memory is
-consistent between launches):
+``CudaPrinter`` is the CPU's :class:`~algebrac.lower.printing.NestPrinter` with
+CUDA hooks (64-bit indices, plain comparisons: a GPU has no floating-point
+flags); only the mapping of a kernel's top-level statements onto
+``extern "C" __global__`` launches, run in order, is the GPU's own:
 
 * a parallel loop: a 64-bit grid-stride loop;
-* a parallel loop that reduces (``reductions_of``): every thread accumulates
-  privately (a register for a scalar target, reduced by a block tree of warp
-  shuffles and shared memory to one partial per block; for an array target,
-  the thread's own column of ``_ac_part``); a second kernel gives each target
-  element a block that folds its partials with the same tree, so results are
-  deterministic for a given launch configuration;
-* a parallel loop over rows that reduce along the contiguous axis (``X @ w``,
-  ``sum(X, axis=1)``, a fused row loop): a warp per row when the rows are long
-  (coalesced reads; see :mod:`algebrac.cuda.rows`);
-* a ``gemm`` call (the contraction ``use_blas`` recognised): a 16x16 tiled
-  shared-memory kernel (no BLAS on the GPU);
-* anything else (initialisations, serial loops): one thread.
+* a parallel loop that reduces: private accumulation per thread (a register
+  folded by a warp-shuffle and shared-memory block tree into one partial per
+  block, or the thread's column of ``_ac_part``), then a second kernel folds
+  each target's partials with the same tree: deterministic for a launch
+  configuration;
+* rows reducing along the contiguous axis (``X @ w``): a warp per long row
+  (:mod:`algebrac.cuda.rows`);
+* a ``gemm`` call: a 16x16 tiled shared-memory kernel (no BLAS on the GPU);
+* anything else: one thread.
 
-Scalars that live across top-level statements are slots of ``_ac_sc`` in
-device memory.  All kernels of one dtype take the same parameters, so the
-launcher builds one argument list.  Math functions have the same names in
-CUDA as in C99 (``exp``/``expf``, ...); the stable helpers come from
-``cpu/algebrac_math.h`` through its ``AC_FUNC`` hook, compiled as
-``__device__`` functions (one source of truth).
+Scalars living across statements are slots of ``_ac_sc`` in device memory;
+all kernels of one dtype take the same parameters.  The stable helpers come
+from ``cpu/algebrac_math.h`` as ``__device__`` functions (one source of truth).
 
 >>> import algebrac as ac
 >>> from algebrac.lower import passes

@@ -1,19 +1,17 @@
 """A warp per row: rows that reduce along the contiguous axis, split over a warp's lanes.
 
-``X @ w``, ``sum(X, axis=1)`` or the fused row loop of a logistic loss read a row of a
-C-contiguous matrix per iteration of a parallel loop.  With a thread per row, the
-threads of a warp read addresses a row apart (uncoalesced); with a warp per row, the
-lanes read neighbouring elements.  :func:`row_plan` decides at render time whether a
-parallel loop's body can be split so; the launcher decides per call, from the row
-length, between ``_ac_ln`` = 32 lanes per row and 1 (a thread per row, the same code).
+``X @ w``, ``sum(X, axis=1)`` or a logistic loss's fused row loop read a row of
+a C-contiguous matrix per parallel iteration: with a thread per row a warp's
+reads are a row apart (uncoalesced), with a warp per row they are neighbours.
+:func:`row_plan` decides at render time whether a loop body can be split so;
+the launcher picks per call, from the row length, ``_ac_ln`` = 32 lanes or 1.
 
-In a row, every lane computes the scalar statements (the same values in registers);
-inner loops stride over the row by lane; scalar reductions in them keep a partial per
-lane, folded by a fixed shuffle tree whose result lane 0 hands to every lane (so lanes
-agree bitwise, and the order is fixed for a launch configuration); elements indexed by
-the inner loop's index are written by their own lane; every other store, and the
-parallel loop's own reductions, happen in lane 0.  ``__syncwarp`` orders the lanes
-wherever one may read or overwrite memory another wrote or read (and ends every row).
+In a row every lane computes the scalar statements; inner loops stride by
+lane; their scalar reductions fold per-lane partials by a fixed shuffle tree
+whose result lane 0 hands to all (lanes agree bitwise; the order is fixed for
+a launch configuration); elements indexed by the inner index are stored by
+their lane, every other store and the parallel loop's reductions by lane 0.
+``__syncwarp`` orders lanes wherever one may touch memory another used.
 """
 from __future__ import annotations
 

@@ -85,11 +85,7 @@ def _result_dtype(f: Tensor) -> DType:
     return f.dtype if f.dtype.is_float else DType.FLOAT64
 
 
-# ---- the two engines ---------------------------------------------------------------------
-def _scalar_derivative(e: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
-    return tidy(forward(e, {symbol: sp.S.One}))
-
-
+# ---- the two engines: forward mode for plain formulas, reverse mode for tensors ------------
 def _tensor_derivative(f: Tensor, x) -> Tensor:
     """``d f[i...] / d x[a...]``: a Tensor of shape ``f.shape + x.shape`` (index notation)."""
     body = _check_formula(f)
@@ -114,7 +110,7 @@ def _derivative(expr, x):
     if xt is not None and xt.ndim:
         raise ShapeError(f"a plain SymPy formula does not read the tensor {xt.name}; "
                          "build the formula from the tensor to differentiate by it")
-    return _scalar_derivative(_scalar_formula(expr), symbol)
+    return tidy(forward(_scalar_formula(expr), {symbol: sp.S.One}))
 
 
 # ---- public API ------------------------------------------------------------------------
@@ -234,13 +230,12 @@ def hessian(expr, wrt):
 def _broadcast_tangent(v, x):
     """A tangent for variable ``x``: a Tensor of ``x``'s shape, or a scalar expression."""
     symbol, xt = _variable(x)
+    t = operand(v)[0]
     if xt is None or xt.ndim == 0:
-        t = operand(v)[0]
         if t.ndim:
             raise ShapeError(f"the tangent of the scalar {symbol} must be a scalar, got shape "
                              f"{t.shape}")
         return symbol, as_number(t.body), t
-    t = operand(v)[0]
     if t.shape != xt.shape:
         t = broadcast_to(t, xt.shape)
     return symbol, t, t
@@ -295,10 +290,7 @@ def vjp(f, wrt, u):
         us, _ = _items(u)
         if len(us) != len(f):
             raise SignatureError(f"vjp: {len(f)} formulas but {len(us)} cotangents")
-        total = 0
-        for e, w in zip(f, us):
-            total = total + _weighted(e, w)
-        return grad(total, wrt)
+        return grad(sum((_weighted(e, w) for e, w in zip(f, us)), 0), wrt)
     return grad(_weighted(f, u), wrt)
 
 

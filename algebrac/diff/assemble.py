@@ -1,18 +1,14 @@
 """From eliminated terms to one derivative formula: group, merge sums, simplify, hoist.
 
-Terms with the same boundary guards and deltas are added inside one
-``Piecewise``; terms that still sum over the same variables are added inside
-one ``Sum`` and their summand simplified together (that is where the two
-terms of the cross-entropy's derivative become ``sigmoid(z) - t``); factors
-that do not depend on a summation variable move out of its sum.
-
-:func:`tidy` is the light, exact simplification used on every summand: the
-sigmoid identities, then the smallest (by ``count_ops``) of the expression,
-its ``factor_terms`` and the ``factor_terms`` of its top-level expansion, with and
-without the sigmoid identities.
-It never expands inside function arguments, so the derivative keeps the
-primal's subexpressions (``sigmoid(X w)``) for common-subexpression
-elimination to share.
+Terms with the same guards and deltas add inside one ``Piecewise``, terms
+summing over the same variables inside one ``Sum`` with their summands
+simplified together (where the cross-entropy's derivative becomes
+``sigmoid(z) - t``); factors free of a summation variable leave its sum.
+:func:`tidy`, the light exact simplification of every summand, takes the
+smallest (``count_ops``) of the expression, its ``factor_terms`` and those of
+its top-level expansion, with and without the sigmoid identities; it never
+expands inside function arguments, so CSE can share the primal's
+subexpressions (``sigmoid(X w)``).
 
 >>> import sympy as sp
 >>> from algebrac.expr.functions import sigmoid

@@ -1,24 +1,20 @@
 r"""Kronecker-delta elimination: solve the index equations of a leaf for its summation variables.
 
-A leaf (see :mod:`~algebrac.diff.reverse`) read ``x[e_0, e_1]`` under sums over
-``k``, ``l``, ...; its contribution to the derivative by ``x[a_0, a_1]`` is
-``Sum(factor * delta(e_0, a_0) * delta(e_1, a_1), limits)``.  Each equation
-``e_j = a_j`` is solved for one summation variable, which is then substituted
-everywhere and its sum dropped:
+A leaf (:mod:`~algebrac.diff.reverse`) reading ``x[e_0, e_1]`` under sums
+contributes ``Sum(factor * delta(e_0, a_0) * delta(e_1, a_1), limits)`` to the
+derivative by ``x[a_0, a_1]``.  Each equation ``e_j = a_j`` is solved for one
+summation variable, substituted everywhere, and its sum dropped:
 
-* ``k + c = a`` gives ``k = a - c``, guarded by ``lo <= a - c <= hi`` -- a guard
-  that range reasoning (:mod:`~algebrac.diff.ranges`) drops when it always
-  holds (``x[k]`` in a full sum) and keeps when it marks a real boundary
-  (``x[k + 1]`` for ``k < n - 1`` needs ``a >= 1``);
-* ``s*k + c = a`` with an integer step ``s`` gives ``k = (a - c)/s`` under ``s | a - c``;
-* the ``floor``/``Mod`` digits of a reshape determine the flat position, and
-  a flat position determines the digits (mixed radix), so reshapes eliminate too;
-* an equation with no summation variable left stays as ``KroneckerDelta``
-  outside all sums (the diagonal of an elementwise Jacobian), unless ranges
-  decide it.
+* ``k + c = a`` gives ``k = a - c`` under ``lo <= a - c <= hi``, a guard that
+  :mod:`~algebrac.diff.ranges` drops when it always holds and keeps at a real
+  boundary (``x[k + 1]`` for ``k < n - 1`` needs ``a >= 1``);
+* ``s*k + c = a`` with an integer step gives ``k = (a - c)/s`` under ``s | a - c``;
+* a reshape's ``floor``/``Mod`` digits and its flat position determine each
+  other (mixed radix), so reshapes eliminate too;
+* an equation without a summation variable stays a ``KroneckerDelta`` outside
+  all sums (an elementwise Jacobian's diagonal), unless ranges decide it.
 
-Every guard that protects a substituted read is a ``Piecewise`` condition, so
-out-of-range elements are never read.
+Guards are ``Piecewise`` conditions, so out-of-range elements are never read.
 
 >>> import sympy as sp
 >>> from algebrac.diff.reverse import Leaf

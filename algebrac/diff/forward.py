@@ -1,22 +1,18 @@
 """Forward mode: the directional derivative of a SymPy expression along given tangents.
 
 ``forward(expr, symbols={x: dx}, arrays={label: tangent})`` differentiates
-``expr`` once, every leaf carrying its tangent: a scalar symbol ``x`` has
-tangent ``dx`` (1 for an ordinary derivative), an element ``v[e]`` of an
-input array has tangent ``tangent(e)``.  It is ``diff`` for plain SymPy
-formulas and the Jacobian-vector product for tensors, without ever forming a
-Jacobian.
-
-Local rules come from :func:`~algebrac.diff.rules.partials`; binding nodes are
-handled here:
+``expr`` once, a symbol ``x`` carrying tangent ``dx`` (1 for an ordinary
+derivative) and an input element ``v[e]`` tangent ``tangent(e)``: ``diff`` for
+plain formulas, the Jacobian-vector product for tensors.  Local rules come
+from :func:`~algebrac.diff.rules.partials`; binding nodes are handled here:
 
 * ``Sum(f, ...)`` -> ``Sum(df, ...)``;
 * ``Product(f, (k, a, b))`` -> ``Sum(prod_{a<=p<k} f * prod_{k<q<=b} f * df(k), (k, a, b))``,
   exact without dividing by ``f`` (which may be 0);
 * ``ReduceMax``/``ReduceMin`` -> the tangent at the extremal points, averaged over ties;
 * ``LogSumExp(f, ...)`` -> ``Sum(exp(f - LogSumExp(f, ...)) * df, ...)``;
-* ``Piecewise`` -> the derivative of each branch under the same condition, so an
-  untaken branch contributes exactly 0 and is never evaluated.
+* ``Piecewise`` -> each branch's derivative under its condition, so an untaken
+  branch contributes exactly 0.
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y", real=True)

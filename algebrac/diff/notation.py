@@ -1,12 +1,10 @@
 r"""Matrix notation for derivatives: rebuild a body out of tensor operations.
 
-A derivative is computed in index notation, so it has no construction history
-(``Tensor.origin``) for the matrix printer to read.  :func:`with_notation`
-reads the body back as NumPy-style operations where it is matrix algebra --
-``Sum(X[k, i]*v(k), k)`` is ``X.T @ v``, ``Sum(g(k), k)`` is ``sum(g)``,
-functions apply elementwise -- and keeps that construction only if it
-rebuilds exactly the same body (up to the names of summation variables).
-Anything else keeps index notation.
+A derivative, computed in index notation, has no construction history
+(``Tensor.origin``) for the matrix printer.  :func:`with_notation` reads the
+body back as NumPy-style operations (``Sum(X[k, i]*v(k), k)`` is ``X.T @ v``,
+``Sum(g(k), k)`` is ``sum(g)``) and keeps that construction only if it rebuilds
+the same body up to bound-variable names; anything else keeps index notation.
 
 >>> import algebrac as ac
 >>> n, m = ac.dim("n"), ac.dim("m")

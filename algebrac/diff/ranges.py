@@ -1,15 +1,12 @@
 """Range reasoning for index expressions: bounds, deciding guards, tidy guard forms.
 
-Every index symbol of a derivative lies in a known range: a free index ``i`` of
-a tensor of shape ``(n,)`` in ``[0, n - 1]``, a summation variable in its
-limits.  Delta elimination produces guards such as ``0 <= i - 1 <= n - 2``;
-:func:`decide` settles the ones that are always true (dropped) or never true
-(the term vanishes) and leaves the real boundaries, which :func:`tidy` writes
-with the index alone on the left.
-
-Bounds are interval arithmetic over sums, constant multiples, ``floor`` and
-``Mod`` of index symbols.  It is exact for linear expressions in which each
-symbol occurs once (the expressions index maps produce) and always sound.
+Every index symbol of a derivative lies in a known range (a free index of a
+shape-``(n,)`` tensor in ``[0, n - 1]``, a summation variable in its limits).
+:func:`decide` settles delta-elimination guards such as ``0 <= i - 1 <= n - 2``
+that always hold (dropped) or never do (the term vanishes); :func:`tidy` writes
+the real boundaries with the index alone on the left.  Bounds are interval
+arithmetic over sums, constant multiples, ``floor`` and ``Mod``: always sound,
+exact for linear expressions using each symbol once (what index maps produce).
 
 >>> import sympy as sp
 >>> n = sp.Symbol("n", integer=True, positive=True)

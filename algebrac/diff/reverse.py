@@ -1,20 +1,14 @@
 """Reverse mode over a tensor body: one *leaf term* per read of the variable.
 
-Walking the body from the root, each node passes its adjoint (the derivative
-of the whole body with respect to that node) to its arguments.  At a read
-``x[e_0, e_1]`` of the input ``x`` we record a :class:`Leaf`:
-
-* ``limits`` -- the summation variables around the read, with their ranges;
-* ``factor`` -- the adjoint there, an ordinary expression without deltas;
-* ``guards`` -- the conditions (``Piecewise`` branches, ``Max`` winners,
-  extremal points) under which this path is taken;
-* ``indices`` -- ``(e_0, e_1)``.
-
-The derivative with respect to ``x[a_0, a_1]`` is then the sum over leaves of
-``Sum(guard * factor * delta(e_0, a_0) * delta(e_1, a_1), limits)``: the deltas
-sit at the top of each summand, where :mod:`~algebrac.diff.delta` eliminates
-them.  A guard is applied before multiplying anything, so an untaken branch
-contributes exactly 0 even when the adjoint would be infinite there.
+Walking the body from the root, each node passes its adjoint to its
+arguments.  A read ``x[e_0, e_1]`` of the input ``x`` records a :class:`Leaf`:
+the summation ``limits`` around it, the adjoint ``factor`` there, the
+``guards`` under which the path is taken (``Piecewise`` branches, ``Max``
+winners) and the ``indices``.  The derivative by ``x[a_0, a_1]`` is the sum
+over leaves of ``Sum(guard * factor * delta(e_0, a_0) * delta(e_1, a_1),
+limits)``, whose deltas :mod:`~algebrac.diff.delta` eliminates.  Guards apply
+before any product, so an untaken branch contributes exactly 0 even where the
+adjoint would be infinite.
 
 >>> import sympy as sp
 >>> from algebrac.expr.symbols import InputLabel

@@ -1,11 +1,10 @@
 """Bound variables done right: fresh names, capture-free substitution, no shadowing.
 
-Derivatives move expressions between scopes: the adjoint of ``x[k]`` inside
-``Sum(..., (k, 0, n - 1))`` mentions ``k``, and eliminating a delta
-substitutes ``k = i - 1`` into an expression that may contain other sums.
-SymPy's ``xreplace`` would also rename a bound ``k`` of an inner sum, so
-substitution here respects binding and renames an inner bound variable that
-would capture a substituted value.
+Derivatives move expressions between scopes (the adjoint of ``x[k]`` inside a
+sum over ``k`` mentions ``k``; eliminating a delta substitutes ``k = i - 1``
+into expressions with sums of their own).  ``xreplace`` would also rename an
+inner sum's bound ``k``, so substitution here respects binding and renames an
+inner bound variable that would capture a substituted value.
 
 >>> import sympy as sp
 >>> k, i = sp.symbols("k_0 i_0", integer=True)
@@ -16,33 +15,12 @@ x[i_0 - 1]*Sum(x[k_0]**2, (k_0, 0, 3))
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import sympy as sp
 from sympy.concrete.expr_with_limits import ExprWithLimits
 
+from ..expr.symbols import Fresh
+
 __all__ = ["Fresh", "depth_normal", "deshadow", "subs_free"]
-
-
-class Fresh:
-    """Deterministic fresh bound-variable names ``k_<j>`` avoiding every name seen so far."""
-
-    def __init__(self, exprs: Iterable = ()):
-        self.taken: set[str] = set()
-        self.avoid(exprs)
-        self.counter = 0
-
-    def avoid(self, exprs: Iterable) -> None:
-        for e in exprs:
-            if isinstance(e, sp.Basic):
-                self.taken.update(s.name for s in e.atoms(sp.Symbol))
-
-    def __call__(self) -> sp.Symbol:
-        while f"k_{self.counter}" in self.taken:
-            self.counter += 1
-        name = f"k_{self.counter}"
-        self.taken.add(name)
-        return sp.Symbol(name, integer=True)
 
 
 def _free(e: sp.Basic, memo: dict) -> frozenset:

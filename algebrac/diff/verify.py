@@ -1,14 +1,11 @@
 """``verify_grad``: check symbolic gradients against central differences along random directions.
 
-After PyTensor's ``verify_grad`` and JAX's ``check_jvp``.  For each variable
-and each test, a random direction ``v`` (entries of magnitude in [0.5, 1.5),
-random signs) is drawn and the symbolic directional derivative
-``<grad, v>`` is compared with ``(f(x + h v) - f(x - h v)) / 2h``.  The
-differences are computed in float64 whatever the formula's dtype; the
-tolerance depends on the dtype the gradient is delivered in.  A non-scalar
-Tensor is first projected to a scalar with random weights ``u``
-(``sum(u * f)``); a plain SymPy formula evaluated over arrays is checked
-element by element.
+After PyTensor's ``verify_grad`` and JAX's ``check_jvp``: per variable and test,
+``<grad, v>`` for a random direction ``v`` (entries of magnitude in [0.5, 1.5),
+random signs) is compared with ``(f(x + h v) - f(x - h v)) / 2h``, computed in
+float64 with a tolerance for the gradient's dtype.  A non-scalar Tensor is
+first projected to ``sum(u * f)`` with random weights ``u``; a plain SymPy
+formula over arrays is checked element by element.
 
 >>> import numpy as np, algebrac as ac
 >>> from algebrac.testing import verify_grad

@@ -1,17 +1,13 @@
 """``evaluate``: the pure-NumPy reference evaluator of tensor formulas.
 
-It is the oracle compiled code is tested against, so it is deliberately
-simple: no loop IR, no compiler, no rewriting.  The body is interpreted at a
-flat list of *points*, one per output element.  Every free index is a 1-d
-array holding its value at each point (``np.indices``); ``X[i, k]`` gathers from
-the bound array; ``Sum(f, (k, a, b))`` repeats every point once per value of
-``k``, evaluates ``f`` there and adds the groups back up; a ``Piecewise``
-evaluates each branch only at the points that take it, so an untaken branch
-never reads out of bounds or warns.
-
-Float inputs are computed in float64 and the result is cast to the tensor's
-dtype.  Sizes are bound from the arrays and checked; a mismatch raises
-``ShapeError`` naming the input, the expected and the actual shape.
+The oracle compiled code is tested against, so deliberately simple: no loop
+IR, no compiler, no rewriting.  The body is interpreted at a flat list of
+points, one per output element: a free index is a 1-d array of its values
+(``np.indices``), ``X[i, k]`` gathers, ``Sum(f, (k, a, b))`` repeats each
+point once per ``k`` and adds the groups back up, and a ``Piecewise``
+evaluates each branch only where it is taken (no out-of-bounds reads or
+warnings).  Floats compute in float64, cast to the tensor's dtype at the end;
+sizes are bound from the arrays and checked (``ShapeError`` names the input).
 """
 from __future__ import annotations
 
@@ -34,7 +30,7 @@ from ..errors import DTypeError, ShapeError, SignatureError, UnsupportedError, V
 from ..mathfuncs import REWRITES, resolve_names, row_for, unsupported_reason
 from .functions import LogSumExp, ReduceMax, ReduceMin
 from .symbols import InputLabel
-from .tensor import Tensor
+from .tensor import Tensor, _fmt
 
 __all__ = ["evaluate"]
 
@@ -273,10 +269,6 @@ class _Interpreter:
 
 
 # ---- bindings ------------------------------------------------------------------------------
-def _fmt(shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
 class _Bindings:
     def __init__(self, mapping: dict):
         self.labels, self.symbols, self.names = {}, {}, {}

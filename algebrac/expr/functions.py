@@ -1,19 +1,12 @@
 """Scalar functions SymPy lacks, and the max/min/logsumexp reductions over an index range.
 
-``sigmoid``, ``softplus``, ``relu`` and the numerically stable functions
-(``log_sigmoid``, ``log1mexp``, ``logaddexp``, ``logdiffexp``, ``xlogy``,
-``xlog1py``, ``erfcx``, ``log_erfc``) are ``sympy.Function`` subclasses with a
-derivative (``fdiff``) that is itself stable, evaluation at special points
-(``eval``), numeric evaluation (``evalf``, through the mpmath definitions in
-:mod:`algebrac.stablemath`), ``sympy.lambdify`` support (stable NumPy and
-mpmath code), LaTeX, and rewrites to elementary functions.  They stay
-unevaluated in formulas; compiled code computes them with the C helpers of
-``algebrac/cpu/algebrac_math.h``.
-
-``ReduceMax(f, (k, a, b))`` / ``ReduceMin`` are ``max_{a<=k<=b} f``: the
-``max``/``min`` reductions of tensors, with the same limits convention as
-``sympy.Sum`` and ``sympy.Product``; ``LogSumExp(f, (k, a, b))`` is
-``log(sum_k exp(f))``, computed without overflow.
+``sigmoid``, ``softplus``, ``relu`` and the stable functions (``log_sigmoid``,
+``log1mexp``, ``logaddexp``, ...) are ``sympy.Function`` subclasses with a
+stable derivative (``fdiff``), special values (``eval``), ``evalf`` and
+``lambdify`` support through :mod:`algebrac.stablemath`, LaTeX, and rewrites to
+elementary functions; compiled code calls the C helpers of ``algebrac_math.h``.
+``ReduceMax(f, (k, a, b))``/``ReduceMin`` are ``max``/``min`` over ``a <= k <= b``
+(``sympy.Sum``'s limits); ``LogSumExp`` is ``log(sum_k exp(f))`` without overflow.
 
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
@@ -90,6 +83,13 @@ class _Numeric:
         return None
 
 
+def _partial(self, argindex, *partials):
+    """The derivative by argument ``argindex`` (from 1) among ``partials``, for ``fdiff``."""
+    if not 1 <= argindex <= len(partials):
+        raise sp.ArgumentIndexError(self, argindex)
+    return partials[argindex - 1]
+
+
 class sigmoid(_Numeric, sp.Function):
     r"""The logistic function :math:`\sigma(x) = 1/(1 + e^{-x})`.
 
@@ -105,12 +105,10 @@ class sigmoid(_Numeric, sp.Function):
     """
 
     nargs = 1
-    _name = "sigmoid"
+    _name, _tex = "sigmoid", r"\sigma"
 
     def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise sp.ArgumentIndexError(self, argindex)
-        return sigmoid(self.args[0]) * sigmoid(-self.args[0])
+        return _partial(self, argindex, sigmoid(self.args[0]) * sigmoid(-self.args[0]))
 
     @classmethod
     def eval(cls, x):
@@ -134,10 +132,6 @@ class sigmoid(_Numeric, sp.Function):
     def _eval_is_positive(self):
         return True if self.args[0].is_extended_real else None
 
-    def _latex(self, printer, exp=None):
-        tex = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
 
 class softplus(_Numeric, sp.Function):
     r"""The softplus function :math:`\log(1 + e^{x})`, whose derivative is ``sigmoid``.
@@ -149,12 +143,10 @@ class softplus(_Numeric, sp.Function):
     """
 
     nargs = 1
-    _name = "softplus"
+    _name, _tex = "softplus", r"\operatorname{softplus}"
 
     def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise sp.ArgumentIndexError(self, argindex)
-        return sigmoid(self.args[0])
+        return _partial(self, argindex, sigmoid(self.args[0]))
 
     @classmethod
     def eval(cls, x):
@@ -177,10 +169,6 @@ class softplus(_Numeric, sp.Function):
     def _eval_is_positive(self):
         return True if self.args[0].is_extended_real else None
 
-    def _latex(self, printer, exp=None):
-        tex = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
 
 class relu(_Numeric, sp.Function):
     r"""The rectifier :math:`\max(0, x)`; its derivative is ``Heaviside(x, 0)``.
@@ -192,13 +180,11 @@ class relu(_Numeric, sp.Function):
     """
 
     nargs = 1
-    _name = "relu"
+    _name, _tex = "relu", r"\operatorname{relu}"
 
     def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise sp.ArgumentIndexError(self, argindex)
         # NOTE: the subgradient 0 at x = 0, as PyTorch and JAX use.
-        return sp.Heaviside(self.args[0], 0)
+        return _partial(self, argindex, sp.Heaviside(self.args[0], 0))
 
     @classmethod
     def eval(cls, x):
@@ -217,16 +203,6 @@ class relu(_Numeric, sp.Function):
     def _eval_is_nonnegative(self):
         return True if self.args[0].is_extended_real else None
 
-    def _latex(self, printer, exp=None):
-        tex = r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
-
-def _unary_derivative(self, argindex, value):
-    if argindex != 1:
-        raise sp.ArgumentIndexError(self, argindex)
-    return value
-
 
 class log_sigmoid(_Numeric, sp.Function):
     r"""``log(sigmoid(x)) = -softplus(-x)``, finite for every finite ``x``.
@@ -241,7 +217,7 @@ class log_sigmoid(_Numeric, sp.Function):
     _name, _tex = "log_sigmoid", r"\log\sigma"
 
     def fdiff(self, argindex=1):
-        return _unary_derivative(self, argindex, sigmoid(-self.args[0]))
+        return _partial(self, argindex, sigmoid(-self.args[0]))
 
     @classmethod
     def eval(cls, x):
@@ -281,7 +257,7 @@ class log1mexp(_Numeric, sp.Function):
     _name, _tex = "log1mexp", r"\operatorname{log1mexp}"
 
     def fdiff(self, argindex=1):
-        return _unary_derivative(self, argindex, -1 / _expm1(-self.args[0]))
+        return _partial(self, argindex, -1 / _expm1(-self.args[0]))
 
     @classmethod
     def eval(cls, x):
@@ -317,11 +293,7 @@ class logaddexp(_Numeric, sp.Function):
 
     def fdiff(self, argindex=1):
         a, b = self.args
-        if argindex == 1:
-            return sigmoid(a - b)
-        if argindex == 2:
-            return sigmoid(b - a)
-        raise sp.ArgumentIndexError(self, argindex)
+        return _partial(self, argindex, sigmoid(a - b), sigmoid(b - a))
 
     @classmethod
     def eval(cls, a, b):
@@ -354,11 +326,7 @@ class logdiffexp(_Numeric, sp.Function):
 
     def fdiff(self, argindex=1):
         a, b = self.args
-        if argindex == 1:
-            return -1 / _expm1(b - a)
-        if argindex == 2:
-            return -1 / _expm1(a - b)
-        raise sp.ArgumentIndexError(self, argindex)
+        return _partial(self, argindex, -1 / _expm1(b - a), -1 / _expm1(a - b))
 
     @classmethod
     def eval(cls, a, b):
@@ -394,11 +362,7 @@ class xlogy(_Numeric, sp.Function):
 
     def fdiff(self, argindex=1):
         x, y = self.args
-        if argindex == 1:
-            return sp.log(y)
-        if argindex == 2:
-            return x / y
-        raise sp.ArgumentIndexError(self, argindex)
+        return _partial(self, argindex, sp.log(y), x / y)
 
     @classmethod
     def eval(cls, x, y):
@@ -427,11 +391,7 @@ class xlog1py(_Numeric, sp.Function):
 
     def fdiff(self, argindex=1):
         x, y = self.args
-        if argindex == 1:
-            return _log1p(y)
-        if argindex == 2:
-            return x / (1 + y)
-        raise sp.ArgumentIndexError(self, argindex)
+        return _partial(self, argindex, _log1p(y), x / (1 + y))
 
     @classmethod
     def eval(cls, x, y):
@@ -464,7 +424,7 @@ class erfcx(_Numeric, sp.Function):
 
     def fdiff(self, argindex=1):
         x = self.args[0]
-        return _unary_derivative(self, argindex, 2 * x * erfcx(x) - 2 / sp.sqrt(sp.pi))
+        return _partial(self, argindex, 2 * x * erfcx(x) - 2 / sp.sqrt(sp.pi))
 
     @classmethod
     def eval(cls, x):
@@ -503,7 +463,7 @@ class log_erfc(_Numeric, sp.Function):
     _name, _tex = "log_erfc", r"\log\operatorname{erfc}"
 
     def fdiff(self, argindex=1):
-        return _unary_derivative(self, argindex, -2 / (sp.sqrt(sp.pi) * erfcx(self.args[0])))
+        return _partial(self, argindex, -2 / (sp.sqrt(sp.pi) * erfcx(self.args[0])))
 
     @classmethod
     def eval(cls, x):

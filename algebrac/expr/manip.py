@@ -1,10 +1,9 @@
 """Substitution on tensors: ``Tensor.subs`` for scalars and dims, :func:`replace` for graphs.
 
-``replace`` is Theano's clone-with-replace: every read of an input tensor is
-replaced by the corresponding element of another tensor.  The new tensor is
-broadcast to the old input's shape (NumPy assignment rules); sizes it cannot be
-shown to share become call-time constraints, and a dim left without any input
-to bind it is renamed to the size it must equal.
+``replace`` is Theano's clone-with-replace: every read of an input tensor reads
+the corresponding element of another tensor, broadcast to the input's shape;
+sizes not shown to agree become call-time constraints, and a dim left without
+an input to bind it is renamed to the size it must equal.
 """
 from __future__ import annotations
 

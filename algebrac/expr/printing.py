@@ -185,30 +185,17 @@ class IndexLatexPrinter(LatexPrinter):
         tex = r"%s\left(%s\right)" % (head, sep.join(self._print(a) for a in expr.args))
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
-    def _print_log1p(self, expr, exp=None):
-        return self._fn(r"\operatorname{log1p}", expr, exp)
-
-    def _print_expm1(self, expr, exp=None):
-        return self._fn(r"\operatorname{expm1}", expr, exp)
-
     def _print_exp2(self, expr, exp=None):
         tex = r"2^{%s}" % self._print(expr.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
-    def _print_log2(self, expr, exp=None):
-        return self._fn(r"\log_{2}", expr, exp)
 
-    def _print_log10(self, expr, exp=None):
-        return self._fn(r"\log_{10}", expr, exp)
-
-    def _print_hypot(self, expr, exp=None):
-        return self._fn(r"\operatorname{hypot}", expr, exp)
-
-    def _print_atan2(self, expr, exp=None):
-        return self._fn(r"\operatorname{atan2}", expr, exp)
-
-    def _print_loggamma(self, expr, exp=None):
-        return self._fn(r"\log\Gamma", expr, exp)
+# Functions SymPy prints as plain names (or not at all): their LaTeX heads.
+for _name, _head in {"log1p": r"\operatorname{log1p}", "expm1": r"\operatorname{expm1}",
+                     "log2": r"\log_{2}", "log10": r"\log_{10}", "loggamma": r"\log\Gamma",
+                     "hypot": r"\operatorname{hypot}", "atan2": r"\operatorname{atan2}"}.items():
+    setattr(IndexLatexPrinter, "_print_" + _name,
+            lambda self, expr, exp=None, _head=_head: self._fn(_head, expr, exp))
 
 
 # ---- matrix notation ----------------------------------------------------------------
@@ -386,7 +373,7 @@ class _MatrixPrinter:
     def op_swapaxes(self, t, a, axis1, axis2):
         return self.op_transpose(t, a, None if axis1 % 2 != axis2 % 2 else (0, 1))
 
-    def _ones_sum(self, a, axis, keepdims):
+    def op_sum(self, t, a, axis=None, keepdims=False):
         nd = self.ndim(a)
         if keepdims:
             raise _NotMatrix("keepdims")
@@ -403,11 +390,8 @@ class _MatrixPrinter:
             return r"%s \mathbf{1}" % inner, JUX
         return r"%s^{T} \mathbf{1}" % self.paren(self.print(a), ATOM), JUX
 
-    def op_sum(self, t, a, axis=None, keepdims=False):
-        return self._ones_sum(a, axis, keepdims)
-
     def op_mean(self, t, a, axis=None, keepdims=False):
-        tex, _ = self._ones_sum(a, axis, keepdims)
+        tex, _ = self.op_sum(t, a, axis, keepdims)
         count = sp.Mul(*a.shape) / sp.Mul(*t.shape) if isinstance(a, Tensor) else 1
         return r"\frac{1}{%s} %s" % (self.scalar.doprint(count), tex), SCALE
 

@@ -1,18 +1,9 @@
 """Reductions over axes: ``sum``, ``mean``, ``prod``, ``max``, ``min``.
 
-A reduction turns the reduced free indices into bound variables:
-
-* ``sum``  -> ``sympy.Sum(body, (k, 0, n - 1), ...)``;
-* ``prod`` -> ``sympy.Product(body, (k, 0, n - 1), ...)``;
-* ``mean`` -> the sum divided by the number of reduced elements;
-* ``max``/``min`` -> :class:`~algebrac.expr.functions.ReduceMax` /
-  :class:`~algebrac.expr.functions.ReduceMin` with the same limits.  SymPy's
-  ``Max`` takes a fixed list of arguments and cannot range over a symbolic
-  size, so the reduction is its own ``ExprWithIntLimits`` node (``doit`` expands
-  it into ``Max`` when the range is concrete).
-
-``axis`` is None (all axes), an int or a tuple of ints, negative values count
-from the end, and ``keepdims`` keeps reduced axes with size 1, as in NumPy.
+A reduction turns the reduced free indices into bound variables of a
+``sympy.Sum`` or ``sympy.Product`` (``mean`` divides the sum by the count), or
+of :class:`~algebrac.expr.functions.ReduceMax`/``ReduceMin``: SymPy's ``Max``
+cannot range over a symbolic size.  ``axis`` and ``keepdims`` are NumPy's.
 
 >>> import algebrac as ac
 >>> n, m = ac.dim("n"), ac.dim("m")

@@ -36,11 +36,11 @@ __all__ = ["transpose", "swapaxes", "getitem", "reshape", "concatenate", "stack"
            "broadcast_to"]
 
 
-def _remap(t: Tensor, exprs, shape, name, params=None, args=None) -> Tensor:
+def _remap(t: Tensor, exprs, shape, name, params=None, args=None, cons=()) -> Tensor:
     """``t`` read at ``exprs`` (one index expression per axis of ``t``), of a new ``shape``."""
     body = t.body.xreplace(dict(zip(t.indices, exprs)))
-    return Tensor(shape=tuple(shape), dtype=t.dtype, body=body, constraints=t.constraints,
-                  origin=Op(name, args or (t,), params or {}))
+    return Tensor(shape=tuple(shape), dtype=t.dtype, body=body, origin=Op(name, args or (t,),
+                  params or {}), constraints=merge_constraints(t.constraints, cons))
 
 
 def transpose(x, axes=None) -> Tensor:
@@ -245,9 +245,7 @@ def reshape(x, shape) -> Tensor:
             stride = sp.cancel(stride / t.shape[i])
             e = flat if stride == 1 else sp.floor(flat / stride)
             exprs[i] = e if n_i == 0 else sp.Mod(e, t.shape[i])
-    out = _remap(t, exprs, new, "reshape", {"shape": tuple(new)})
-    return Tensor(shape=out.shape, dtype=out.dtype, body=out.body, origin=out.origin,
-                  constraints=merge_constraints(out.constraints, cons))
+    return _remap(t, exprs, new, "reshape", {"shape": tuple(new)}, cons=cons)
 
 
 # ---- joining ----------------------------------------------------------------------------
@@ -358,6 +356,4 @@ def broadcast_to(x, shape) -> Tensor:
             cons += Constraint.require(d, tgt, f"broadcast_to: axis {a} of shape {t.shape} "
                                                f"to {target}")
             exprs.append(index_symbol(a + offset))
-    out = _remap(t, exprs, target, "broadcast_to", {"shape": target})
-    return Tensor(shape=out.shape, dtype=out.dtype, body=out.body, origin=out.origin,
-                  constraints=merge_constraints(out.constraints, cons))
+    return _remap(t, exprs, target, "broadcast_to", {"shape": target}, cons=cons)

@@ -24,24 +24,26 @@ from __future__ import annotations
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 from sympy.core.function import ArgumentIndexError
+
+from .functions import _Numeric
 
 __all__ = ["gammainc", "gammaincc", "ibeta", "hyp0f1", "hyp1f1", "hyp2f1", "spence",
            "erfc_kept", "SPECIAL_FUNCTIONS"]
 
 
 class _Special(sp.Function):
-    """Numeric evaluation through ``_mp`` (an mpmath callable) once every argument is a number."""
+    """Numeric evaluation through ``_mp`` (an mpmath callable) once every argument is a number.
+
+    Only the last argument has a closed-form derivative (``_d_last``; d/da of
+    ``gammainc(a, x)`` has none).
+    """
 
     _mp = None
     _tex = ""
 
-    @classmethod
-    def eval(cls, *args):
-        if args and all(isinstance(a, sp.Float) for a in args):   # as SymPy's own functions do
-            return cls(*[sp.Rational(a) for a in args], evaluate=False).evalf(
-                prec_to_dps(min(a._prec for a in args)))
-        return None
+    eval = classmethod(_Numeric._numeric_args.__func__)   # Floats only: evaluate now
 
     @classmethod
     def _call_mp(cls, *args):
@@ -59,13 +61,12 @@ class _Special(sp.Function):
             return sp.nan
         return sp.Float(value, prec_to_dps(prec))
 
-    def _latex(self, printer, exp=None):
-        tex = r"%s\left(%s\right)" % (self._tex, ", ".join(printer._print(a) for a in self.args))
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+    def fdiff(self, argindex=None):
+        if argindex not in (None, len(self.args)):
+            raise ArgumentIndexError(self, argindex)
+        return self._d_last(*self.args)
 
-
-def prec_to_dps(prec: int) -> int:
-    return mpmath.libmp.prec_to_dps(prec)
+    _latex = _Numeric._latex
 
 
 class gammainc(_Special):
@@ -75,10 +76,7 @@ class gammainc(_Special):
     _mp = staticmethod(lambda a, x: mpmath.gammainc(a, 0, x, regularized=True))
     _tex = "P"
 
-    def fdiff(self, argindex=2):
-        a, x = self.args
-        if argindex != 2:
-            raise ArgumentIndexError(self, argindex)   # d/da has no closed form
+    def _d_last(self, a, x):
         return x ** (a - 1) * sp.exp(-x) / sp.gamma(a)
 
 
@@ -89,10 +87,7 @@ class gammaincc(_Special):
     _mp = staticmethod(lambda a, x: mpmath.gammainc(a, x, mpmath.inf, regularized=True))
     _tex = "Q"
 
-    def fdiff(self, argindex=2):
-        a, x = self.args
-        if argindex != 2:
-            raise ArgumentIndexError(self, argindex)
+    def _d_last(self, a, x):
         return -x ** (a - 1) * sp.exp(-x) / sp.gamma(a)
 
 
@@ -110,10 +105,7 @@ class ibeta(_Special):
             return sp.S.One
         return super().eval(a, b, x)
 
-    def fdiff(self, argindex=3):
-        a, b, x = self.args
-        if argindex != 3:
-            raise ArgumentIndexError(self, argindex)
+    def _d_last(self, a, b, x):
         return x ** (a - 1) * (1 - x) ** (b - 1) / sp.beta(a, b)
 
     def _latex(self, printer, exp=None):
@@ -129,10 +121,7 @@ class hyp0f1(_Special):
     _mp = staticmethod(mpmath.hyp0f1)
     _tex = r"{}_{0}F_{1}"
 
-    def fdiff(self, argindex=2):
-        b, z = self.args
-        if argindex != 2:
-            raise ArgumentIndexError(self, argindex)
+    def _d_last(self, b, z):
         return hyp0f1(b + 1, z) / b
 
 
@@ -143,10 +132,7 @@ class hyp1f1(_Special):
     _mp = staticmethod(mpmath.hyp1f1)
     _tex = r"{}_{1}F_{1}"
 
-    def fdiff(self, argindex=3):
-        a, b, z = self.args
-        if argindex != 3:
-            raise ArgumentIndexError(self, argindex)
+    def _d_last(self, a, b, z):
         return a / b * hyp1f1(a + 1, b + 1, z)
 
 
@@ -157,10 +143,7 @@ class hyp2f1(_Special):
     _mp = staticmethod(mpmath.hyp2f1)
     _tex = r"{}_{2}F_{1}"
 
-    def fdiff(self, argindex=4):
-        a, b, c, z = self.args
-        if argindex != 4:
-            raise ArgumentIndexError(self, argindex)
+    def _d_last(self, a, b, c, z):
         return a * b / c * hyp2f1(a + 1, b + 1, c + 1, z)
 
 
@@ -171,10 +154,7 @@ class spence(_Special):
     _mp = staticmethod(lambda z: mpmath.polylog(2, 1 - z))
     _tex = r"\operatorname{spence}"
 
-    def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise ArgumentIndexError(self, argindex)
-        z = self.args[0]
+    def _d_last(self, z):
         return sp.log(z) / (1 - z)
 
 

@@ -1,15 +1,11 @@
-"""Numerically stable functions with NumPy-style names, for SymPy scalars and Tensors.
+"""Stable reductions with NumPy-style names: ``logsumexp``, ``softmax``, ``log_softmax``.
 
-The elementwise ones (``log_sigmoid``, ``log1mexp``, ``logaddexp``,
-``logdiffexp``, ``xlogy``, ``xlog1py``, ``erfcx``, ``log_erfc``, ``sigmoid``,
-``softplus``, ``relu``) are rows of :mod:`algebrac.mathfuncs`, wrapped in
-:mod:`algebrac.expr.elementwise`.  Here, over an axis: ``logsumexp``,
-``softmax`` and ``log_softmax``, built on the
-:class:`~algebrac.expr.functions.LogSumExp` reduction, so that neither value
-nor gradient overflows: ``softmax(x)`` is ``exp(x - logsumexp(x))`` (every
-exponent is <= 0) and ``log_softmax(x)`` is ``x - logsumexp(x)``.  ``ac.evaluate``
-computes ``x - logsumexp(x)`` as ``(x - max) - log(sum(exp(x - max)))``, so
-inputs near the maximum lose no digits to the rounding of ``logsumexp``.
+The elementwise stable functions (``log_sigmoid``, ``logaddexp``, ...) are rows
+of :mod:`algebrac.mathfuncs`.  These are built on the
+:class:`~algebrac.expr.functions.LogSumExp` reduction so that neither value nor
+gradient overflows: ``softmax(x)`` is ``exp(x - logsumexp(x))`` (every exponent
+is <= 0) and ``log_softmax(x)`` is ``x - logsumexp(x)``, which ``ac.evaluate``
+computes as ``(x - max) - log(sum(exp(x - max)))`` to lose no digits near the maximum.
 
 >>> import numpy as np, algebrac as ac
 >>> x = ac.vector("x", 3)

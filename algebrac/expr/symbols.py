@@ -1,15 +1,11 @@
 """The symbols a tensor body is written with: dims, input labels and index symbols.
 
-Three kinds of SymPy symbol appear in a :class:`~algebrac.expr.tensor.Tensor`:
-
-* :class:`Dim` -- a size (``integer=True, positive=True``), e.g. the batch size ``n``;
-* :class:`InputLabel` -- the label of an input tensor's ``IndexedBase``; it knows
-  the input's dtype and rank, so an input can be recovered from its label alone;
-* index symbols -- ``i_0, i_1, ...`` for the free indices (one per axis, named by
-  position so identically built tensors are structurally equal) and
-  ``k_0, k_1, ...`` for summation and reduction variables.
-
-Every other free SymPy symbol in a body is a scalar parameter.
+:class:`Dim` is a size (a positive integer symbol, e.g. the batch size ``n``);
+:class:`InputLabel` labels an input tensor's ``IndexedBase`` and knows its
+dtype and rank, so the input can be rebuilt from it; index symbols are
+``i_0, i_1, ...`` for free indices (named by position, so identically built
+tensors are equal) and ``k_0, k_1, ...`` for bound ones.  Every other free
+symbol of a body is a scalar parameter.
 """
 from __future__ import annotations
 
@@ -25,7 +21,7 @@ from ..errors import ShapeError
 
 __all__ = [
     "Dim", "dim", "InputLabel", "index_symbol", "index_symbols", "is_index_symbol",
-    "fresh_bound", "rename_bound", "as_dim", "as_shape", "dims_equal", "as_dtype",
+    "Fresh", "fresh_bound", "rename_bound", "as_dim", "as_shape", "dims_equal", "as_dtype",
 ]
 
 _FREE = re.compile(r"i_\d+\Z")
@@ -115,29 +111,31 @@ def is_index_symbol(s) -> bool:
             and bool(_FREE.match(s.name) or _BOUND.match(s.name)))
 
 
-def _names(exprs: Iterable) -> set[str]:
-    names: set[str] = set()
-    for e in exprs:
-        if isinstance(e, sp.Basic):
-            names.update(s.name for s in e.atoms(sp.Symbol))
-    return names
+class Fresh:
+    """Deterministic fresh bound-variable names ``k_<j>`` avoiding every name seen so far."""
+
+    def __init__(self, exprs: Iterable = ()):
+        self.taken: set[str] = set()
+        self.avoid(exprs)
+        self.counter = 0
+
+    def avoid(self, exprs: Iterable) -> None:
+        for e in exprs:
+            if isinstance(e, sp.Basic):
+                self.taken.update(s.name for s in e.atoms(sp.Symbol))
+
+    def __call__(self) -> sp.Symbol:
+        while f"k_{self.counter}" in self.taken:
+            self.counter += 1
+        name = f"k_{self.counter}"
+        self.taken.add(name)
+        return sp.Symbol(name, integer=True)
 
 
 def fresh_bound(exprs: Iterable, count: int) -> list[sp.Symbol]:
-    """``count`` bound symbols ``k_<j>`` named apart from every symbol in ``exprs``.
-
-    The names are the smallest free ones, so the result is deterministic.
-    """
-    taken = _names(exprs)
-    out: list[sp.Symbol] = []
-    j = 0
-    while len(out) < count:
-        name = f"k_{j}"
-        if name not in taken:
-            out.append(sp.Symbol(name, integer=True))
-            taken.add(name)
-        j += 1
-    return out
+    """``count`` bound symbols ``k_<j>``, the smallest names apart from every symbol in ``exprs``."""
+    fresh = Fresh(exprs)
+    return [fresh() for _ in range(count)]
 
 
 def rename_bound(expr: sp.Basic, avoid: Iterable) -> sp.Basic:
@@ -146,16 +144,9 @@ def rename_bound(expr: sp.Basic, avoid: Iterable) -> sp.Basic:
     Needed before substituting index expressions into a body that has its own
     sums, so that no variable is captured.
     """
-    avoid_names = _names(avoid)
-    taken = avoid_names | _names([expr])
-    counter = [0]
-
-    def fresh() -> sp.Symbol:
-        while f"k_{counter[0]}" in taken:
-            counter[0] += 1
-        name = f"k_{counter[0]}"
-        taken.add(name)
-        return sp.Symbol(name, integer=True)
+    fresh = Fresh(avoid)
+    avoid_names = set(fresh.taken)
+    fresh.avoid([expr])
 
     def visit(e):
         if not e.args:

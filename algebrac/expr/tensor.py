@@ -1,16 +1,12 @@
 """The :class:`Tensor`: a SymPy scalar body over index symbols, with shape and dtype.
 
-``Tensor(shape=(n,), body=Sum(X[i_0, k_0]*w[k_0], (k_0, 0, m - 1)))`` is the
-vector whose element ``i_0`` is the body.  Free indices are named by position
-(``i_0`` is axis 0), summation variables ``k_<j>``, inputs are ``IndexedBase``
-objects whose label (:class:`~algebrac.expr.symbols.InputLabel`) records dtype
-and rank.  Two tensors built the same way are equal and hash alike.
-
-Constraints that only call time can check (``n == m`` for ``X + Y`` with shapes
-``(n,)`` and ``(m,)``) travel with the tensor and are verified by
-:func:`~algebrac.expr.evaluate.evaluate`.  ``origin`` records the operation that
-built a tensor; it is used for display only (matrix notation, ``str``), never
-for meaning, and does not take part in equality.
+Free indices are named by position (``i_0`` is axis 0), summation variables
+``k_<j>``; inputs are ``IndexedBase`` objects whose label
+(:class:`~algebrac.expr.symbols.InputLabel`) records dtype and rank, so two
+tensors built the same way are equal and hash alike.  Constraints only call
+time can check (``n == m`` for ``X + Y`` of shapes ``(n,)`` and ``(m,)``)
+travel with the tensor.  ``origin``, the operation that built it, is for
+display only (matrix notation, ``str``) and takes no part in equality.
 """
 from __future__ import annotations
 
@@ -301,25 +297,15 @@ class Tensor:
 
     ravel = flatten
 
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import sum as sum_
-        return sum_(self, axis=axis, keepdims=keepdims)
+    def _reduce(self, name, axis, keepdims):
+        from . import reductions
+        return getattr(reductions, name)(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import mean
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import prod
-        return prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import max as max_
-        return max_(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        from .reductions import min as min_
-        return min_(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False): return self._reduce("sum", axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return self._reduce("mean", axis, keepdims)
+    def prod(self, axis=None, keepdims=False): return self._reduce("prod", axis, keepdims)
+    def max(self, axis=None, keepdims=False): return self._reduce("max", axis, keepdims)
+    def min(self, axis=None, keepdims=False): return self._reduce("min", axis, keepdims)
 
     # ---- display -----------------------------------------------------------
     def __str__(self) -> str:
@@ -327,8 +313,7 @@ class Tensor:
         return tensor_str(self)
 
     def __repr__(self) -> str:
-        shape = "(" + ", ".join(map(str, self.shape)) + ("," if self.ndim == 1 else "") + ")"
-        return f"Tensor({self}, shape={shape}, dtype={self.dtype.value})"
+        return f"Tensor({self}, shape={_fmt(self.shape)}, dtype={self.dtype.value})"
 
     def _repr_latex_(self) -> str:
         from .printing import latex

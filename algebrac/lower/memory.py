@@ -1,4 +1,5 @@
-"""Memory planning: temporaries whose lifetimes do not overlap share one buffer.
+"""Memory planning: temporaries whose lifetimes do not overlap share one buffer, and a
+costly value two loops compute is stored by the first where the second writes.
 
 A backward pass makes several temporaries of one shape (an activation, its
 derivative, the product feeding the next gemm).  Each fresh one costs page faults
@@ -26,6 +27,7 @@ kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], temp _ac_tm
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import sympy as sp
@@ -33,7 +35,7 @@ import sympy as sp
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, Role
 from .schedule import accesses, rewrite_buffer
 
-__all__ = ["reuse_temporaries"]
+__all__ = ["reuse_temporaries", "store_shared_calls"]
 
 
 def _touches(stmt, names, enclosing=()):
@@ -113,3 +115,81 @@ def reuse_temporaries(kernel: Kernel) -> Kernel:
                               lambda s, old=old, buf=buf: rename(s, old, buf))
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in where))
     return replace(kernel, params=params, body=tuple(body))
+
+
+# ---- a costly value computed by two loops ---------------------------------------------------
+
+def store_shared_calls(kernel: Kernel) -> Kernel:
+    """Compute once a costly call that a later loop over the same range computes again.
+
+    Softmax's gradient needs ``exp(z - max)`` for the row sum and again for each output
+    element of the row.  The first loop stores the value into the element the second
+    loop writes (nothing reads that element in between) and the second reads it back:
+    one ``exp`` per element instead of two (the same value, so the same result).
+
+    >>> import sympy as sp
+    >>> from algebrac.dtypes import DType
+    >>> from algebrac.lower.ir import Buffer, Kernel, Loop, Assign, Accumulate, Role, pformat
+    >>> n, i, j = (sp.Symbol(s, integer=True) for s in ("_ac_d0", "_ac_j0", "_ac_j1"))
+    >>> x = Buffer("_ac_in0", DType.FLOAT64, (n,), Role.IN)
+    >>> y = Buffer("_ac_out0", DType.FLOAT64, (n,), Role.OUT)
+    >>> s = sp.Symbol("_ac_atmp0")
+    >>> k = Kernel("k", (x, y), (Assign(s, 0), Loop(i, n, (Accumulate(s, sp.exp(x[i])),)),
+    ...                          Loop(j, n, (Assign(y[j], sp.exp(x[j]) / s),))))
+    >>> print(pformat(store_shared_calls(k)))
+    kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0]):
+      _ac_atmp0 = 0
+      for _ac_j0 in 0.._ac_d0 (serial):
+        let _ac_c0: float64 = exp(_ac_in0[_ac_j0])
+        _ac_out0[_ac_j0] = _ac_c0
+        _ac_atmp0 += _ac_c0
+      for _ac_j1 in 0.._ac_d0 (serial):
+        _ac_out0[_ac_j1] = _ac_out0[_ac_j1]/_ac_atmp0
+    """
+    bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    return replace(kernel, body=_share(kernel.body, bufs, itertools.count()))
+
+
+def _costly(expr, index):
+    """Calls of ``expr`` that depend on ``index``, outermost first (Piecewise/Min/Max are
+    selections, not worth a store)."""
+    return [c for c in sp.preorder_traversal(expr)
+            if isinstance(c, sp.Function) and not isinstance(c, (sp.Piecewise, sp.Min, sp.Max))
+            and index in c.free_symbols]
+
+
+def _share(stmts, bufs, counter) -> tuple:
+    out = [replace(s, body=_share(s.body, bufs, counter)) if isinstance(s, Loop) else s
+           for s in stmts]
+    for b, l2 in enumerate(out):
+        st = l2.body[0] if isinstance(l2, Loop) and len(l2.body) == 1 else None
+        if not (isinstance(st, Assign) and isinstance(st.target, sp.Indexed)):
+            continue
+        buf = bufs.get(st.target.base.name)
+        if (buf is None or buf.role is Role.IN or not buf.dtype.is_float or
+                [ix.has(l2.index) for ix in st.target.indices].count(True) != 1 or
+                l2.index not in st.target.indices or any(
+                    x.base.name == buf.name and x != st.target for x in st.value.atoms(sp.Indexed))):
+            continue    # each iteration must own its element of a float buffer
+        for a in range(b):
+            l1 = out[a]
+            if not (isinstance(l1, Loop) and sp.sympify(l1.extent) == sp.sympify(l2.extent)
+                    and not any(isinstance(t, Loop) for t in l1.body)
+                    and all(x.name != buf.name for x in accesses(out[a:b]))):
+                continue
+            written = {x.name for x in accesses([*l1.body, *out[a + 1:b]]) if x.kind != "read"}
+            for c2 in _costly(st.value, l2.index):
+                c1 = c2.xreplace({l2.index: l1.index})
+                reads = accesses([Assign(sp.Dummy(), c1), Assign(sp.Dummy(), st.target)])
+                if not any(getattr(t, "value", sp.S.Zero).has(c1) for t in l1.body) or any(
+                        x.name in written for x in reads if x.kind == "read"):
+                    continue
+                e = sp.Symbol(f"_ac_c{next(counter)}")
+                body = [replace(t, value=t.value.xreplace({c1: e})) for t in l1.body]
+                slot = st.target.xreplace({l2.index: l1.index})
+                out[a] = replace(l1, body=(Let(e, c1, buf.dtype), Assign(slot, e), *body))
+                out[b] = replace(l2, body=(replace(st, value=st.value.xreplace({c2: st.target})),))
+                break
+            if out[b] is not l2:
+                break
+    return tuple(out)

@@ -21,7 +21,7 @@ from .. import config
 from ..dtypes import DType  # noqa: F401 (doctest)
 from .ir import Kernel, Stage, pformat, verify
 from .blas import orient_temporaries, scale_into_gemm, use_blas
-from .memory import reuse_temporaries
+from .memory import reuse_temporaries, store_shared_calls
 from .schedule import fuse_loops, hoist_invariants, mark_parallel, mark_simd, scalarize
 
 __all__ = ["mark_parallel", "finish", "PIPELINES", "run"]
@@ -38,6 +38,7 @@ _SCHEDULE = (
     orient_temporaries,  # a gemm writes its temporary in the layout its readers walk
     fuse_loops,        # one pass over shared operands (a loss and its gradient read X once)
     scalarize,         # per-iteration temporaries and 0-d accumulators live in registers
+    store_shared_calls,  # a costly call two loops make: stored where the second one writes
     hoist_invariants,  # loop-invariant work once, before the loop
     reuse_temporaries,  # temporaries with disjoint lifetimes share storage
     mark_parallel,     # outermost independent loops: threads (reductions get partials)

@@ -1,19 +1,13 @@
 r"""``ac.precision``: how many ULPs a compiled formula is off, measured against mpmath.
 
-The input domain is sampled (log-spaced where a range spans decades, linear
-elsewhere, plus the range's edges and zero), every sample is evaluated by the
-compiled callable, by ``sympy.lambdify`` of the formula as written (what a
-user would otherwise run) and exactly, by mpmath at a precision raised until
-the result is settled; errors are counted in units in the last place of the
-chosen dtype.
-
-The exact value at a point is settled when the formula as written and its
-stabilized form, evaluated by mpmath at ``p`` and at ``2p`` bits, all round
-to the same float.  Raising the precision catches cancellation; the second
-form catches absorption that persists over a doubling (``1 + exp(-800)`` is
-``1`` at every precision below about 1150 bits, while ``softplus(-800)`` is
-exact at any).  Points not settled by ``MAX_PREC`` bits are counted as
-``unresolved`` and left out of the statistics.
+Samples of the domain (log-spaced where a range spans decades, plus its edges
+and zero) are evaluated by the compiled callable, by ``sympy.lambdify`` of the
+formula as written, and exactly: the value is settled when the formula as
+written and its stabilized form, evaluated by mpmath at ``p`` and ``2p`` bits,
+all round to the same float.  Raising the precision catches cancellation; the
+second form catches absorption that persists over a doubling (``1 + exp(-800)``
+is ``1`` below about 1150 bits, ``softplus(-800)`` is exact at any).  Points not
+settled by ``MAX_PREC`` bits count as ``unresolved``, outside the statistics.
 
 >>> import sympy as sp, algebrac as ac
 >>> x = sp.Symbol("x")
@@ -171,14 +165,14 @@ class ErrorStats:
 
 def _stats(got: np.ndarray, exact: np.ndarray, names, cols) -> ErrorStats:
     err = ulp_distance(got, exact)
-    worst = int(np.argmax(err)) if err.size else 0
-    point = {nm: float(c[worst]) for nm, c in zip(names, cols)} if err.size else {}
+    if not err.size:
+        return ErrorStats(0.0, 0.0, {}, math.nan, math.nan, ())
+    worst = int(np.argmax(err))
     bad = ~np.isfinite(got) & np.isfinite(exact)
     nonfinite = tuple({nm: float(c[j]) for nm, c in zip(names, cols)} for j in np.flatnonzero(bad))
-    return ErrorStats(float(err.max()) if err.size else 0.0,
-                      float(np.median(err)) if err.size else 0.0, point,
-                      float(got[worst]) if err.size else math.nan,
-                      float(exact[worst]) if err.size else math.nan, nonfinite)
+    return ErrorStats(float(err.max()), float(np.median(err)),
+                      {nm: float(c[worst]) for nm, c in zip(names, cols)},
+                      float(got[worst]), float(exact[worst]), nonfinite)
 
 
 def _log_axis(ax, values: np.ndarray) -> None:
@@ -359,13 +353,11 @@ def precision(uf, domain: dict, *, dtype=np.float64, n: int = 1000, names=None,
         (``seed``) and every corner of the ranges is added.
     names : output names for the table (default ``f`` or ``f0, f1, ...``).
 
-    The report gives per output the max and median error in ULPs (the
-    distance to the correctly rounded exact value), the input with the largest
-    error and the points where the result is not finite but the exact value
-    is; beside it the same for ``sympy.lambdify`` of the formula as written.
-    Where the exact value is undefined (outside the real domain, or a pole,
-    where mpmath raises) it is NaN: a NaN result there is 0 ULP off, any
-    other result ``inf``.
+    Per output, the report gives the max and median error in ULPs of the
+    correctly rounded exact value, the worst input and the points where the
+    result is not finite but the exact value is, beside the same for
+    ``sympy.lambdify``.  Where the exact value is undefined (mpmath raises) it
+    is NaN: a NaN result there is 0 ULP off, any other ``inf``.
     """
     if not (hasattr(uf, "exprs") and hasattr(uf, "args")):
         raise SignatureError(f"precision() measures formulas compiled with ac.compile, got "

@@ -1,16 +1,11 @@
 r"""A compiled program as LaTeX: named intermediates, named outputs, folded when long.
 
-The renderer works on a neutral description, :class:`Program`: a sequence of
-:class:`Equation` lines ``lhs = rhs`` whose right-hand sides are SymPy
-expressions over the previous lines' symbols, plus the display names of the
-symbols (the compiler's mangled names shown as the user's).  Elementwise
-programs (``uf.latex()``) and tensor programs both reduce to it: a tensor
-line's left side is an ``Indexed`` (``t_{i} = \sum_{k} X_{i k} w_{k}``), and
-reductions print as sums in index notation, with index names chosen per line.
-
-Long programs fold: the first and last lines are shown with a count of the
-hidden ones between, and only the shown lines are ever printed, so a program
-of any length displays in constant time.
+:class:`Program` is a neutral description: :class:`Equation` lines
+``lhs = rhs`` over the previous lines' symbols, plus display names (the user's
+names for mangled ones).  Elementwise programs (``uf.latex()``) and tensor
+programs (``Indexed`` left sides, reductions as sums) both reduce to it.  Long
+programs fold to their first and last lines, and only shown lines are
+printed, so any length displays in constant time.
 
 >>> import sympy as sp
 >>> x, t0 = sp.symbols("x _ac_t0")
@@ -143,13 +138,10 @@ def _derivative_labels(exprs, args, base: str) -> dict:
 def elementwise_program(exprs, args, prepared, names=None) -> Program:
     r"""The :class:`Program` of a compiled elementwise formula.
 
-    ``exprs``/``args`` are what the user compiled; ``prepared`` is the
-    :class:`~algebrac.lower.elementwise.ElementwiseProgram` after stabilize and
-    CSE (mangled names).  Temporaries are shown as ``t_{0}, t_{1}, ...`` (another
-    letter if the user has a symbol starting with ``t``); outputs as ``names``
-    (LaTeX strings or symbols, one per output), else ``f`` for one output,
-    ``\partial f/\partial x`` for outputs that are derivatives of the first, and
-    ``f_{k}`` for the rest.
+    ``prepared`` is the :class:`~algebrac.lower.elementwise.ElementwiseProgram` of
+    ``exprs``/``args`` after stabilize and CSE.  Temporaries show as ``t_{0}, ...``
+    (another letter if a user symbol starts with ``t``); outputs as ``names``, else
+    ``f``, ``\partial f/\partial x`` for derivatives of the first, or ``f_{k}``.
     """
     printer = IndexLatexPrinter()
     display = {m: printer.doprint(a) for m, a in zip(prepared.inputs, args)}

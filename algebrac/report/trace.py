@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..expr.printing import IndexLatexPrinter, index_names, latex
+from ..expr.symbols import is_index_symbol
 from .program import MAX_LINES, fold
 
 __all__ = ["trace_latex"]
 
 
-def _tex(e) -> str:
-    """LaTeX of a SymPy expression, a Tensor or a list of them (algebrac's printer)."""
-    from ..expr.printing import latex
-
-    return latex(e)
-
-
 def _step_tex(before, after) -> tuple:
     """Both sides of a step, with the tensor indices named alike (``i``, ``k``) on both."""
-    from ..expr.printing import IndexLatexPrinter, index_names
-    from ..expr.symbols import is_index_symbol
-
     both = sp.Tuple(before, after)
     free = sorted((s for s in both.free_symbols if is_index_symbol(s)), key=sp.default_sort_key)
     printer = IndexLatexPrinter(index_names(both, tuple(free)) if both.has(sp.Indexed) else {})
@@ -48,5 +40,5 @@ def trace_latex(trace, *, max_lines: int = MAX_LINES) -> str:
         rows = [r"\text{no rule applies} & &"]
     body = r"\textbf{rule} & \textbf{before} & \textbf{after} \\ \hline " + r" \\ ".join(rows)
     if trace.expr is not None:
-        body += r" \\ \hline \textbf{result} & & " + _tex(trace.expr)
+        body += r" \\ \hline \textbf{result} & & " + latex(trace.expr)
     return r"\begin{array}{lll} " + body + r" \end{array}"

@@ -232,8 +232,8 @@ def test_gemm_paths_match_numpy(threads):
     # A product with at most 16 columns over a long contraction (N <= 16, N < M <= K:
     # a gradient Xᵀ G) is computed transposed by BLAS and transposed back (OpenBLAS
     # runs the narrow orientation at about half speed); products of 2^20 multiply-adds
-    # and more are split over the kernel's threads, by C's rows or columns, with the
-    # BLAS held to one thread.  Every path, every transpose flag, float32, a strided
+    # and more are split over the kernel's threads (the contraction when it is deep,
+    # else C's rows or columns), with the BLAS held to one thread.  Every path, every transpose flag, float32, a strided
     # input and an empty contraction give NumPy's answer within the reassociation of
     # a K-term sum, and the BLAS's own thread count is back afterwards.
     from algebrac.cpu.tensor_render import GEMM_SPLIT
@@ -243,7 +243,8 @@ def test_gemm_paths_match_numpy(threads):
     fn = ac.function([X, G, E], [X.T @ G, X.T @ E.T, (G.T @ X).T])
     r = np.random.default_rng(3)
     sizes = [(300, 20, 3), (300, 20, 16), (300, 20, 17), (10, 20, 3), (0, 4, 2),
-             (3000, 40, 9), (3000, 40, 20), (3000, 20, 41), (3000, 13, 100)]
+             (3000, 40, 9), (3000, 40, 20), (3000, 20, 41), (3000, 13, 100),   # split k
+             (300, 100, 40), (300, 40, 100)]   # split C's columns, C's rows
     assert all(nv * mv * kv >= GEMM_SPLIT for nv, mv, kv in sizes[5:])
     before, old, holds = _blas_threads(), ac.get_num_threads(), _kernels.blas_holds()
     ac.set_num_threads(threads)
@@ -253,8 +254,8 @@ def test_gemm_paths_match_numpy(threads):
         ac.set_num_threads(old)
     assert _blas_threads() == before
     # SciPy's wheels ship OpenBLAS, whose thread count can be held: 2 threads split
-    # the 4 large sizes' products in 2 dtypes (2 products: (GᵀX)ᵀ is XᵀG, computed once).
-    assert _kernels.blas_holds() - holds == (0 if threads == 1 else 4 * 2 * 2)
+    # the 6 large sizes' products in 2 dtypes (2 products: (GᵀX)ᵀ is XᵀG, computed once).
+    assert _kernels.blas_holds() - holds == (0 if threads == 1 else 6 * 2 * 2)
 
 
 def test_split_gemm_restores_blas_threads_under_concurrent_calls():

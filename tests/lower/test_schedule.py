@@ -7,7 +7,7 @@ from algebrac.dtypes import DType
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
                                ReduceOp, Role, pformat)
 from algebrac.lower.blas import Gemm, orient_temporaries, scale_into_gemm, use_blas
-from algebrac.lower.memory import reuse_temporaries
+from algebrac.lower.memory import reuse_temporaries, store_shared_calls
 from algebrac.lower.schedule import (fuse_loops, hoist_invariants, mark_simd, reductions_of,
                                      scalarize)
 
@@ -246,3 +246,41 @@ def test_reuse_temporaries_refuses_overlapping_reads():
                      Call("gemm", (Gemm(H, Z, S, False, False, n, h, h, 1),)), out)
     for k_ in (transposed, repeated, late, aliased):
         assert reuse_temporaries(k_) == k_
+
+
+def _softmax_rows(*between, target=C, value=None):
+    """Row i: a sum of exp over the row, then C[i, j] = exp(...) / sum (softmax's shape)."""
+    t = sp.Symbol("_ac_atmp0")
+    e = sp.exp(A[i, k] - w[0])
+    return kernel((A, w, y, C, Buffer("_ac_out3", DType.INT64, (n, h), Role.OUT)),
+                  Loop(i, n, (Assign(t, 0), Loop(k, h, (Accumulate(t, e),)), *between,
+                              Loop(l, h, (Assign(target[i, l], value if value is not None
+                                                 else e.xreplace({k: l}) / t),)))))
+
+
+def test_store_shared_calls_computes_exp_once_for_sum_and_softmax():
+    t, c = sp.Symbol("_ac_atmp0"), sp.Symbol("_ac_c0")
+    e = sp.exp(A[i, k] - w[0])
+    expected = kernel(_softmax_rows().params,
+                      Loop(i, n, (Assign(t, 0),
+                                  Loop(k, h, (Let(c, e), Assign(C[i, k], c), Accumulate(t, c))),
+                                  Loop(l, h, (Assign(C[i, l], C[i, l] / t),)))))
+    check(store_shared_calls(_softmax_rows()), expected)
+
+
+def test_store_shared_calls_keeps_both_calls_when_storing_would_change_a_value():
+    t = sp.Symbol("_ac_atmp0")
+    int_out = Buffer("_ac_out3", DType.INT64, (n, h), Role.OUT)
+    unchanged = [
+        _softmax_rows(Assign(y[i], C[i, 0])),                       # C read in between
+        _softmax_rows(Assign(w[0], 1)),                             # an operand written
+        _softmax_rows(target=A),                                    # an input
+        _softmax_rows(target=int_out),                              # an integer output
+        _softmax_rows(value=sp.exp(A[i, l] - w[0]) + t + C[i, 0]),  # not one element each
+        _softmax_rows(value=sp.exp(A[i, l]) / t),                   # another call
+    ]
+    for before in unchanged:
+        assert store_shared_calls(before) == before, pformat(before)
+    other_extent = kernel((A, w, C), Loop(i, n, (Loop(k, m, (Assign(t, sp.exp(A[i, k])),)),
+                                                 Loop(l, h, (Assign(C[i, l], sp.exp(A[i, l])),)))))
+    assert store_shared_calls(other_extent) == other_extent
