@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-__all__ = ["cut_shared", "depth", "key_text", "run_deep", "summary"]
+__all__ = ["cut_shared", "depth", "key_text", "postorder", "run_deep", "summary"]
 
 CUT_NODES = 20_000    # trees above this many nodes ...
 CUT_RATIO = 8         # ... and this many times their distinct nodes are cut at shared nodes
@@ -37,13 +38,15 @@ RECURSION_PER_LEVEL = 12      # Python frames SymPy may use per level of a tree
 def depth(exprs) -> int:
     """The depth of the deepest expression (an atom has depth 1), without recursion."""
     memo: dict = {}
-    for node in _postorder(exprs):
+    for node in postorder(exprs):
         memo[node] = 1 + max((memo[a] for a in _children(node)), default=0)
     return max((memo[e] for e in exprs), default=0)
 
 
-def _postorder(roots):
-    """Each distinct node of ``roots`` (SymPy or nested tuples) once, children first."""
+def postorder(roots, children=None) -> list:
+    """Each distinct node of ``roots`` (SymPy or nested tuples; or as ``children(node)``
+    lists its arguments) once, children first, without recursion."""
+    children = children or _children
     seen, order, stack = set(), [], [(r, False) for r in reversed(roots)]
     while stack:
         node, done = stack.pop()
@@ -52,8 +55,16 @@ def _postorder(roots):
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((a, False) for a in reversed(_children(node)))
+            stack.extend((a, False) for a in reversed(children(node)))
     return order
+
+
+def _sizes(order) -> dict:
+    """Each node's tree size (nodes), for ``order`` children first."""
+    size: dict = {}
+    for node in order:
+        size[node] = 1 + sum(size[a] for a in _children(node))
+    return size
 
 
 def _children(node):
@@ -70,47 +81,31 @@ def key_text(obj) -> str:
     line numbers of its arguments.  A solved mechanical model shares subexpressions so
     much that its ``srepr`` (a tree) would run to 10^9 characters.
 
-    >>> x, y = sp.symbols("x y")
-    >>> print(key_text((sp.sin(x) * y + sp.sin(x), 2)))
-    0 Symbol('y')
-    1 Symbol('x')
-    2 sin(1)
-    3 Mul(0,2)
-    4 Add(3,2)
-    5 2
-    6 tuple(4,5)
+    >>> x = sp.Symbol("x")
+    >>> print(key_text((sp.sin(x) + x, 2)))
+    0 Symbol('x')
+    1 sin(0)
+    2 Add(0,1)
+    3 2
+    4 tuple(2,3)
     """
-    order = _postorder([obj])
+    order = postorder([obj])
     line = {node: k for k, node in enumerate(order)}
     out = []
     for k, node in enumerate(order):
         kids = _children(node)
-        if isinstance(node, AppliedUndef):
-            head = sp.srepr(node.func)
-        elif kids or isinstance(node, tuple):
-            head = type(node).__name__
+        if kids or isinstance(node, tuple):
+            head = sp.srepr(node.func) if isinstance(node, AppliedUndef) else type(node).__name__
+            out.append(f"{k} {head}({','.join(str(line[a]) for a in kids)})")
         else:
             out.append(f"{k} {sp.srepr(node) if isinstance(node, sp.Basic) else repr(node)}")
-            continue
-        out.append(f"{k} {head}({','.join(str(line[a]) for a in kids)})")
     return "\n".join(out)
 
 
 def summary(exprs, limit: int = 5000) -> str:
     """``str`` of the expressions joined by ", ", or, when their trees hold more than
-    ``limit`` nodes (printing walks the tree), how many outputs and nodes.
-
-    >>> x = sp.Symbol("x")
-    >>> f = x
-    >>> for _ in range(20):
-    ...     f = sp.sin(f) + f * x
-    >>> summary([x + 1]), summary([f])
-    ('x + 1', 'large formula: 1 output(s), 5242876 nodes as a tree')
-    """
-    size: dict = {}
-    for node in _postorder(exprs):
-        size[node] = 1 + sum(size[a] for a in _children(node))
-    nodes = sum(size[e] for e in exprs)
+    ``limit`` nodes (printing walks the tree), how many outputs and nodes."""
+    nodes = sum(_sizes(postorder(exprs))[e] for e in exprs)
     if nodes <= limit:
         return ", ".join(map(str, exprs))
     return f"large formula: {len(exprs)} output(s), {nodes} nodes as a tree"
@@ -120,10 +115,9 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     """``(lets, outputs)``: ``exprs`` cut at their shared subexpressions when their trees
     are much larger than their DAG, else ``([], exprs)``.
 
-    A solved mechanical model (an LU solve of a symbolic mass matrix) reuses each
-    pivot in every later entry: the pendulum of 8 links has 11,164 distinct operations
-    but 3.7e12 as a tree, and every tree walk (SymPy's ``has``, ``free_symbols``,
-    ``cse``, printing) would run for days.  Each shared node of more than ``SMALL``
+    A symbolic LU solve (a multibody model) reuses each pivot in every later entry:
+    the 8-link pendulum has 11,164 distinct operations, 3.7e12 as a tree, and every
+    tree walk (SymPy's ``has``, ``free_symbols``, ``cse``, printing) would take days.  Each shared node of more than ``SMALL``
     nodes becomes a real symbol ``_ac_u<k>`` defined once, in dependency order, so every
     later phase walks small trees whose sizes add up to the DAG's.  Nodes found only
     inside ``Piecewise`` branches are never cut (a temporary is computed for every
@@ -137,19 +131,14 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     >>> len(lets), lets[0], g
     (29, (_ac_u0, x**2 + y*sin(x)), _ac_u28*x + y*sin(_ac_u28))
     """
-    order = _postorder(exprs)
-    size: dict = {}
-    for node in order:
-        size[node] = 1 + sum(size[a] for a in _children(node))
+    order = postorder(exprs)
+    size = _sizes(order)
     tree = sum(size[e] for e in exprs)
     if tree <= CUT_NODES or tree <= CUT_RATIO * len(order):
         return [], list(exprs)
-    uses: dict = {}
-    for e in exprs:
-        uses[e] = uses.get(e, 0) + 1
+    uses = Counter(exprs)
     for node in order:
-        for a in _children(node):
-            uses[a] = uses.get(a, 0) + 1
+        uses.update(_children(node))
     free = set(exprs)                          # computed for every element (as written)
     for node in reversed(order):               # parents first
         if node in free and not isinstance(node, sp.Piecewise):
@@ -161,7 +150,7 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
             new = tuple(memo[a] for a in kids)
             memo[node] = node.func(*new) if any(n is not a for n, a in zip(new, kids)) else node
             local[node] = 1 + sum(local[a] for a in kids)
-            if (node in free and uses.get(node, 0) > 1 and local[node] > SMALL
+            if (node in free and uses[node] > 1 and local[node] > SMALL
                     and isinstance(node, sp.Expr) and not node.is_Atom):
                 sym = sp.Symbol(f"{prefix}{len(lets)}", real=True)
                 lets.append((sym, memo[node]))

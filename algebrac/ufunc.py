@@ -344,9 +344,14 @@ class Ufunc:
         block = np.empty((self.nout, size), loop.numpy)
         if size:
             flags = self._wide.run(int(loop is DType.FLOAT64), flat + list(block), size)
-            for bit, what in enumerate(("divide", "over", "under", "invalid")):
-                if flags >> bit & 1:   # as NumPy's ufuncs report them, under np.errstate
-                    _report_fpe(what, self.__name__)
+            for bit, (what, text) in enumerate(_FPE_TEXT.items()):   # as NumPy reports
+                mode, text = np.geterr()[what], f"{text} encountered in {self.__name__}"
+                if flags >> bit & 1 and mode == "raise":
+                    raise FloatingPointError(text)
+                if flags >> bit & 1 and mode == "call":
+                    np.geterrcall()(text, 1 << bit)
+                elif flags >> bit & 1 and mode != "ignore":   # warn; print and log as warn
+                    warnings.warn(text, RuntimeWarning, stacklevel=4)
         return [row.reshape(shape) for row in block]
 
     def low_level_callable(self):
@@ -398,17 +403,6 @@ class Ufunc:
 
 _FPE_TEXT = {"divide": "divide by zero", "over": "overflow", "under": "underflow",
              "invalid": "invalid value"}
-
-
-def _report_fpe(what: str, name: str) -> None:
-    """Report a floating-point flag as NumPy does after a ufunc loop (``np.seterr``)."""
-    mode, text = np.geterr()[what], f"{_FPE_TEXT[what]} encountered in {name}"
-    if mode == "raise":
-        raise FloatingPointError(text)
-    if mode == "call":
-        np.geterrcall()(text, 1 << list(_FPE_TEXT).index(what))
-    elif mode != "ignore":   # warn; print and log as warn
-        warnings.warn(text, RuntimeWarning, stacklevel=5)
 
 
 def _is_integral(x) -> bool:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.logic.boolalg import Boolean, BooleanAtom
 
-from ..deep import cut_shared
+from ..deep import cut_shared, postorder
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..config import log, symbolic_budget
@@ -247,20 +247,9 @@ def _symbolic(exprs, args, stabilize, limits=False, cut=()):
 def _in_order(lets) -> list:
     """``lets`` with each value after the lets it uses (CSE's temporaries and cut parts
     refer to each other), otherwise in the given order."""
-    value, done, out = dict(lets), set(), []
-    for sym, _ in lets:
-        stack = [(sym, False)]
-        while stack:
-            s, ready = stack.pop()
-            if ready:
-                out.append((s, value[s]))
-            elif s not in done:
-                done.add(s)
-                stack.append((s, True))
-                stack.extend((d, False) for d in sorted(value[s].free_symbols & value.keys(),
-                                                        key=str, reverse=True)
-                             if d not in done)
-    return out
+    value = dict(lets)
+    order = postorder(list(value), lambda s: sorted(value[s].free_symbols & value.keys(), key=str))
+    return [(s, value[s]) for s in order]
 
 
 def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
