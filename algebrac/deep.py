@@ -119,7 +119,8 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     the 8-link pendulum has 11,164 distinct operations, 3.7e12 as a tree, and every
     tree walk (SymPy's ``has``, ``free_symbols``, ``cse``, printing) would take days.  Each shared node of more than ``SMALL``
     nodes becomes a real symbol ``_ac_u<k>`` defined once, in dependency order, so every
-    later phase walks small trees whose sizes add up to the DAG's.  Nodes found only
+    later phase walks small trees whose sizes add up to the DAG's (a shared ``b**-n``
+    is cut at ``b``: ``x/b`` rounds once, ``x*(1/b)`` twice).  Nodes found only
     inside ``Piecewise`` branches are never cut (a temporary is computed for every
     element, a branch only where it is taken).
 
@@ -139,6 +140,9 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     uses = Counter(exprs)
     for node in order:
         uses.update(_children(node))
+    for node in reversed(order):   # b**-n stays whole (printed x/b: one rounding): cut b
+        if _reciprocal(node) and uses[node] > 1:
+            uses[node.base] += uses[node]
     free = set(exprs)                          # computed for every element (as written)
     for node in reversed(order):               # parents first
         if node in free and not isinstance(node, sp.Piecewise):
@@ -151,11 +155,16 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
             memo[node] = node.func(*new) if any(n is not a for n, a in zip(new, kids)) else node
             local[node] = 1 + sum(local[a] for a in kids)
             if (node in free and uses[node] > 1 and local[node] > SMALL
-                    and isinstance(node, sp.Expr) and not node.is_Atom):
+                    and isinstance(node, sp.Expr) and not node.is_Atom
+                    and not _reciprocal(node)):
                 sym = sp.Symbol(f"{prefix}{len(lets)}", real=True)
                 lets.append((sym, memo[node]))
                 memo[node], local[node] = sym, 1
     return lets, [memo[e] for e in exprs]
+
+
+def _reciprocal(node) -> bool:
+    return node.is_Pow and node.exp.is_Rational and node.exp.is_negative
 
 
 def run_deep(exprs, fn):

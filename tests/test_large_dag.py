@@ -89,10 +89,13 @@ def test_cut_parts_add_up_to_the_dag(system):
     dag = _dag_ops(exprs)
     parts = sum(_tree_ops([v]) for _, v in lets) + _tree_ops(outs)
     assert _tree_ops(exprs) > 10**6 * dag               # the tree: 1.2e10 operations
-    assert 200 < len(lets) and dag <= parts <= 1.2 * dag
-    # after CSE the compiled program does no more work than the DAG
+    assert 200 < len(lets) and dag <= parts <= 1.5 * dag   # small parts copied
+    # a shared 1/b is cut at b: x/b still divides (one rounding, as NumPy's x/b)
+    assert not any(v.is_Pow and v.exp.is_negative for _, v in lets)
+    # after CSE the compiled program does the DAG's work (x/b divides where SymPy's DAG
+    # shares 1/b: a few more operations, one rounding each)
     prog = prepare(exprs, system[1], stabilize=True)
-    assert sum(_tree_ops([v]) for _, v in prog.lets) + _tree_ops(prog.outputs) <= dag
+    assert sum(_tree_ops([v]) for _, v in prog.lets) + _tree_ops(prog.outputs) <= 1.1 * dag
 
 
 def test_small_or_branch_only_sharing_is_not_cut():
