@@ -76,10 +76,9 @@ def _children(node):
 
 
 def key_text(obj) -> str:
-    """A text that identifies ``obj`` (SymPy expressions, in tuples) as ``srepr`` does, in
-    time linear in its distinct subexpressions: each is written once, as its head and the
-    line numbers of its arguments.  A solved mechanical model shares subexpressions so
-    much that its ``srepr`` (a tree) would run to 10^9 characters.
+    """A text that identifies ``obj`` (SymPy expressions, in tuples) as ``srepr`` does,
+    each distinct subexpression once, as its head and its arguments' line numbers
+    (the ``srepr`` of the 5-link pendulum would run to 10^9 characters).
 
     >>> x = sp.Symbol("x")
     >>> print(key_text((sp.sin(x) + x, 2)))

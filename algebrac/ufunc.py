@@ -66,10 +66,9 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     ----------
     exprs : a SymPy expression (the call returns one array) or a list of them
         (the call returns a tuple); all are computed in one pass over the data,
-        sharing common subexpressions (a formula shared as a DAG, such as a symbolic
-        LU solve, costs its distinct operations, never its tree).  More than 64
-        inputs plus outputs (NumPy's ufunc limit) work alike on the cpu backend,
-        without a ``numpy.ufunc`` (``.ufunc`` is ``None``; ``out=``, ``where=``, ``dtype=``).
+        sharing common subexpressions (a DAG such as a symbolic LU solve costs its
+        distinct operations, not its tree).  Over 64 inputs plus outputs (NumPy's
+        ufunc limit), the cpu backend calls its loop without a ``numpy.ufunc``.
     args : the SymPy symbols that become the array arguments, in call order.
     backend : ``"cpu"`` (Cython + C, the default), ``"numpy"`` (the reference
         interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:

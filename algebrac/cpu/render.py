@@ -567,8 +567,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "\n"
         "\n"
         "def run(int k, list arrays, Py_ssize_t n):\n"
-        '    """Loop ``k`` over ``n`` elements of flat arrays (step 0: one value for all);\n'
-        '    returns the floating-point flags raised."""\n'
+        '    """Loop ``k`` over ``n`` elements of flat arrays; the FP flags it raised."""\n'
         "    cdef Py_ssize_t j, m = len(arrays)\n"
         "    cdef char **args = <char **>PyMem_Malloc(m * sizeof(char *))\n"
         "    cdef Py_ssize_t *steps = <Py_ssize_t *>PyMem_Malloc(m * sizeof(Py_ssize_t))\n"

@@ -245,8 +245,7 @@ def _symbolic(exprs, args, stabilize, limits=False, cut=()):
 
 
 def _in_order(lets) -> list:
-    """``lets`` with each value after the lets it uses (CSE's temporaries and cut parts
-    refer to each other), otherwise in the given order."""
+    """``lets`` (CSE's temporaries and cut parts) each after the lets it uses."""
     value = dict(lets)
     order = postorder(list(value), lambda s: sorted(value[s].free_symbols & value.keys(), key=str))
     return [(s, value[s]) for s in order]
