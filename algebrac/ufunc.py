@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -44,6 +45,7 @@ MAX_UFUNC_ARGS = 64
 BACKENDS = ("cpu", "numpy", "cuda")
 _memo = Memo(256)
 _fallback_warned = False
+_float32_lock = threading.Lock()
 
 
 class Listing(str):
@@ -59,7 +61,7 @@ class Listing(str):
 
 
 def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name)
-            stabilize: bool = True, limits: bool = False) -> "Ufunc":
+            stabilize: bool = True, limits: bool = False, lazy: bool = True) -> "Ufunc":
     """Compile scalar formulas into one elementwise, ufunc-like callable.
 
     Parameters
@@ -83,6 +85,11 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         written is NaN (``x*log(x)`` is 0 at ``x = 0``, see :func:`algebrac.stabilize`).
         Off by default: the result is the IEEE value of the formula as written
         there.  Needs ``stabilize=True``.
+    lazy : a large formula (a loop body over 1000 statements after CSE) builds its
+        float32 loop when first called with float32 inputs, not now: that halves
+        the C compiler's work when only float64 is used (the raw ``.ufunc`` called
+        with float32 before then computes in float64, on one thread, and rounds).
+        ``False`` builds both loops now, in parallel.
 
     >>> import sympy as sp, algebrac as ac
     >>> x = sp.Symbol("x")
@@ -103,11 +110,11 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     args = tuple(args)
     if backend not in BACKENDS:
         raise SignatureError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    key = (expr_list, args, single, backend, bool(stabilize), bool(limits))
+    key = (expr_list, args, single, backend, bool(stabilize), bool(limits), bool(lazy))
     # A fallback is not memoised: once a compiler appears, the formula compiles for real.
     return _memo.get_or_build(
         key, lambda: Ufunc(expr_list, args, single=single, backend=backend, stabilize=stabilize,
-                           limits=limits),
+                           limits=limits, lazy=lazy),
         keep=lambda uf: uf.backend == backend)
 
 
@@ -144,9 +151,10 @@ class Ufunc:
     """
 
     def __init__(self, exprs: tuple, args: tuple, *, single: bool, backend: str,
-                 stabilize: bool = True, limits: bool = False):
+                 stabilize: bool = True, limits: bool = False, lazy: bool = True):
         self.exprs, self.args, self._single = exprs, args, single
-        self._stabilize, self._limits = bool(stabilize), bool(limits)
+        self._stabilize, self._limits, self._lazy = bool(stabilize), bool(limits), bool(lazy)
+        self._module, self._float32_pending = None, False
         self._requested_backend = backend
         # Printing recurses over the tree: deep formulas need run_deep's stack.
         self._key_text, text = run_deep(exprs, lambda: (
@@ -205,13 +213,22 @@ class Ufunc:
             return Listing(self._cuda.text)
         if self.backend != "cpu":
             return None
-        return Listing(self._render().listing)
+        main = self._render()
+        if "set_float32_loop" not in main.text:
+            return Listing(main.listing)
+        return Listing(main.listing + "\n/* ==== the float32 loop: a module of its own, built "
+                       "on the first float32 call ==== */\n" + self._render_float32().listing)
 
     def _render(self):
         from .cpu.render import render_ufunc_module
 
-        return render_ufunc_module(
-            [self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]], self.nin, self.nout)
+        return render_ufunc_module([self._kernels[DType.FLOAT32], self._kernels[DType.FLOAT64]],
+                                   self.nin, self.nout, lazy=self._lazy)
+
+    def _render_float32(self):
+        from .cpu.render import render_float32_module
+
+        return render_float32_module(self._kernels[DType.FLOAT32])
 
     def _describe(self) -> str:
         outs = "1 output" if self.nout == 1 else f"{self.nout} outputs"
@@ -222,27 +239,56 @@ class Ufunc:
         from .cpu import build
 
         try:
-            fkey = build.formula_key("ufunc", *self._key_text)
+            fkey = build.formula_key("ufunc", *self._key_text, *([] if self._lazy else ["eager"]))
             module = build.load_indexed(fkey)
             if module is None:
-                with progress.compiling(self._describe()) as bar:
-                    bar.phase("simplify and CSE")
-                    self._program  # noqa: B018
-                    bar.phase("lower")
-                    self._kernels  # noqa: B018
-                    bar.phase("render C")
-                    source = self._render()
-                    module = build.load(source, fkey)
+                module = self._compile_cpu(self._describe(), self._render, fkey)
         except BackendUnavailable:
             self.backend = _resolve_backend("cpu")
             if self.backend != "numpy":
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
+        self._module = module
         if module.ufunc is None:   # more operands than a ufunc takes: _interpret calls run
             self._wide = module
         else:
             self.ufunc = module.make_ufunc(self.__name__)
+        if getattr(module, "float32_loop", False) is None:  # lazy, and not set yet
+            loop = build.load_indexed(self._float32_key())  # built by an earlier process
+            if loop is not None:
+                module.set_float32_loop(loop.loop)
+            self._float32_pending = loop is None
+
+    def _compile_cpu(self, what: str, render, fkey: str):
+        from .cpu import build
+
+        with progress.compiling(what) as bar:
+            bar.phase("simplify and CSE")
+            self._program  # noqa: B018
+            bar.phase("lower")
+            self._kernels  # noqa: B018
+            bar.phase("render C")
+            return build.load(render(), fkey)
+
+    def _float32_key(self) -> str:
+        from .cpu import build
+
+        return build.formula_key("ufunc float32", *self._key_text)
+
+    def _build_float32(self) -> None:
+        """Build (or load from the cache) the float32 loop of a lazy module and plug it in."""
+        from .cpu import build
+
+        with _float32_lock:
+            if self._module.float32_loop is not None:  # another Ufunc over this module did
+                self._float32_pending = False
+                return
+            fkey = self._float32_key()
+            module = build.load_indexed(fkey) or self._compile_cpu(
+                f"float32 loop of {self._describe()}", self._render_float32, fkey)
+            self._module.set_float32_loop(module.loop)
+            self._float32_pending = False
 
     # -- calling ---------------------------------------------------------
     def __call__(self, *inputs, **kwargs):
@@ -265,7 +311,9 @@ class Ufunc:
             from .cuda.call import call_elementwise
 
             result = call_elementwise(self, self._cuda, inputs, kwargs)
-        elif self.ufunc is not None and self._wide is None:
+        elif self.ufunc is not None:
+            if self._float32_pending and _may_use_float32(inputs, kwargs):
+                run_deep(self.exprs, self._build_float32)
             try:
                 result = self.ufunc(*inputs, **kwargs)
             except TypeError as err:
@@ -344,6 +392,8 @@ class Ufunc:
                 np.ascontiguousarray(np.broadcast_to(a, shape), loop.numpy).reshape(-1)
                 for a in arrays]
         block = np.empty((self.nout, size), loop.numpy)
+        if self._float32_pending and loop is DType.FLOAT32:
+            run_deep(self.exprs, self._build_float32)
         if size:
             flags = self._wide.run(int(loop is DType.FLOAT64), flat + list(block), size)
             for bit, (what, text) in enumerate(_FPE_TEXT.items()):   # as NumPy reports
@@ -369,7 +419,8 @@ class Ufunc:
         return (pickling.rebuilder(), ("ufunc", (exprs, list(self.args)),
                                    {"backend": self._requested_backend,
                                     "stabilize": self._stabilize,
-                                    **({"limits": True} if self._limits else {})}))
+                                    **({"limits": True} if self._limits else {}),
+                                    **({} if self._lazy else {"lazy": False})}))
 
     def __dask_tokenize__(self):
         return ("algebrac.Ufunc", self.__name__, self._key_text, self.backend)
@@ -416,6 +467,17 @@ def _is_integral(x) -> bool:
 
 def _all_integral(inputs) -> bool:
     return all(_is_integral(x) for x in inputs)
+
+
+def _may_use_float32(inputs, kwargs) -> bool:
+    """NumPy may pick the float32 loop for this call: a float32 (or float16) input,
+    ``dtype=float32`` or any ``signature=``.  It errs towards yes; where it errs
+    towards no, the stand-in loop still computes the right answer, only slower."""
+    dt = kwargs.get("dtype")
+    if kwargs.get("signature") is not None or dt is not None:
+        return dt is None or np.dtype(dt) == np.float32
+    return any(isinstance(d, np.dtype) and d.kind == "f" and d.itemsize <= 4
+               for d in (getattr(x, "dtype", None) for x in inputs))
 
 
 def _loop_dtype(inputs, arrays) -> DType:

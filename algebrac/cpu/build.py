@@ -121,7 +121,7 @@ def _key(source: Source) -> str:
     h.update(source.text.encode())
     for name, text, flags in source.c_files:
         h.update(b"\0".join([b"", name.encode(), text.encode(), *map(str.encode, flags)]))
-    h.update(repr(source.libraries).encode())
+    h.update(repr((source.libraries, source.pyx_flags)).encode())
     h.update(toolchain_id().encode())
     return h.hexdigest()
 
@@ -313,7 +313,8 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
                                command=["cython", str(pyx)], output=output + detail)
         listing.unlink(missing_ok=True)
         bar.phase(f"C compiler ({name})")
-        objects.append(_start(cc, c_file, None, includes, jobs, source_path=pyx))
+        objects.append(_start(cc, c_file, None, [*includes, *source.pyx_flags], jobs,
+                              source_path=pyx))
         for job in objects:
             _finish(*job)
         cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], "-o", str(so)]

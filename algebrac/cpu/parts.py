@@ -17,7 +17,8 @@ hundred statements each, the same work compiles in a fraction of that.
 3. The order is cut into parts of about ``size`` statements.  A value that is
    used in a later part than the one that computes it goes through a scratch
    slot (slots are reused once a value is dead); input loads are repeated in
-   each part that reads them instead.
+   each part that reads them instead.  Each load comes just before its first
+   reader in the part.
 
 The renderers wrap each part in a ``noinline`` function (an ``omp simd`` loop
 over a block of elements for ufuncs, one point for vector functions) that
@@ -35,7 +36,7 @@ reads its live-in values from the slots and writes its live-out values there.
 >>> for part in plan.parts:
 ...     print(" | ".join(part.lines))
 const double _ac_t0 = 2.0*_ac_x0; | const double _ac_t1 = 3.0*_ac_x0; | const double _ac_c0 = _ac_t0 + _ac_t1; | w[0] = _ac_c0;
-const double _ac_c0 = w[0]; | const double _ac_t2 = 4.0*_ac_x0; | const double _ac_t3 = 5.0*_ac_x0; | _ac_out0[_ac_i] = _ac_c0 + _ac_t2 + _ac_t3;
+const double _ac_t2 = 4.0*_ac_x0; | const double _ac_t3 = 5.0*_ac_x0; | const double _ac_c0 = w[0]; | _ac_out0[_ac_i] = _ac_c0 + _ac_t2 + _ac_t3;
 """
 from __future__ import annotations
 
@@ -157,17 +158,30 @@ def _order(chains, outputs) -> list:
     return out
 
 
-def split(stmts, printer, slot, *, size: int | None = None, terms: int | None = None,
-          remat=()) -> Plan:
+def _recomputed(stmts) -> dict:
+    """The Lets each part recomputes rather than passing through a slot: input loads,
+    and one operation on those and numbers (``x*x``, ``0.25*x``, ``x + y``), transitively.
+    A slot would cost a store and a load, and each memory access costs gcc's
+    induction-variable pass time (it was 40% of a split body's compile)."""
+    out = {}
+    for s in stmts:
+        if isinstance(s, Let) and (isinstance(s.value, sp.Indexed) or (
+                isinstance(s.value, (sp.Add, sp.Mul, sp.Pow)) and len(s.value.args) == 2
+                and all(a.is_Number or a in out for a in s.value.args)
+                and not (s.value.is_Pow and s.value.exp != 2))):
+            out[s.symbol] = s
+    return out
+
+
+def split(stmts, printer, slot, *, size: int | None = None, terms: int | None = None) -> Plan:
     """Parts of about ``size`` statements (default :data:`PART_STATEMENTS`) computing
     ``stmts`` (Lets and Assigns, in order), sums cut every ``terms`` terms.
 
-    ``slot(k)`` is the C lvalue of scratch slot ``k``; ``remat`` maps symbols to
-    the statement that defines them cheaply (input loads): each part that reads
-    one repeats its statement instead of passing it through a slot.
+    ``slot(k)`` is the C lvalue of scratch slot ``k``.  Cheap values (input loads,
+    see :func:`_recomputed`) are recomputed by each part that reads them.
     """
     size, terms = size or PART_STATEMENTS, terms or CHAIN_TERMS
-    remat = dict(remat)
+    remat = _recomputed(stmts)
     counter, chains, outputs = [0], [], []
     for stmt in stmts:
         if isinstance(stmt, Let) and stmt.symbol in remat:
@@ -203,11 +217,26 @@ def split(stmts, printer, slot, *, size: int | None = None, terms: int | None = 
     parts = []
     for p, group in enumerate(groups):
         used = frozenset().union(*(it.uses for it in group))
-        lines = [remat[s] for s in sorted(used & remat.keys(), key=sp.default_sort_key)]
-        lines += [f"const {part_of[s][1].ctype} {s.name} = {slot(slots[s])};"
-                  for s in sorted((s for s in used if s in part_of and part_of[s][0] != p),
-                                  key=lambda s: slots[s])]
-        lines += [f"{it.head} = {it.text};" for it in group]
+        # Each input or slot value is loaded just before its first reader: loaded
+        # all at the top, they would all be live at once (and spilled around every
+        # vector math call), which costs the register allocator, and the run, more.
+        lines, loaded = [], set()
+
+        def load(s):
+            if s in loaded:
+                return
+            loaded.add(s)
+            if s in remat:
+                for u in sorted(remat[s].value.free_symbols, key=sp.default_sort_key):
+                    load(u)
+                lines.extend(printer.statement(remat[s], 0))
+            elif s in part_of and part_of[s][0] != p:
+                lines.append(f"const {part_of[s][1].ctype} {s.name} = {slot(slots[s])};")
+
+        for it in group:
+            for s in sorted(it.uses, key=sp.default_sort_key):
+                load(s)
+            lines.append(f"{it.head} = {it.text};")
         lines += [f"{slot(slots[it.symbol])} = {it.symbol.name};" for it in group
                   if it.symbol in last]
         parts.append(Part(tuple(lines), used))

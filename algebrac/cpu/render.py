@@ -19,7 +19,9 @@ compiler's time proportional to the formula (an 800-term formula with its
 gradient was 1.8 MB of C with six copies).  Math functions that glibc's
 libmvec vectorises are declared ``omp declare simd`` unless they are called
 under a condition in a scalar loop.  The Cython part only registers the loops
-with ``PyUFunc_FromFuncAndData``.
+with ``PyUFunc_FromFuncAndData``.  A long body is cut into part functions spread
+over several C files (compiled in parallel), and its float32 loop is a module of
+its own, built on the first float32 call (:func:`render_float32_module`).
 
 >>> import sympy as sp
 >>> from algebrac.lower.elementwise import prepare, lower_elementwise
@@ -54,16 +56,19 @@ from . import parts
 from .branches import Group, Select, plan_branches
 from .scipy_calls import scipy_parts
 
-__all__ = ["Source", "CPrinter", "render_block", "render_loop", "render_kernel_file",
-           "render_ufunc_module", "has_libmvec"]
+__all__ = ["Source", "CPrinter", "render_block", "render_loop", "render_kernel_files",
+           "render_ufunc_module", "render_float32_module", "has_libmvec"]
 
 UFUNC_NAME = "algebrac_ufunc"
 _BUFSIZE = 8192  # NumPy's default buffer size, in elements
-O1_STATEMENTS = 1000   # loop bodies longer than this compile at -O1 (see _opt_flags)
+O1_STATEMENTS = 100    # loop bodies longer than this compile at -O1 (see _opt_flags)
 # Loop bodies longer than this become part functions (cpu/parts.py).  Only very long
 # ones: values crossing parts cost loads and stores (a 360-statement body cut at 100
 # measured up to 1.3x slower under load), and below this gcc's time is modest anyway.
 SPLIT_STATEMENTS = 1000
+PARTS_PER_FILE = 2     # part functions per C file (the files compile in parallel)
+# Bodies longer than this build their float32 loop on first use (ac.compile(lazy=)).
+LAZY_STATEMENTS = 1000
 _QUIET_COMPARISONS = {">": "_ac_gt", ">=": "_ac_ge", "<": "_ac_lt", "<=": "_ac_le"}
 
 
@@ -75,6 +80,7 @@ class Source:
     libraries: tuple = ("m",)
     # (name, C text, extra compiler flags): compiled separately (in parallel), linked in
     c_files: tuple = ()
+    pyx_flags: tuple = ()   # extra compiler flags for the C that Cython makes of the .pyx
 
     @property
     def listing(self) -> str:
@@ -136,14 +142,16 @@ def _sel_name(sym) -> str:
     return "_ac_sel" + sym.name.removeprefix("_ac")
 
 
-def render_block(kernel: Kernel, printer: CPrinter) -> list:
+def render_block(kernel: Kernel, printer: CPrinter, parts_out: list | None = None) -> list:
     """``_ac_block_<c>(n, in..., out...)``: the loop body over ``n`` contiguous elements.
 
     This is the only copy of the formula in the module (per dtype): every
     stride path calls it, and ``noinline`` keeps the compiler from optimising
     it once per call site.  Without branches it is one ``omp simd`` loop; with
     ``Piecewise`` it is the block passes of :mod:`algebrac.cpu.branches`, or a
-    scalar loop when the branches have no vectorisable shape.
+    scalar loop when the branches have no vectorisable shape.  A long body calls
+    part functions; with ``parts_out`` (a list) they are appended to it, one list
+    of lines each, for other C files, and only declared here.
     """
     loop, dtype = _loop(kernel), kernel.params[0].dtype
     t = dtype.c_name
@@ -164,22 +172,24 @@ def render_block(kernel: Kernel, printer: CPrinter) -> list:
         # untaken side would run (and raise flags) on every lane.
         pragma = "" if _has_branches(loop) else "#pragma omp simd"
         if len(loop.body) > SPLIT_STATEMENTS:
-            return _render_parts(kernel, printer, params, pragma)
+            return _render_parts(kernel, printer, params, pragma, parts_out)
         lines += printer.block(header, loop.body, 1, pragma)
     return lines + ["}"]
 
 
-def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str) -> list:
+def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str,
+                  parts_out: list | None) -> list:
     """A long body as ``noinline`` part functions (:mod:`algebrac.cpu.parts`), each a
     loop over a sub-block of ``_AC_PART`` elements; values that cross parts go
     through a scratch array of ``_AC_PART`` elements per slot."""
     loop, c = _loop(kernel), kernel.params[0].dtype.char
     t, pad = printer.ctype(printer.dtype), printer.indent_unit
     i = printer._print(loop.index)
-    remat = {s.symbol: printer.statement(s, 0)[0] for s in loop.body
-             if isinstance(s, Let) and isinstance(s.value, sp.Indexed)}
+    # Half the vector function's part size: gcc's time per statement grows with the
+    # part, and vector code sooner (sum 800: 6.5 s of gcc CPU at 150, 8.0 s at 300,
+    # the same run time).
     plan = parts.split(loop.body, printer, lambda k: f"_ac_w[{k}*_AC_PART + {i}]",
-                       remat=remat)
+                       size=parts.PART_STATEMENTS // 2)
     prelude = {s.symbol: s for s in kernel.body[:-1]}
     names = [b.name for b in _buffers(kernel)]
     scratch = f"{t} *_ac_w" if plan.slots else ""
@@ -192,14 +202,20 @@ def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str) -
             if s not in need:
                 need.add(s)
                 todo += [u for u in prelude[s].value.free_symbols if u in prelude]
-        lines += [f"static void __attribute__((noinline)) _ac_part_{c}{k}"
-                  f"(const npy_intp _ac_m, {params}{', ' if scratch else ''}{scratch})", "{"]
+        head = (f"void __attribute__((noinline)) _ac_part_{c}{k}"
+                f"(const npy_intp _ac_m, {params}{', ' if scratch else ''}{scratch})")
+        fn = [(_HIDDEN if parts_out is not None else "static ") + head, "{"]
         for s in kernel.body[:-1]:
             if s.symbol in need:
-                lines += printer.statement(s, 1)
-        lines += [pad + pragma] if pragma else []
-        lines += [f"{pad}for (npy_intp {i} = 0; {i} < _ac_m; {i}++) {{"]
-        lines += [pad * 2 + x for x in part.lines] + [pad + "}", "}"]
+                fn += printer.statement(s, 1)
+        fn += [pad + pragma] if pragma else []
+        fn += [f"{pad}for (npy_intp {i} = 0; {i} < _ac_m; {i}++) {{"]
+        fn += [pad * 2 + x for x in part.lines] + [pad + "}", "}"]
+        if parts_out is None:
+            lines += fn
+        else:
+            parts_out.append(fn)
+            lines.append(_HIDDEN + head + ";")
     calls = ", ".join([f"{n} + _ac_s" for n in names] + (["_ac_w"] if plan.slots else []))
     lines += [f"static void __attribute__((noinline)) _ac_block_{c}"
               f"(const npy_intp _ac_n, {params})", "{"]
@@ -446,43 +462,87 @@ _HEADER = [
     "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
     "#include <numpy/ndarraytypes.h>",
 ]
+# The .pyx of a ufunc module only registers loops: its C (Cython's, ~350 kB even for a
+# small formula) compiles at -O1, 0.75 -> 0.39 s of gcc on the path of every build.
+_REGISTRATION_FLAGS = ("-O1",)
 _LOOP_ARGS = "(char **args, npy_intp const *dims, npy_intp const *steps, void *data)"
 _HIDDEN = '__attribute__((visibility("hidden"))) '  # shared by the module's files only
 
 
-def render_kernel_file(kernel: Kernel) -> tuple:
-    """One dtype's C file (its block function and its ufunc inner loop), and the
-    SciPy function rows it calls.
+def render_kernel_files(kernel: Kernel, standin: bool = False) -> tuple:
+    """One dtype's C files, with the flags they compile with, and the SciPy function
+    rows they call: ``loop_<c>`` (the block function and the ufunc inner loop),
+    preceded by ``parts_<c><k>`` files of at most :data:`PARTS_PER_FILE` part functions
+    each when the body is split.
 
-    Each dtype is its own translation unit, so the C compiler builds them in
-    parallel; the loop is a hidden (module-internal) symbol.
+    The files compile in parallel; the loop and the parts are hidden
+    (module-internal) symbols.  ``standin`` adds the float32 stand-in loop of a
+    module whose float32 loop is built on first use (:func:`render_float32_module`).
     """
     # Threads pay off above ~20 us of work per call.  Never at or below NumPy's
     # buffer size (8192): inputs that need a cast arrive in 8192-element chunks,
     # and a parallel region per chunk costs a scheduler slice each when the
     # machine is busy (seconds for 1e7 elements).
     cutoff = max(_BUFSIZE, min(1 << 17, 100000 // _cost(kernel)))
-    p = CPrinter({"dtype": kernel.params[0].dtype})
-    block = render_block(kernel, p)
+    p, parts_out = CPrinter({"dtype": kernel.params[0].dtype}), []
+    block = render_block(kernel, p, parts_out)
     loop = render_loop(kernel, cutoff=cutoff).replace("static void _ac_loop_",
                                                       _HIDDEN + "void _ac_loop_", 1)
     simd = _simd_declarations([p]) if has_libmvec() else []
     rows = set(p.used_scipy.values())
     sf_c = [line.replace("static double (*", "extern double (*")
             for line in scipy_parts(rows)[0]]
+    head = ["/* Generated by algebrac. Every identifier is algebrac's own (_ac_ prefix). */",
+            *_HEADER, '#include "algebrac_math.h"', '#include "algebrac_threads.h"', *sf_c,
+            *simd, _PRELUDE]
+    c, flags = kernel.params[0].dtype.char, _opt_flags(kernel)
+    nfiles = -(-len(parts_out) // PARTS_PER_FILE)  # parts spread evenly over the files
+    files = [(f"parts_{c}{f}", "\n".join(head + [line for k, fn in enumerate(parts_out)
+                                                 if k * nfiles // len(parts_out) == f
+                                                 for line in fn] + [""]), flags)
+             for f in range(nfiles)]
+    tail = [_standin_loop(kernel)] if standin else []
+    files.append((f"loop_{c}", "\n".join(head + block + [loop, *tail, ""]), flags))
+    return files, rows
+
+
+def _standin_loop(kernel: Kernel) -> str:
+    """The float32 loop of a module whose real one is built on first use: it calls the
+    real loop once its module has set ``_ac_loop_f_ptr``; called before (the raw
+    ``numpy.ufunc`` used directly), it computes in float64 on one thread and rounds
+    once, so the answer is right, only slower."""
+    bufs = _buffers(kernel)
+    nin = sum(b.role is Role.IN for b in bufs)
+    at = "(args[{k}] + (_ac_j + _ac_e)*steps[{k}])"
+    loads = [f"        for (npy_intp _ac_e = 0; _ac_e < _ac_m; _ac_e++) _ac_buf[{k}][_ac_e] = "
+             f"*(const float *){at.format(k=k)};" for k in range(nin)]
+    stores = [f"        for (npy_intp _ac_e = 0; _ac_e < _ac_m; _ac_e++) *(float *)"
+              f"{at.format(k=k)} = (float)_ac_buf[{k}][_ac_e];" for k in range(nin, len(bufs))]
+    args = ", ".join(f"_ac_buf[{k}]" for k in range(len(bufs)))
     return "\n".join([
-        "/* Generated by algebrac. Every identifier is algebrac's own (_ac_ prefix). */",
-        *_HEADER, '#include "algebrac_math.h"', '#include "algebrac_threads.h"', *sf_c, *simd,
-        _PRELUDE, *block, loop, ""]), rows
+        f"typedef void (*_ac_loop_t){_LOOP_ARGS};",
+        _HIDDEN + "_ac_loop_t _ac_loop_f_ptr = NULL;",
+        f"{_HIDDEN}void _ac_loop_f{_LOOP_ARGS}",
+        "{",
+        "    const _ac_loop_t _ac_real = __atomic_load_n(&_ac_loop_f_ptr, __ATOMIC_ACQUIRE);",
+        "    if (_ac_real) { _ac_real(args, dims, steps, data); return; }",
+        f"    double _ac_buf[{len(bufs)}][_AC_BLOCK];",
+        "    for (npy_intp _ac_j = 0; _ac_j < dims[0]; _ac_j += _AC_BLOCK) {",
+        "        const npy_intp _ac_m = dims[0] - _ac_j < _AC_BLOCK ? dims[0] - _ac_j "
+        ": _AC_BLOCK;",
+        *loads, f"        _ac_block_d(_ac_m, {args});", *stores,
+        "    }",
+        "}"])
 
 
 def _opt_flags(kernel: Kernel) -> tuple:
-    """``-O1`` for very long loop bodies: measured on a 300-term sum with its gradient
-    (1362 statements), gcc took 12.4 s at -O1 against 17.7 s at -O3 (37 s
-    against 52 s at 800 terms), and the loops ran equally fast (1.53 s against
-    1.58 s per 10^6 elements: both vectorise; register pressure, not
-    optimisation, bounds them).  Small bodies keep -O3.  Not -fno-ivopts: gcc 14.3 s
-    -> 10.9 s at 800 terms, but the split loops ran 6-11% slower (issue 14)."""
+    """``-O1`` for long loop bodies: both vectorise (``omp simd``), and register
+    pressure, not optimisation, bounds them.  Measured (gcc CPU per file, run time
+    with one thread, -O1 against -O3): the 3-link pendulum (125 statements) 1.3
+    against 1.7 s, 0.63 against 0.67 ms; a 100-term sum with its gradient (568)
+    0.76 against 1.33 s, the same run time; 800 terms (2210) 37 against 52 s.
+    Bodies of up to 100 statements (every elementwise benchmark row) keep -O3.
+    Not -fno-ivopts: once parts recompute cheap values it saves nothing (issue 14)."""
     return ("-O1",) if len(_loop(kernel).body) > O1_STATEMENTS else ()
 
 
@@ -496,36 +556,50 @@ def pyx_module(c_lines, declarations) -> str:
             f'cdef extern from *:\n    """\n{body}\n    """\n{decls}')
 
 
-def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
-    """The module whose attribute ``ufunc`` is the compiled ufunc: a ``.pyx`` that
-    registers the loops, and one C file per dtype (:func:`render_kernel_file`).
-
-    ``kernels`` holds one elementwise kernel per loop dtype, in NumPy's
-    resolution order (float32 first, so float32 inputs stay float32).
-    ``make_ufunc(name)`` gives a ufunc over the same loops under another name
-    (the name is not in the source, so formulas that render alike share a module).
-    """
-    files, rows = [], set()
-    for k in kernels:
-        text, used = render_kernel_file(k)
-        files.append((f"loop_{k.params[0].dtype.char}", text, _opt_flags(k)))
-        rows |= used
-    # SciPy functions are called through pointers the Cython part sets: defined
-    # here, declared extern in the C files.
+def _registration(kernels: list, rows: set) -> tuple:
+    """What a ufunc module's and a float32 module's ``.pyx`` share: C lines (headers,
+    thread binding, the SciPy pointers, the loops declared) and Cython lines."""
     sf_c, sf_extern, sf_cython = scipy_parts(rows)
-    nk = len(kernels)
     chars = [k.params[0].dtype.char for k in kernels]
-    types = ", ".join(
-        ", ".join([k.params[0].dtype.npy_type] * (nin + nout)) for k in kernels
-    )
     c = [
         *_HEADER,
         "#include <numpy/ufuncobject.h>",
         "#define ALGEBRAC_THREADS_DEFINE",
         '#include "algebrac_threads.h"',
+        # SciPy functions are called through pointers the Cython part sets: defined
+        # here, declared extern in the C files.
         *[line.replace("static double (*", _HIDDEN + "double (*") for line in sf_c
           if line.startswith("static double (*")],
         *[f"void _ac_loop_{ch}{_LOOP_ARGS};" for ch in chars],
+    ]
+    return c, sf_extern, "".join(f"{line}\n" for line in sf_cython)
+
+
+def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) -> Source:
+    """The module whose attribute ``ufunc`` is the compiled ufunc: a ``.pyx`` that
+    registers the loops, and C files per dtype (:func:`render_kernel_files`).
+
+    ``kernels`` holds one elementwise kernel per loop dtype, in NumPy's
+    resolution order (float32 first, so float32 inputs stay float32).
+    ``make_ufunc(name)`` gives a ufunc over the same loops under another name
+    (the name is not in the source, so formulas that render alike share a module).
+    ``lazy`` leaves the float32 kernel of a body over :data:`LAZY_STATEMENTS` out: a
+    stand-in loop takes its place until ``set_float32_loop`` hands it the real one
+    (the ``loop`` of :func:`render_float32_module`'s module).
+    """
+    lazy = lazy and len(kernels) == 2 and len(_loop(kernels[1]).body) > LAZY_STATEMENTS
+    files, rows = [], set()
+    for k in kernels[1:] if lazy else kernels:
+        more, used = render_kernel_files(k, standin=lazy)
+        files += more
+        rows |= used
+    c, sf_extern, sf_cython = _registration(kernels, rows)
+    nk = len(kernels)
+    chars = [k.params[0].dtype.char for k in kernels]
+    types = ", ".join(
+        ", ".join([k.params[0].dtype.npy_type] * (nin + nout)) for k in kernels
+    )
+    c += [
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = "
         f"{{{', '.join(f'_ac_loop_{ch}' for ch in chars)}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
@@ -548,10 +622,28 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         " | (fetestexcept(FE_UNDERFLOW) ? 4 : 0) | (fetestexcept(FE_INVALID) ? 8 : 0);",
         "}",
     ]
-    text = pyx_module(c, [*sf_extern, "object _ac_make_ufunc(const char *name)",
-                          "int _ac_run(int k, char **args, Py_ssize_t n, Py_ssize_t *steps) nogil"]) + (
+    decls = [*sf_extern, "object _ac_make_ufunc(const char *name)",
+             "int _ac_run(int k, char **args, Py_ssize_t n, Py_ssize_t *steps) nogil"]
+    lazy_py = ""
+    if lazy:
+        c += [f"typedef void (*_ac_loop_t){_LOOP_ARGS};",
+              "extern _ac_loop_t _ac_loop_f_ptr;",
+              "static int _ac_set_loop_f(PyObject *capsule)",
+              "{",
+              '    void *loop = PyCapsule_GetPointer(capsule, "algebrac.loop_f");',
+              "    if (loop == NULL) return -1;",
+              "    __atomic_store_n(&_ac_loop_f_ptr, (_ac_loop_t)loop, __ATOMIC_RELEASE);",
+              "    return 0;",
+              "}"]
+        decls.append("int _ac_set_loop_f(object capsule) except -1")
+        lazy_py = ("\nfloat32_loop = None  # the capsule set_float32_loop was given\n\n"
+                   "def set_float32_loop(capsule):\n"
+                   "    global float32_loop\n"
+                   "    _ac_set_loop_f(capsule)\n"
+                   "    float32_loop = capsule\n")
+    text = pyx_module(c, decls) + (
         "\n"
-        + "".join(f"{line}\n" for line in sf_cython) +
+        + sf_cython +
         "from cpython.mem cimport PyMem_Malloc, PyMem_Free\n"
         "_named = {}\n"
         "\n"
@@ -564,6 +656,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         "        # NumPy keeps the char pointer: the bytes object lives in _named with it.\n"
         "        _named.setdefault(key, (key, _ac_make_ufunc(key)))\n"
         "    return _named[key][1]\n"
+        + lazy_py +
         "\n"
         "\n"
         "def run(int k, list arrays, Py_ssize_t n):\n"
@@ -586,5 +679,23 @@ def render_ufunc_module(kernels: list, nin: int, nout: int) -> Source:
         # NumPy refuses a ufunc of more operands (NPY_MAXARGS): ``run`` serves those.
         + (f'ufunc = make_ufunc("{UFUNC_NAME}")\n' if nin + nout <= 64 else "ufunc = None\n")
     )
-    libs = ("mvec", "m") if has_libmvec() else ("m",)
-    return Source(text, libs, tuple(files))
+    return Source(text, _libraries(), tuple(files), _REGISTRATION_FLAGS)
+
+
+def render_float32_module(kernel: Kernel) -> Source:
+    """The float32 loop of a lazy module (:func:`render_ufunc_module`) as a module of
+    its own, whose attribute ``loop`` (a capsule) goes to ``set_float32_loop``."""
+    files, rows = render_kernel_files(kernel)
+    c, sf_extern, sf_cython = _registration([kernel], rows)
+    c += ["static PyObject *_ac_loop_capsule(void)",
+          "{",
+          "    if (_ac_bind_threads() < 0) return NULL;",
+          '    return PyCapsule_New((void *)_ac_loop_f, "algebrac.loop_f", NULL);',
+          "}"]
+    text = pyx_module(c, [*sf_extern, "object _ac_loop_capsule()"]) + (
+        "\n" + sf_cython + "loop = _ac_loop_capsule()\n")
+    return Source(text, _libraries(), tuple(files), _REGISTRATION_FLAGS)
+
+
+def _libraries() -> tuple:
+    return ("mvec", "m") if has_libmvec() else ("m",)
