@@ -114,14 +114,12 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     """``(lets, outputs)``: ``exprs`` cut at their shared subexpressions when their trees
     are much larger than their DAG, else ``([], exprs)``.
 
-    A symbolic LU solve (a multibody model) reuses each pivot in every later entry:
-    the 8-link pendulum has 11,164 distinct operations, 3.7e12 as a tree, and every
-    tree walk (SymPy's ``has``, ``free_symbols``, ``cse``, printing) would take days.  Each shared node of more than ``SMALL``
-    nodes becomes a real symbol ``_ac_u<k>`` defined once, in dependency order, so every
-    later phase walks small trees whose sizes add up to the DAG's (a shared ``b**-n``
-    is cut at ``b``: ``x/b`` rounds once, ``x*(1/b)`` twice).  Nodes found only
-    inside ``Piecewise`` branches are never cut (a temporary is computed for every
-    element, a branch only where it is taken).
+    A symbolic LU solve (the 8-link pendulum: 11,164 distinct operations, 3.7e12 as a
+    tree) would take days in any tree walk (``has``, ``free_symbols``, ``cse``, printing).
+    Each shared node of more than ``SMALL`` nodes becomes a real symbol ``_ac_u<k>``, so
+    later phases walk small trees that add up to the DAG.  A shared ``b**-n`` is cut at
+    ``b`` (``x/b`` rounds once, ``x*(1/b)`` twice); nodes only inside ``Piecewise``
+    branches are never cut (a temporary is computed for every element).
 
     >>> x, y = sp.symbols("x y")
     >>> f = x

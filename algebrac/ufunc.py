@@ -170,7 +170,7 @@ class Ufunc:
                 "into several compile() calls."
             )
         self.backend = _resolve_backend(backend)
-        self.ufunc = self._wide = None
+        self.ufunc, self._wide = None, False
         self._cache: dict = {}
         # Deep formulas (hundreds of levels) need more stack than SymPy's recursion has.
         if self.backend == "cuda":
@@ -249,11 +249,8 @@ class Ufunc:
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self._module = module
-        if module.ufunc is None:   # more operands than a ufunc takes: _interpret calls run
-            self._wide = module
-        else:
-            self.ufunc = module.make_ufunc(self.__name__)
+        self._module, self._wide = module, module.ufunc is None   # wide: _interpret runs it
+        self.ufunc = None if self._wide else module.make_ufunc(self.__name__)
         if getattr(module, "float32_loop", False) is None:  # lazy, and not set yet
             loop = build.load_indexed(self._float32_key())  # built by an earlier process
             if loop is not None:
@@ -359,7 +356,7 @@ class Ufunc:
             shape = np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError as err:
             raise ShapeError(f"arguments do not broadcast together: {err}") from err
-        if self._wide is not None:
+        if self._wide:
             outs = self._run_wide(arrays, loop, shape)
         else:
             flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
@@ -395,7 +392,10 @@ class Ufunc:
         if self._float32_pending and loop is DType.FLOAT32:
             run_deep(self.exprs, self._build_float32)
         if size:
-            flags = self._wide.run(int(loop is DType.FLOAT64), flat + list(block), size)
+            ptrs = np.array([a.ctypes.data for a in [*flat, *block]], np.uintp)
+            steps = np.array([a.strides[0] if a.size > 1 else 0 for a in [*flat, *block]], np.intp)
+            flags = self._module.run(int(loop is DType.FLOAT64), ptrs.ctypes.data, size,
+                                     steps.ctypes.data)
             for bit, (what, text) in enumerate(_FPE_TEXT.items()):   # as NumPy reports
                 mode, text = np.geterr()[what], f"{text} encountered in {self.__name__}"
                 if flags >> bit & 1 and mode == "raise":

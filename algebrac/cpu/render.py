@@ -644,7 +644,6 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
     text = pyx_module(c, decls) + (
         "\n"
         + sf_cython +
-        "from cpython.mem cimport PyMem_Malloc, PyMem_Free\n"
         "_named = {}\n"
         "\n"
         "def make_ufunc(str name):\n"
@@ -659,22 +658,12 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
         + lazy_py +
         "\n"
         "\n"
-        "def run(int k, list arrays, Py_ssize_t n):\n"
-        '    """Loop ``k`` over ``n`` elements of flat arrays; the FP flags it raised."""\n'
-        "    cdef Py_ssize_t j, m = len(arrays)\n"
-        "    cdef char **args = <char **>PyMem_Malloc(m * sizeof(char *))\n"
-        "    cdef Py_ssize_t *steps = <Py_ssize_t *>PyMem_Malloc(m * sizeof(Py_ssize_t))\n"
-        "    cdef int flags\n"
-        "    try:\n"
-        "        for j in range(m):\n"
-        "            args[j] = <char *><size_t>arrays[j].ctypes.data\n"
-        "            steps[j] = arrays[j].strides[0] if arrays[j].size > 1 else 0\n"
-        "        with nogil:\n"
-        "            flags = _ac_run(k, args, n, steps)\n"
-        "    finally:\n"
-        "        PyMem_Free(args)\n"
-        "        PyMem_Free(steps)\n"
-        "    return flags\n"
+        "def run(int k, size_t args, Py_ssize_t n, size_t steps):\n"
+        '    """Loop ``k`` over ``n`` elements (arrays of pointers and steps at ``args``,\n'
+        '    ``steps``); returns the floating-point flags it raised."""\n'
+        "    with nogil:\n"
+        "        k = _ac_run(k, <char **>args, n, <Py_ssize_t *>steps)\n"
+        "    return k\n"
         "\n"
         # NumPy refuses a ufunc of more operands (NPY_MAXARGS): ``run`` serves those.
         + (f'ufunc = make_ufunc("{UFUNC_NAME}")\n' if nin + nout <= 64 else "ufunc = None\n")
