@@ -10,27 +10,9 @@ from __future__ import annotations
 
 from sympy import Function
 
-__all__ = ["postorder", "nodes", "xreplace", "functions_as_written"]
+from ..deep import postorder
 
-
-def postorder(exprs, stop=None):
-    """Each distinct subexpression of ``exprs`` once, after its arguments; a node where
-    ``stop(node)`` is true is neither visited nor entered."""
-    done: set = set()
-    stop = stop or (lambda n: False)
-    stack = [e for e in exprs if not stop(e)]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
-        pending = [a for a in getattr(node, "args", ()) if a not in done and not stop(a)]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        done.add(node)
-        yield node
+__all__ = ["nodes", "xreplace", "functions_as_written"]
 
 
 def nodes(*exprs):
@@ -62,8 +44,12 @@ def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
         hit = rule.get(node)
         return memo[node] if hit is None else hit
 
-    for node in postorder([expr], lambda n: n in rule or n in memo):
-        memo[node] = _rebuilt(node, tuple(map(get, node.args)), build)
+    def done(node):
+        return node in rule or node in memo
+
+    for node in postorder([expr], lambda n: () if done(n) else n.args):
+        if not done(node):
+            memo[node] = _rebuilt(node, tuple(map(get, node.args)), build)
     return get(expr)
 
 

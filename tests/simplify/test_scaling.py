@@ -7,21 +7,13 @@ import sys
 import sympy as sp
 from sympy.core.basic import Basic
 
-from algebrac import pickling
+from algebrac.deep import key_text
 from algebrac.lower.elementwise import prepare
 from algebrac.simplify import rules
 from algebrac.simplify.order import keep_order
 from algebrac.simplify.substitute import xreplace
 
 x, y = sp.symbols("x y")
-
-
-def _shared(levels: int):
-    """A formula whose tree doubles with each level while its DAG grows by a few nodes."""
-    f = x
-    for k in range(levels):
-        f = sp.sin(f) + sp.cos(f) * (y + k)
-    return f
 
 
 class _CountingDict(dict):
@@ -83,44 +75,18 @@ def test_keep_order_of_a_long_sum_is_not_quadratic(monkeypatch):
     assert _order_comparisons(monkeypatch, 400) <= 2.5 * _order_comparisons(monkeypatch, 200)
 
 
-def test_structure_writes_each_distinct_subexpression_once():
-    """The cache key of a formula whose tree has 2**400 nodes: one line per DAG node,
-    made without recursion (the formula is 1200 levels deep)."""
-    f = _shared(400)
-    text = pickling.structure([f, f.args[0]])
-    nodes, stack = set(), [f]
-    while stack:
-        n = stack.pop()
-        if n.args and n not in nodes:
-            nodes.add(n)
-            stack.extend(n.args)
-    assert text.count("\n") == len(nodes)   # and a line of roots
-    assert len(pickling.name_text([f])) < 200
-
-
-def test_structure_tells_apart_what_srepr_does():
-    px = sp.Symbol("x", positive=True)
-    forms = [x + y, x * y, px + y, sp.sin(x) + y, sp.Float("0.1", 20) * x,
-             sp.Float("0.1", 30) * x, sp.Rational(1, 3) * x, sp.Add(y, x, evaluate=False)]
-    keys = [pickling.structure([f]) for f in forms]
-    assert len(set(keys)) == len(keys)
-    assert pickling.structure([sp.sin(x) + y]) == pickling.structure([y + sp.sin(x)])
-    one = pickling.structure([sp.sin(x)])   # the outputs are part of it
-    assert one != pickling.structure([sp.sin(x), sp.sin(x)]) != pickling.structure([x])
-
-
-def test_structure_is_the_same_in_every_process():
+def test_cache_key_is_the_same_in_every_process():
     """Cache keys: argument order of sums and products does not depend on hashing."""
-    code = ("import sympy as sp; from algebrac import pickling; x, y, z = sp.symbols('x y z');"
-            "print(pickling.structure([sp.exp(-z*x)*sp.sin(3*x + y/4) + sp.log(1 + x**2) "
-            "- sp.cos(y)*z, x*y*z]))")
+    code = ("import sympy as sp; from algebrac.deep import key_text; x, y, z = sp.symbols('x y z');"
+            "print(key_text((sp.exp(-z*x)*sp.sin(3*x + y/4) + sp.log(1 + x**2) - sp.cos(y)*z, "
+            "x*y*z)))")
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env={"PYTHONHASHSEED": seed, "PATH": "",
                                             "PYTHONPATH": ":".join(sys.path)}).stdout
             for seed in ("1", "2")}
     z = sp.Symbol("z")
-    here = pickling.structure([sp.exp(-z * x) * sp.sin(3 * x + y / 4) + sp.log(1 + x ** 2)
-                               - sp.cos(y) * z, x * y * z])
+    here = key_text((sp.exp(-z * x) * sp.sin(3 * x + y / 4) + sp.log(1 + x ** 2)
+                     - sp.cos(y) * z, x * y * z))
     assert runs == {here + "\n"}
 
 
