@@ -408,8 +408,7 @@ def operand(x) -> tuple[Tensor, bool]:
     if isinstance(x, (np.ndarray, list, tuple)):
         raise UnsupportedError(
             "arrays cannot be embedded in a symbolic formula; declare an input with "
-            "ac.tensor(...) and bind the array in ac.evaluate"
-        )
+            "ac.tensor(...) and bind the array in ac.evaluate")
     try:
         e = sp.sympify(x, strict=True)
     except sp.SympifyError as err:
