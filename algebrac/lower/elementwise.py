@@ -197,14 +197,8 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
 
 
 def _symbolic(exprs, args, stabilize, limits=False):
-    """The rewrites and CSE, within the time budget, each falling back to the formula as written.
-
-    Each output is stabilized (or only specialized) on its own.  A rewrite
-    that fails, leaves the real numbers or runs past the budget leaves that
-    output (or, past the soft deadline, the parts not yet reached) as
-    written; a CSE that fails or runs long is skipped.  Renaming never
-    re-evaluates a node (:func:`~algebrac.simplify.stabilize.rename`).
-    """
+    """Each output's rewrite (:func:`rewritten`), renaming (which never re-evaluates a node)
+    and a joint CSE, skipped if it fails or runs past the time budget."""
     deadline = Deadline(budget := symbolic_budget())
     # The mangled symbols carry the user's assumptions: a later pass that rebuilds a node
     # evaluates it as SymPy did the user's own formula (realified, x < x would be False).

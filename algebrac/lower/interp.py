@@ -33,11 +33,9 @@ __all__ = ["run", "evaluate_scalar"]
 def run(kernel: Kernel, arrays: dict, sizes: dict | None = None) -> dict:
     """Execute ``kernel`` on input ``arrays`` (by buffer name); return the output arrays.
 
-    Sizes are bound from the input shapes when not given.  Every loop runs
-    vectorised: its index is an ``arange`` along its own axis, so a nest of depth
-    d evaluates each statement once over a d-dimensional grid of iterations.
-    That is the meaning of the IR the passes guarantee: iterations of a loop
-    interact only through ``Accumulate`` (commutative reductions).
+    Sizes are bound from the input shapes when not given.  A nest of depth d runs each
+    statement once over a d-dimensional grid of iterations: the IR's iterations interact
+    only through ``Accumulate`` (commutative reductions).
     """
     env: dict = {}
     bufs: dict = {}

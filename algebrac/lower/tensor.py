@@ -444,11 +444,7 @@ def _plain_read(e, idx) -> bool:
 def _ordered_free(f, candidates) -> list:
     """The candidate index symbols ``f`` depends on, by first appearance (a canonical order)."""
     cand = set(candidates)
-    order = []
-    for node in sp.preorder_traversal(f):
-        if node in cand and node not in order:
-            order.append(node)
-    return order
+    return list(dict.fromkeys(node for node in sp.preorder_traversal(f) if node in cand))
 
 
 def _position_scores(body, target, symbols) -> dict:
