@@ -21,15 +21,7 @@ import sympy as sp
 from ..errors import ShapeError
 from .elementwise import ARITH, multiply, result_dtype
 from .symbols import fresh_bound, index_symbol
-from .tensor import (
-    Constraint,
-    Op,
-    Tensor,
-    as_number,
-    broadcast_shapes,
-    merge_constraints,
-    operand,
-)
+from .tensor import Constraint, Op, Tensor, as_number, broadcast_shapes, merge_constraints, operand
 
 __all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner"]
 

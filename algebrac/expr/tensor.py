@@ -19,16 +19,8 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError, UnsupportedError
-from .symbols import (
-    Dim,
-    InputLabel,
-    as_dtype,
-    as_shape,
-    dims_equal,
-    index_symbol,
-    index_symbols,
-    is_index_symbol,
-)
+from .symbols import (Dim, InputLabel, as_dtype, as_shape, dims_equal, index_symbol, index_symbols,
+                      is_index_symbol)
 
 __all__ = ["Tensor", "Constraint", "Op", "scalar", "vector", "matrix", "tensor",
            "as_tensor", "operand", "input_tensor", "broadcast_shapes", "broadcast_body",
