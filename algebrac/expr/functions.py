@@ -93,6 +93,14 @@ class _Numeric:
         return None
 
 
+def _arg_is_real(self):
+    return self.args[0].is_real
+
+
+def _if_arg_real(self):
+    return True if self.args[0].is_extended_real else None
+
+
 def _partial(self, argindex, *partials):
     """The derivative by argument ``argindex`` (from 1) among ``partials``, for ``fdiff``."""
     if not 1 <= argindex <= len(partials):
@@ -127,11 +135,8 @@ class sigmoid(_Numeric, sp.Function):
     def _eval_rewrite_as_tanh(self, x, **kwargs):
         return (1 + sp.tanh(x / 2)) / 2
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_positive = _if_arg_real
 
 
 class softplus(_Numeric, sp.Function):
@@ -155,11 +160,8 @@ class softplus(_Numeric, sp.Function):
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_positive = _if_arg_real
 
 
 class relu(_Numeric, sp.Function):
@@ -189,11 +191,8 @@ class relu(_Numeric, sp.Function):
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_nonnegative(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_nonnegative = _if_arg_real
 
 
 class log_sigmoid(_Numeric, sp.Function):
@@ -218,8 +217,7 @@ class log_sigmoid(_Numeric, sp.Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return -sp.log(1 + sp.exp(-x))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_negative(self):
         return True if self.args[0].is_real else None
@@ -408,8 +406,7 @@ class erfcx(_Numeric, sp.Function):
 
     _eval_rewrite_as_exp = _eval_rewrite_as_erfc
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
@@ -438,8 +435,7 @@ class log_erfc(_Numeric, sp.Function):
 
     _eval_rewrite_as_log = _eval_rewrite_as_erfc
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_negative(self):
         return True if self.args[0].is_positive else None
