@@ -19,8 +19,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 
-__all__ = ["depth", "run_deep"]
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+__all__ = ["cut_shared", "depth", "key_text", "postorder", "run_deep", "summary"]
+
+CUT_NODES = 20_000    # trees above this many nodes ...
+CUT_RATIO = 8         # ... and this many times their distinct nodes are cut at shared nodes
+SMALL = 4             # a shared node of at most this many nodes (its cut parts as one) is copied
 
 SHALLOW = 150                 # levels that run in the caller's thread
 STACK_BYTES = 1 << 30         # the worker thread's stack (virtual memory, touched as used)
@@ -30,23 +38,130 @@ RECURSION_PER_LEVEL = 12      # Python frames SymPy may use per level of a tree
 def depth(exprs) -> int:
     """The depth of the deepest expression (an atom has depth 1), without recursion."""
     memo: dict = {}
-    best = 0
-    for root in exprs:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in memo:
-                stack.pop()
-                continue
-            args = getattr(node, "args", ())  # not SymPy (yet): checked by the caller
-            pending = [a for a in args if a not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            memo[node] = 1 + max((memo[a] for a in args), default=0)
-        best = max(best, memo[root])
-    return best
+    for node in postorder(exprs):
+        memo[node] = 1 + max((memo[a] for a in _children(node)), default=0)
+    return max((memo[e] for e in exprs), default=0)
+
+
+def postorder(roots, children=None) -> list:
+    """Each distinct node of ``roots`` (SymPy or nested tuples; or as ``children(node)``
+    lists its arguments) once, children first, without recursion."""
+    children = children or _children
+    seen, order, stack = set(), [], [(r, False) for r in reversed(roots)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(children(node)))
+    return order
+
+
+def _sizes(order) -> dict:
+    """Each node's tree size (nodes), for ``order`` children first."""
+    size: dict = {}
+    for node in order:
+        size[node] = 1 + sum(size[a] for a in _children(node))
+    return size
+
+
+def _children(node):
+    if isinstance(node, tuple):
+        return node
+    if isinstance(node, sp.Basic) and not node.is_Atom:
+        return node.args
+    return ()
+
+
+def key_text(obj) -> str:
+    """A text that identifies ``obj`` (SymPy expressions, in tuples) as ``srepr`` does,
+    each distinct subexpression once, as its head and its arguments' line numbers
+    (the ``srepr`` of the 5-link pendulum would run to 10^9 characters).
+
+    >>> x = sp.Symbol("x")
+    >>> print(key_text((sp.sin(x) + x, 2)))
+    0 Symbol('x')
+    1 sin(0)
+    2 Add(0,1)
+    3 2
+    4 tuple(2,3)
+    """
+    order = postorder([obj])
+    line = {node: k for k, node in enumerate(order)}
+    out = []
+    for k, node in enumerate(order):
+        kids = _children(node)
+        if kids or isinstance(node, tuple):
+            head = sp.srepr(node.func) if isinstance(node, AppliedUndef) else type(node).__name__
+            out.append(f"{k} {head}({','.join(str(line[a]) for a in kids)})")
+        else:
+            out.append(f"{k} {sp.srepr(node) if isinstance(node, sp.Basic) else repr(node)}")
+    return "\n".join(out)
+
+
+def summary(exprs, limit: int = 5000) -> str:
+    """``str`` of the expressions joined by ", ", or, when their trees hold more than
+    ``limit`` nodes (printing walks the tree), how many outputs and nodes."""
+    nodes = sum(_sizes(postorder(exprs))[e] for e in exprs)
+    if nodes <= limit:
+        return ", ".join(map(str, exprs))
+    return f"large formula: {len(exprs)} output(s), {nodes} nodes as a tree"
+
+
+def cut_shared(exprs, prefix: str = "_ac_u"):
+    """``(lets, outputs)``: ``exprs`` cut at their shared subexpressions when their trees
+    are much larger than their DAG, else ``([], exprs)``.
+
+    A symbolic LU solve (the 8-link pendulum: 11,164 distinct operations, 3.7e12 as a
+    tree) would take days in any tree walk (``has``, ``free_symbols``, ``cse``, printing).
+    Each shared node of more than ``SMALL`` nodes becomes a real symbol ``_ac_u<k>``, so
+    later phases walk small trees that add up to the DAG.  A shared ``b**-n`` is cut at
+    ``b`` (``x/b`` rounds once, ``x*(1/b)`` twice); nodes only inside ``Piecewise``
+    branches are never cut (a temporary is computed for every element).
+
+    >>> x, y = sp.symbols("x y")
+    >>> f = x
+    >>> for _ in range(30):
+    ...     f = sp.sin(f) * y + f * x
+    >>> lets, (g,) = cut_shared([f])
+    >>> len(lets), lets[0], g
+    (29, (_ac_u0, x**2 + y*sin(x)), _ac_u28*x + y*sin(_ac_u28))
+    """
+    order = postorder(exprs)
+    size = _sizes(order)
+    tree = sum(size[e] for e in exprs)
+    if tree <= CUT_NODES or tree <= CUT_RATIO * len(order):
+        return [], list(exprs)
+    uses = Counter(exprs)
+    for node in order:
+        uses.update(_children(node))
+    for node in reversed(order):   # b**-n stays whole (printed x/b: one rounding): cut b
+        if _reciprocal(node) and uses[node] > 1:
+            uses[node.base] += uses[node]
+    free = set(exprs)                          # computed for every element (as written)
+    for node in reversed(order):               # parents first
+        if node in free and not isinstance(node, sp.Piecewise):
+            free.update(_children(node))
+    lets, memo, local = [], {}, {}
+    with sp.evaluate(False):
+        for node in order:
+            kids = _children(node)
+            new = tuple(memo[a] for a in kids)
+            memo[node] = node.func(*new) if any(n is not a for n, a in zip(new, kids)) else node
+            local[node] = 1 + sum(local[a] for a in kids)
+            if (node in free and uses[node] > 1 and local[node] > SMALL
+                    and isinstance(node, sp.Expr) and not node.is_Atom
+                    and not _reciprocal(node)):
+                sym = sp.Symbol(f"{prefix}{len(lets)}", real=True)
+                lets.append((sym, memo[node]))
+                memo[node], local[node] = sym, 1
+    return lets, [memo[e] for e in exprs]
+
+
+def _reciprocal(node) -> bool:
+    return node.is_Pow and node.exp.is_Rational and node.exp.is_negative
 
 
 def run_deep(exprs, fn):

@@ -32,6 +32,7 @@ from .lower import interp, passes
 from .lower.ir import Call, Role, pformat
 from .lower.tensor import TensorProgram, _as_tensor_output, _label_of, lower_tensors, \
     check_signature, prepare_tensors
+from .deep import key_text
 from .frontdoor import Memo
 from .ufunc import Listing, _resolve_backend
 
@@ -105,8 +106,8 @@ class Function:
         self.inputs, self.outputs, self._single = inputs, outputs, single
         self._stabilize, self._limits = bool(stabilize), bool(limits)
         self._requested_backend = backend
-        self._key_text = (sp.srepr(tuple((o.shape, o.dtype.value, o.body) for o in outputs)),
-                          sp.srepr(tuple(getattr(t, "body", t) for t in inputs)),
+        self._key_text = (key_text(tuple((o.shape, o.dtype.value, o.body) for o in outputs)),
+                          key_text(tuple(getattr(t, "body", t) for t in inputs)),
                           str(single), str(self._stabilize),
                           *(["limits"] if self._limits else []))
         text = ", ".join(o.name or str(o.body) for o in outputs)

@@ -12,7 +12,7 @@ the others wait; the cache's file lock does the same across processes).
 >>> x, y = sp.symbols("x y")
 >>> uf = ac.compile(x * y + 1, [x, y])
 >>> uf.__name__
-'x_y_1_635ba6cb'
+'x_y_1_dfb95647'
 >>> kind, formula, options = uf.__reduce__()[1]   # what a pickle holds
 >>> kind, formula, options
 ('ufunc', (x*y + 1, [x, y]), {'backend': 'cpu', 'stabilize': True})

@@ -30,7 +30,7 @@ import sympy as sp
 from . import pickling
 from .frontdoor import Memo
 from . import progress
-from .deep import run_deep
+from .deep import key_text, run_deep, summary
 from .dtypes import DType
 from .errors import (BackendFallbackWarning, BackendUnavailable, DTypeError, ShapeError,
                      SignatureError)
@@ -68,7 +68,9 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
     ----------
     exprs : a SymPy expression (the call returns one array) or a list of them
         (the call returns a tuple); all are computed in one pass over the data,
-        sharing common subexpressions.
+        sharing common subexpressions (a DAG such as a symbolic LU solve costs its
+        distinct operations, not its tree).  Over 64 inputs plus outputs (NumPy's
+        ufunc limit), the cpu backend calls its loop without a ``numpy.ufunc``.
     args : the SymPy symbols that become the array arguments, in call order.
     backend : ``"cpu"`` (Cython + C, the default), ``"numpy"`` (the reference
         interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:
@@ -156,20 +158,19 @@ class Ufunc:
         self._requested_backend = backend
         # Printing recurses over the tree: deep formulas need run_deep's stack.
         self._key_text, text = run_deep(exprs, lambda: (
-            (sp.srepr(exprs), sp.srepr(args), str(single), str(self._stabilize),
-             *(["limits"] if self._limits else [])),
-            str(exprs[0]) if single else ", ".join(map(str, exprs))))
+            (key_text(exprs), key_text(args), str(single), str(self._stabilize),
+             *(["limits"] if self._limits else [])), summary(exprs)))
         self.__name__ = self.__qualname__ = pickling.readable_name(text, *self._key_text)
         self._dask_registered = False
         self.nin, self.nout = len(args), len(exprs)
-        if self.nin + self.nout > MAX_UFUNC_ARGS:
+        if self.nin + self.nout > MAX_UFUNC_ARGS and backend == "cuda":
             raise SignatureError(
-                f"a NumPy ufunc takes at most {MAX_UFUNC_ARGS} inputs plus outputs; this "
+                f"the cuda backend takes at most {MAX_UFUNC_ARGS} inputs plus outputs; this "
                 f"formula has {self.nin} inputs and {self.nout} outputs. Split the outputs "
                 "into several compile() calls."
             )
         self.backend = _resolve_backend(backend)
-        self.ufunc = None
+        self.ufunc, self._wide = None, False
         self._cache: dict = {}
         # Deep formulas (hundreds of levels) need more stack than SymPy's recursion has.
         if self.backend == "cuda":
@@ -248,7 +249,8 @@ class Ufunc:
                 raise
             self.__dict__.pop("_kernels", None)  # lowered for the cpu target
             return
-        self.ufunc, self._module = module.make_ufunc(self.__name__), module
+        self._module, self._wide = module, module.ufunc is None   # wide: _interpret runs it
+        self.ufunc = None if self._wide else module.make_ufunc(self.__name__)
         if getattr(module, "float32_loop", False) is None:  # lazy, and not set yet
             loop = build.load_indexed(self._float32_key())  # built by an earlier process
             if loop is not None:
@@ -337,7 +339,8 @@ class Ufunc:
     def _interpret(self, inputs, out=None, where=True, dtype=None, casting="same_kind",
                    **extra):
         if extra:
-            raise SignatureError(f"unsupported keyword(s) for the numpy backend: {sorted(extra)}")
+            raise SignatureError(f"unsupported keyword(s) for the numpy backend or more than "
+                                 f"{MAX_UFUNC_ARGS} inputs plus outputs: {sorted(extra)}")
         arrays = [np.asarray(a) for a in inputs]
         for a in arrays:
             if a.dtype.kind not in "biuf":
@@ -353,11 +356,13 @@ class Ufunc:
             shape = np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError as err:
             raise ShapeError(f"arguments do not broadcast together: {err}") from err
-        kernel = self._kernels[loop]
-        flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
-                for k, a in enumerate(arrays)}
-        results = interp.run(kernel, flat)
-        outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
+        if self._wide:
+            outs = self._run_wide(arrays, loop, shape)
+        else:
+            flat = {f"_ac_in{k}": np.broadcast_to(a, shape).astype(loop.numpy).ravel()
+                    for k, a in enumerate(arrays)}
+            results = interp.run(self._kernels[loop], flat)
+            outs = [results[f"_ac_out{k}"].reshape(shape) for k in range(self.nout)]
         if out is None:
             if where is True:
                 final = [o if o.ndim else o[()] for o in outs]
@@ -374,6 +379,32 @@ class Ufunc:
             except TypeError as err:
                 raise DTypeError(f"cannot store the result in out=: {err}") from err
         return out[0] if self._single else tuple(out)
+
+    def _run_wide(self, arrays, loop: DType, shape) -> list:
+        """The compiled loop called directly, for more operands than a NumPy ufunc
+        takes: inputs flat (one value, or broadcast and copied), outputs in one block;
+        floating-point flags reported as NumPy reports a ufunc's (``np.errstate``)."""
+        size = int(np.prod(shape))
+        flat = [np.ascontiguousarray(a, loop.numpy).reshape(1) if a.size == 1 else
+                np.ascontiguousarray(np.broadcast_to(a, shape), loop.numpy).reshape(-1)
+                for a in arrays]
+        block = np.empty((self.nout, size), loop.numpy)
+        if self._float32_pending and loop is DType.FLOAT32:
+            run_deep(self.exprs, self._build_float32)
+        if size:
+            ptrs = np.array([a.ctypes.data for a in [*flat, *block]], np.uintp)
+            steps = np.array([a.strides[0] if a.size > 1 else 0 for a in [*flat, *block]], np.intp)
+            flags = self._module.run(int(loop is DType.FLOAT64), ptrs.ctypes.data, size,
+                                     steps.ctypes.data)
+            for bit, (what, text) in enumerate(_FPE_TEXT.items()):   # as NumPy reports
+                mode, text = np.geterr()[what], f"{text} encountered in {self.__name__}"
+                if flags >> bit & 1 and mode == "raise":
+                    raise FloatingPointError(text)
+                if flags >> bit & 1 and mode == "call":
+                    np.geterrcall()(text, 1 << bit)
+                elif flags >> bit & 1 and mode != "ignore":   # warn; print and log as warn
+                    warnings.warn(text, RuntimeWarning, stacklevel=4)
+        return [row.reshape(shape) for row in block]
 
     def low_level_callable(self):
         """A ``scipy.LowLevelCallable`` of this (one-output) formula for ``quad``/``nquad``:
@@ -397,7 +428,8 @@ class Ufunc:
     # -- display ---------------------------------------------------------
     def __repr__(self) -> str:
         sig = ", ".join(str(a) for a in self.args)
-        body = str(self.exprs[0]) if self._single else "(" + ", ".join(map(str, self.exprs)) + ")"
+        body = run_deep(self.exprs, lambda: summary(self.exprs))
+        body = body if self._single else f"({body})"
         return f"<algebrac.Ufunc ({sig}) -> {body}, backend={self.backend!r}>"
 
     def latex(self, names=None, max_lines: int | None = None) -> str:
@@ -420,6 +452,10 @@ class Ufunc:
 
     def _repr_latex_(self) -> str:
         return r"$\displaystyle " + self.latex() + "$"
+
+
+_FPE_TEXT = {"divide": "divide by zero", "over": "overflow", "under": "underflow",
+             "invalid": "invalid value"}
 
 
 def _is_integral(x) -> bool:

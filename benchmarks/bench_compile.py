@@ -185,7 +185,7 @@ def run_large(case: str, tools, root: Path, timeout: float) -> dict:
 
     t0 = time.perf_counter()
     exprs, args = build(case)
-    res = {"build": time.perf_counter() - t0, "ops": op_count(exprs), "outputs": len(exprs)}
+    res = {"build": time.perf_counter() - t0, "ops": op_count(exprs), "dag": op_count(exprs, dag=True), "outputs": len(exprs)}
     path = root / f"{case.replace(' ', '-')}{'-ode' if case.startswith('ode') else ''}.pickle"
     path.write_bytes(pickle.dumps((exprs, args)))
     for tool in tools:
@@ -212,7 +212,7 @@ def print_large(results: dict, tools) -> None:
     print("\n## Large formulas: cold compile and run time against peers\n")
     print("compile: wall s (CPU s of the process and its compilers); run: ms per call on 10^5 "
           "points; (ratio) = peer / algebrac, above 1 means algebrac is faster.\n")
-    print("| formula | outputs | ops | " + " | ".join(f"{t} compile | {t} run" for t in tools)
+    print("| formula | outputs | ops (tree / DAG) | " + " | ".join(f"{t} compile | {t} run" for t in tools)
           + " |")
     print("|---|---:|---:|" + "---:|---:|" * len(tools))
     for case, r in results.items():
@@ -229,7 +229,8 @@ def print_large(results: dict, tools) -> None:
                 ratio_r = f" ({o['run'] / base['run']:.1f}x)"
             cells += [f"{o['compile']:.1f} ({o['cpu']:.0f}){ratio_c}",
                       f"{1e3 * o['run']:.2f}{ratio_r}"]
-        print(f"| {case} | {r['outputs']} | {r['ops']} | " + " | ".join(cells) + " |")
+        print(f"| {case} | {r['outputs']} | {r['ops']} / {r['dag']} | " + " | ".join(cells)
+              + " |")
 
 
 def stats(values) -> str:

@@ -89,9 +89,11 @@ def build(case: str):
     raise ValueError(case)
 
 
-def op_count(exprs) -> int:
+def op_count(exprs, dag: bool = False) -> int:
     """Operations in the expression trees (as ``sympy.count_ops``: an n-ary sum is n-1
-    additions), counted over the distinct subtrees so shared parts cost no time."""
+    additions), counted over the distinct subtrees so shared parts cost no time; with
+    ``dag``, each distinct subexpression's operations once (what a shared-DAG compiler
+    evaluates: 659 against 80,094 for the 3-link pendulum)."""
     memo: dict = {}
     stack = list(exprs)
     while stack:
@@ -105,5 +107,5 @@ def op_count(exprs) -> int:
             continue
         stack.pop()
         own = max(len(node.args) - 1, 1) if node.args and not node.is_Atom else 0
-        memo[node] = own + sum(memo[a] for a in node.args)
-    return sum(memo[e] for e in exprs)
+        memo[node] = own + (0 if dag else sum(memo[a] for a in node.args))
+    return sum(memo.values()) if dag else sum(memo[e] for e in exprs)

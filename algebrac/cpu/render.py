@@ -612,8 +612,18 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
         f"    return PyUFunc_FromFuncAndData(_ac_funcs, _ac_data, _ac_types, {nk}, {nin}, "
         f'{nout}, PyUFunc_None, name, "A formula compiled by algebrac.", 0);',
         "}",
+        # More operands than a ufunc takes (NPY_MAXARGS): Python calls the loop itself
+        # on flat arrays; it returns the FP flags in NumPy's order (divide, over, under, invalid).
+        "static int _ac_run(int k, char **args, npy_intp n, npy_intp *steps)",
+        "{",
+        "    feclearexcept(_AC_FE_FLAGS);",
+        "    _ac_funcs[k](args, &n, steps, NULL);",
+        "    return (fetestexcept(FE_DIVBYZERO) ? 1 : 0) | (fetestexcept(FE_OVERFLOW) ? 2 : 0)"
+        " | (fetestexcept(FE_UNDERFLOW) ? 4 : 0) | (fetestexcept(FE_INVALID) ? 8 : 0);",
+        "}",
     ]
-    decls = [*sf_extern, "object _ac_make_ufunc(const char *name)"]
+    decls = [*sf_extern, "object _ac_make_ufunc(const char *name)",
+             "int _ac_run(int k, char **args, Py_ssize_t n, Py_ssize_t *steps) nogil"]
     lazy_py = ""
     if lazy:
         c += [f"typedef void (*_ac_loop_t){_LOOP_ARGS};",
@@ -647,7 +657,16 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
         "    return _named[key][1]\n"
         + lazy_py +
         "\n"
-        f'ufunc = make_ufunc("{UFUNC_NAME}")\n'
+        "\n"
+        "def run(int k, size_t args, Py_ssize_t n, size_t steps):\n"
+        '    """Loop ``k`` over ``n`` elements (arrays of pointers and steps at ``args``,\n'
+        '    ``steps``); returns the floating-point flags it raised."""\n'
+        "    with nogil:\n"
+        "        k = _ac_run(k, <char **>args, n, <Py_ssize_t *>steps)\n"
+        "    return k\n"
+        "\n"
+        # NumPy refuses a ufunc of more operands (NPY_MAXARGS): ``run`` serves those.
+        + (f'ufunc = make_ufunc("{UFUNC_NAME}")\n' if nin + nout <= 64 else "ufunc = None\n")
     )
     return Source(text, _libraries(), tuple(files), _REGISTRATION_FLAGS)
 

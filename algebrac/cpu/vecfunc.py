@@ -28,6 +28,7 @@ import sympy as sp
 
 from ..dtypes import DType
 from ..lower import passes
+from ..deep import key_text
 from ..lower.elementwise import as_formula, lower_elementwise, prepare
 from ..lower.ir import Let, Loop
 from . import parts
@@ -123,7 +124,7 @@ def compile_vector(exprs, args, *, stabilize: bool = True, limits: bool = False)
 
     exprs = tuple(as_formula(e) for e in exprs)
     args = tuple(args)
-    fkey = build.formula_key("vector", sp.srepr(exprs), sp.srepr(args), str(bool(stabilize)),
+    fkey = build.formula_key("vector", key_text(exprs), key_text(args), str(bool(stabilize)),
                               *(["limits"] if limits else []))
     module = build.load_indexed(fkey)
     if module is not None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.logic.boolalg import Boolean, BooleanAtom
 
+from ..deep import cut_shared, postorder
 from ..dtypes import DType
 from ..errors import SignatureError, UnsupportedError
 from ..config import log, symbolic_budget
@@ -174,11 +175,15 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
-    exprs = [expand_sums(resolve_names(as_formula(e))) for e in exprs]
+    # A formula whose tree dwarfs its DAG (a solved multibody model) is cut into
+    # shared parts first: every later step walks trees.
+    cut, exprs = cut_shared([as_formula(e) for e in exprs])
+    exprs = [expand_sums(resolve_names(e)) for e in exprs]
+    cut = [(s, expand_sums(resolve_names(v))) for s, v in cut]
     if not exprs:
         raise SignatureError("compile() needs at least one expression")
-    argset = set(args)
-    for k, e in enumerate(exprs):
+    argset = set(args) | {s for s, _ in cut}
+    for k, e in [*enumerate(exprs), *((f"part {s}", v) for s, v in cut)]:
         where = _Where(k, e)
         if isinstance(e, Boolean) and not isinstance(e, sp.Symbol):
             raise UnsupportedError(
@@ -193,21 +198,27 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
                 f"{where} depends on {names}, which is not among the arguments; "
                 "add it to args or substitute a value with .subs()")
         _check_supported(e, where)
-    return _symbolic(exprs, args, stabilize, limits)
+    return _symbolic(exprs, args, stabilize, limits, cut)
 
 
-def _symbolic(exprs, args, stabilize, limits=False):
+def _symbolic(exprs, args, stabilize, limits=False, cut=()):
     """Each output's rewrite (:func:`rewritten`), renaming (which never re-evaluates a node)
-    and a joint CSE, skipped if it fails or runs past the time budget."""
+    and a joint CSE, skipped if it fails or runs past the time budget.  The parts ``cut``
+    (``(symbol, value)`` from :func:`~algebrac.deep.cut_shared`) are rewritten one by one
+    and join the CSE, their values defined before their first use.
+    """
     deadline = Deadline(budget := symbolic_budget())
     # The mangled symbols carry the user's assumptions: a later pass that rebuilds a node
     # evaluates it as SymPy did the user's own formula (realified, x < x would be False).
     mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
+    names = [s for s, _ in cut]
+    exprs = [*(v for _, v in cut), *exprs]
     if stabilize:  # treat unknown-domain symbols as the reals floats stand for
         forward, _ = _realify(sp.Tuple(*args))
         exprs = [rename(e, forward) for e in exprs]
         args = [forward.get(a, a) for a in args]
-    exprs = [rewritten(e, k, stabilize, deadline, limits=limits) for k, e in enumerate(exprs)]
+    labels = [*(f"part {s}" for s in names), *range(len(exprs) - len(names))]
+    exprs = [rewritten(e, k, stabilize, deadline, limits=limits) for k, e in zip(labels, exprs)]
     exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
@@ -215,7 +226,16 @@ def _symbolic(exprs, args, stabilize, limits=False):
     except (Exception, SymbolicTimeout) as err:  # noqa: BLE001 (CSE is an optimisation)
         log(1, f"common subexpressions skipped ({type(err).__name__}: {err})")
         lets, reduced = [], exprs
+    if names:
+        lets, reduced = _in_order([*lets, *zip(names, reduced)]), reduced[len(names):]
     return ElementwiseProgram(mangled, tuple(lets), tuple(reduced))
+
+
+def _in_order(lets) -> list:
+    """``lets`` (CSE's temporaries and cut parts) each after the lets it uses."""
+    value = dict(lets)
+    order = postorder(list(value), lambda s: sorted(value[s].free_symbols & value.keys(), key=str))
+    return [(s, value[s]) for s in order]
 
 
 def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
@@ -245,7 +265,8 @@ def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
 
 
 def _bool_or(dtype: DType, value) -> DType:
-    return DType.BOOL if isinstance(value, Boolean) else dtype
+    # a Symbol is a Boolean to SymPy: a let may copy another (a cut part CSE found whole)
+    return DType.BOOL if isinstance(value, Boolean) and not value.is_Symbol else dtype
 
 
 def lower_elementwise(prog: ElementwiseProgram, dtype: DType, name: str = "") -> Kernel:
