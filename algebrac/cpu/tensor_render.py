@@ -81,13 +81,14 @@ static void _ac_give(_ac_block *b)
 }}"""
 
 
-# gemm at call time.  A product of at least GEMM_SPLIT multiply-adds runs on the kernel's own threads: each takes a
-# block of C's rows or columns (whichever dimension is longer; blocks start at multiples of
-# 8 elements, one cache line of doubles) and calls the BLAS with its thread count held to
-# one (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
+# gemm at call time.  A product of at least GEMM_SPLIT multiply-adds runs on the kernel's
+# own threads: each takes a block of the contraction (when it is GEMM_DEEP times longer
+# than C's sides) or of C's rows or columns (blocks start at multiples of 8 elements, one
+# cache line of doubles), and calls the BLAS with its thread count held to one
+# (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
 # share the cores, and libgomp's workers spin after each of our parallel regions exactly
-# while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 17 ms
-# with libgomp spinning less.  A BLAS whose thread count cannot be held runs as it likes.
+# while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 16 ms
+# split.  A BLAS whose thread count cannot be held runs as it likes.
 GEMM_SPLIT = 1 << 20
 GEMM_DEEP = 8
 _GEMM = """\
