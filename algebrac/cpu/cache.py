@@ -54,25 +54,25 @@ def _check_private(path: Path) -> None:
     except FileNotFoundError:
         return
     if st.st_uid != os.getuid():
-        raise CacheError(
-            f"the compile cache {path} belongs to another user (uid {st.st_uid}); "
-            "set ALGEBRAC_CACHE_DIR to a directory of your own"
-        )
+        raise CacheError(f"the compile cache {path} belongs to another user (uid {st.st_uid}); "
+                         "set ALGEBRAC_CACHE_DIR to a directory of your own")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheError(
-            f"the compile cache {path} is writable by other users; "
-            f"run `chmod go-w {path}` or set ALGEBRAC_CACHE_DIR to a private directory"
-        )
+        raise CacheError(f"the compile cache {path} is writable by other users; run "
+                         f"`chmod go-w {path}` or set ALGEBRAC_CACHE_DIR to a private directory")
 
 
 def entry_dir(key: str) -> Path:
     return root() / key[:2] / key
 
 
-def lock(key: str) -> FileLock:
+def _shard(key: str) -> Path:
     shard = root() / key[:2]
     shard.mkdir(mode=0o700, exist_ok=True)
-    return FileLock(str(shard / f"{key}.lock"))
+    return shard
+
+
+def lock(key: str) -> FileLock:
+    return FileLock(str(_shard(key) / f"{key}.lock"))
 
 
 def file_digest(path: Path) -> str:
@@ -85,23 +85,24 @@ def is_valid(entry: Path, key: str, artifact: str) -> bool:
     meta_path = entry / "meta.json"
     so_path = entry / artifact
     try:
-        for p in (entry, meta_path, so_path):
-            st = p.lstat()
-            if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid():
-                return False
-            if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                return False
+        if not all(_ours(p) for p in (entry, meta_path, so_path)):
+            return False
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return False
     return meta.get("key") == key and meta.get("sha256") == file_digest(so_path)
 
 
+def _ours(path: Path) -> bool:
+    """``path`` is no symlink, is owned by this user and writable by nobody else."""
+    st = path.lstat()
+    return not (stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid()
+                or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
 def new_build_dir(key: str) -> Path:
     """A private temporary directory beside the entry's final place."""
-    shard = root() / key[:2]
-    shard.mkdir(mode=0o700, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=shard))
+    return Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=_shard(key)))
 
 
 def publish(build_dir: Path, key: str, artifact: str, extra: dict) -> Path:
@@ -128,9 +129,7 @@ def index_lookup(formula_key: str) -> str | None:
     """The entry key recorded for a formula key, if this user recorded one."""
     path = _index_path(formula_key)
     try:
-        st = path.lstat()
-        if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (
-                stat.S_IWGRP | stat.S_IWOTH):
+        if not _ours(path):
             return None
         record = json.loads(path.read_text())
     except (OSError, ValueError):

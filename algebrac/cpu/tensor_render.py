@@ -81,13 +81,14 @@ static void _ac_give(_ac_block *b)
 }}"""
 
 
-# gemm at call time.  A product of at least GEMM_SPLIT multiply-adds runs on the kernel's own threads: each takes a
-# block of C's rows or columns (whichever dimension is longer; blocks start at multiples of
-# 8 elements, one cache line of doubles) and calls the BLAS with its thread count held to
-# one (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
+# gemm at call time.  A product of at least GEMM_SPLIT multiply-adds runs on the kernel's
+# own threads: each takes a block of the contraction (when it is GEMM_DEEP times longer
+# than C's sides) or of C's rows or columns (blocks start at multiples of 8 elements, one
+# cache line of doubles), and calls the BLAS with its thread count held to one
+# (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
 # share the cores, and libgomp's workers spin after each of our parallel regions exactly
-# while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 17 ms
-# with libgomp spinning less.  A BLAS whose thread count cannot be held runs as it likes.
+# while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 16 ms
+# split.  A BLAS whose thread count cannot be held runs as it likes.
 GEMM_SPLIT = 1 << 20
 GEMM_DEEP = 8
 _GEMM = """\
@@ -178,15 +179,9 @@ def gufunc_signature(kernel: Kernel):
         axes = []
         for d in p.shape:
             d = sp.sympify(d)
-            if d.is_Integer:
-                # NumPy numbers literal core dims too (in order of first appearance).
+            if d.is_Integer:   # NumPy numbers literal core dims too (by first appearance)
                 name = str(int(d))
-                if name not in names:
-                    names[name] = len(order)
-                    order.append(name)
-                axes.append(name)
-                continue
-            if d in sizes:
+            elif d in sizes:
                 name = "d" + d.name.removeprefix("_ac_d")
             else:
                 name, fresh = f"e{fresh}", fresh + 1
@@ -387,11 +382,8 @@ class TensorPrinter(NestPrinter, CPrinter):
             # An operand whose rows are not unit-stride goes through a contiguous copy
             # (an output is copied back after the call).
             s0, s1 = _stride(buf.name, 0), _stride(buf.name, 1)
-            fill = [] if tag == "c" else [
-                f"{p1}        for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
-                f"{p1}            for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
-                f"{p1}                _ac_{tag}_copy[_ac_r*({cols}) + _ac_q] = "
-                f"{buf.name}[_ac_r*{s0} + _ac_q*{s1}];"]
+            fill = [] if tag == "c" else _copy(p1 + "        ", rows, cols, f"_ac_{tag}_copy",
+                                               buf.name, s0, s1, True)
             lines += [
                 f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ {ld} = (int){s0}; }}",
                 f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
@@ -410,17 +402,21 @@ class TensorPrinter(NestPrinter, CPrinter):
         if g.c.role is not Role.TEMP:
             s0, s1 = _stride(g.c.name, 0), _stride(g.c.name, 1)
             rows, cols = (self._print_index(d) for d in g.c.shape)
-            lines += [
-                f"{p1}if (_ac_ok && _ac_c_copy) {{",
-                f"{p1}    for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
-                f"{p1}        for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
-                f"{p1}            {g.c.name}[_ac_r*{s0} + _ac_q*{s1}] = "
-                f"_ac_c_copy[_ac_r*({cols}) + _ac_q];",
-                f"{p1}}}"]
+            lines += [f"{p1}if (_ac_ok && _ac_c_copy) {{",
+                      *_copy(p1 + "    ", rows, cols, "_ac_c_copy", g.c.name, s0, s1, False),
+                      f"{p1}}}"]
         lines += [f"{p1}free(_ac_a_copy); free(_ac_b_copy); free(_ac_c_copy);",
                   f"{p1}if (!_ac_ok) {{ _ac_status = -1; goto _ac_done; }}",
                   f"{pad}}}"]
         return lines
+
+
+def _copy(pad, rows, cols, dense, strided, s0, s1, into_dense: bool) -> list:
+    """C copying a strided ``rows x cols`` matrix into a dense one, or back."""
+    a, b = f"{dense}[_ac_r*({cols}) + _ac_q]", f"{strided}[_ac_r*{s0} + _ac_q*{s1}]"
+    return [f"{pad}for (npy_intp _ac_r = 0; _ac_r < {rows}; _ac_r++)",
+            f"{pad}    for (npy_intp _ac_q = 0; _ac_q < {cols}; _ac_q++)",
+            f"{pad}        {a} = {b};" if into_dense else f"{pad}        {b} = {a};"]
 
 
 def _values(stmts):
@@ -487,7 +483,7 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     last_decls = [d for d in general if any(f" {n} =" in d for n in unit_defs)]
     lines = [*(f"#define {n} ((npy_intp)1)" for n in unit_defs),
              f"static int {kernel.name}_unit{sig_c}", "{", "    int _ac_status = 0;",
-             *[h for h in head], *body,
+             *head, *body,
              *(f"#undef {n}" for n in unit_defs),
              f"static int {kernel.name}_any{sig_c}", "{", "    int _ac_status = 0;",
              *head, *last_decls, *body]

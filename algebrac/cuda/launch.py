@@ -211,8 +211,7 @@ class PyCudaDevice:
             raise BackendUnavailable(
                 f"backend='cuda': PyCUDA is installed but does not load ({err}); it needs the "
                 "NVIDIA driver (libcuda.so.1), so this machine has no usable NVIDIA GPU driver: "
-                "install the driver on a machine with an NVIDIA GPU, or use backend='cpu'"
-            ) from err
+                "install the driver on a machine with an NVIDIA GPU, or use backend='cpu'") from err
         try:
             drv.init()
             count = drv.Device.count()

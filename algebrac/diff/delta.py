@@ -223,16 +223,5 @@ def eliminate(leaf: Leaf, wrt_indices: tuple, ranges: dict, fresh: Fresh) -> Ter
             return None
         for part in (c.args if isinstance(c, sp.And) else (c,)):
             (inner if part.free_symbols & bound else outer).append(part)
-    return Term(tuple(_unique(outer)), tuple(_unique(deltas)), tuple(limits),
-                tuple(_unique(inner)), factor)
-
-
-def _unique(items) -> list:
-    out = []
-    for x in items:
-        if x not in out:
-            out.append(x)
-    return out
-
-
-
+    return Term(tuple(dict.fromkeys(outer)), tuple(dict.fromkeys(deltas)), tuple(limits),
+                tuple(dict.fromkeys(inner)), factor)   # each factor once, in order

@@ -66,9 +66,8 @@ def deshadow(e: sp.Basic, scope: frozenset, fresh: Fresh) -> sp.Basic:
         return e
     if isinstance(e, ExprWithLimits):
         renames = {v: fresh() for v in e.variables if v in scope}
-        limits = []
-        for v, *bounds in e.limits:
-            limits.append((renames.get(v, v), *(deshadow(b, scope, fresh) for b in bounds)))
+        limits = [(renames.get(v, v), *(deshadow(b, scope, fresh) for b in bounds))
+                  for v, *bounds in e.limits]
         fn = e.function.xreplace(renames) if renames else e.function
         inner_scope = scope | {lim[0] for lim in limits}
         new_fn = deshadow(fn, frozenset(inner_scope), fresh)

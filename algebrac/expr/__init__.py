@@ -22,21 +22,8 @@ from __future__ import annotations
 
 from . import _sympy_fixes  # noqa: F401  (Sum must not fold Piecewise out of inner sums)
 from . import elementwise as _elementwise
-from .elementwise import (
-    clip,
-    equal,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    not_equal,
-    power,
-    where,
-)
+from .elementwise import (clip, equal, greater, greater_equal, less, less_equal, logical_and,
+                          logical_not, logical_or, logical_xor, not_equal, power, where)
 from .evaluate import evaluate
 from .linalg import dot, einsum, inner, matmul, outer, tensordot
 from .manip import replace

@@ -49,16 +49,8 @@ from .. import mathfuncs
 from ..dtypes import DType
 from ..errors import DTypeError, SignatureError
 from .symbols import as_dtype
-from .tensor import (
-    Op,
-    Tensor,
-    as_condition,
-    as_number,
-    broadcast_body,
-    broadcast_shapes,
-    merge_constraints,
-    operand,
-)
+from .tensor import (Op, Tensor, as_condition, as_number, broadcast_body, broadcast_shapes,
+                     merge_constraints, operand)
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "floor_divide", "negative", "power",

@@ -17,14 +17,8 @@ from dataclasses import replace as dc_replace
 
 import numpy as np
 import sympy as sp
-from sympy.core.relational import (
-    Equality,
-    GreaterThan,
-    LessThan,
-    StrictGreaterThan,
-    StrictLessThan,
-    Unequality,
-)
+from sympy.core.relational import (Equality, GreaterThan, LessThan, StrictGreaterThan,
+                                   StrictLessThan, Unequality)
 
 from ..errors import DTypeError, ShapeError, SignatureError, UnsupportedError, VerifyError
 from ..mathfuncs import REWRITES, resolve_names, row_for, unsupported_reason

@@ -35,7 +35,7 @@ __all__ = ["sigmoid", "softplus", "relu", "log_sigmoid", "log1mexp", "logaddexp"
 
 
 class _Numeric:
-    """Mixin: ``evalf``, ``lambdify`` and LaTeX through :mod:`algebrac.stablemath`.
+    """Mixin: special values, ``evalf``, ``lambdify`` and LaTeX through :mod:`algebrac.stablemath`.
 
     ``_name`` is the twin's suffix (``np_<name>``, ``mp_<name>``); ``_tex`` the
     LaTeX head.
@@ -43,6 +43,16 @@ class _Numeric:
 
     _name = ""
     _tex = ""
+    _limits = None   # a one-argument function's values at 0, oo and -oo (None: not special)
+
+    @classmethod
+    def eval(cls, *args):
+        x = args[0]
+        hits = (x.is_zero, x is sp.S.Infinity, x is sp.S.NegativeInfinity)
+        for hit, value in zip(hits, cls._limits or ()):
+            if hit and value is not None:
+                return value
+        return cls._numeric_args(*args)
 
     def _eval_mpmath(self):
         twin = getattr(sm, "mp_" + self._name)
@@ -83,6 +93,14 @@ class _Numeric:
         return None
 
 
+def _arg_is_real(self):
+    return self.args[0].is_real
+
+
+def _if_arg_real(self):
+    return True if self.args[0].is_extended_real else None
+
+
 def _partial(self, argindex, *partials):
     """The derivative by argument ``argindex`` (from 1) among ``partials``, for ``fdiff``."""
     if not 1 <= argindex <= len(partials):
@@ -106,19 +124,10 @@ class sigmoid(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "sigmoid", r"\sigma"
+    _limits = (sp.S.Half, sp.S.One, sp.S.Zero)
 
     def fdiff(self, argindex=1):
         return _partial(self, argindex, sigmoid(self.args[0]) * sigmoid(-self.args[0]))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Half
-        if x is sp.S.Infinity:
-            return sp.S.One
-        if x is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
@@ -126,11 +135,8 @@ class sigmoid(_Numeric, sp.Function):
     def _eval_rewrite_as_tanh(self, x, **kwargs):
         return (1 + sp.tanh(x / 2)) / 2
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_positive = _if_arg_real
 
 
 class softplus(_Numeric, sp.Function):
@@ -144,30 +150,18 @@ class softplus(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "softplus", r"\operatorname{softplus}"
+    _limits = (sp.log(2), sp.S.Infinity, sp.S.Zero)
 
     def fdiff(self, argindex=1):
         return _partial(self, argindex, sigmoid(self.args[0]))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.log(2)
-        if x is sp.S.Infinity:
-            return sp.S.Infinity
-        if x is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_positive = _if_arg_real
 
 
 class relu(_Numeric, sp.Function):
@@ -197,11 +191,8 @@ class relu(_Numeric, sp.Function):
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_nonnegative(self):
-        return True if self.args[0].is_extended_real else None
+    _eval_is_real = _arg_is_real
+    _eval_is_nonnegative = _if_arg_real
 
 
 class log_sigmoid(_Numeric, sp.Function):
@@ -215,19 +206,10 @@ class log_sigmoid(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "log_sigmoid", r"\log\sigma"
+    _limits = (-sp.log(2), sp.S.Zero, sp.S.NegativeInfinity)
 
     def fdiff(self, argindex=1):
         return _partial(self, argindex, sigmoid(-self.args[0]))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return -sp.log(2)
-        if x is sp.S.Infinity:
-            return sp.S.Zero
-        if x is sp.S.NegativeInfinity:
-            return sp.S.NegativeInfinity
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_softplus(self, x, **kwargs):
         return -softplus(-x)
@@ -235,8 +217,7 @@ class log_sigmoid(_Numeric, sp.Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return -sp.log(1 + sp.exp(-x))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_negative(self):
         return True if self.args[0].is_real else None
@@ -255,17 +236,10 @@ class log1mexp(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "log1mexp", r"\operatorname{log1mexp}"
+    _limits = (sp.S.NegativeInfinity, None, sp.S.Zero)
 
     def fdiff(self, argindex=1):
         return _partial(self, argindex, -1 / _expm1(-self.args[0]))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.NegativeInfinity
-        if x is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sp.log(1 - sp.exp(x))
@@ -421,28 +395,18 @@ class erfcx(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "erfcx", r"\operatorname{erfcx}"
+    _limits = (sp.S.One, sp.S.Zero, sp.S.Infinity)
 
     def fdiff(self, argindex=1):
         x = self.args[0]
         return _partial(self, argindex, 2 * x * erfcx(x) - 2 / sp.sqrt(sp.pi))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.One
-        if x is sp.S.Infinity:
-            return sp.S.Zero
-        if x is sp.S.NegativeInfinity:
-            return sp.S.Infinity
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sp.exp(x**2) * sp.erfc(x)
 
     _eval_rewrite_as_exp = _eval_rewrite_as_erfc
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
@@ -461,27 +425,17 @@ class log_erfc(_Numeric, sp.Function):
 
     nargs = 1
     _name, _tex = "log_erfc", r"\log\operatorname{erfc}"
+    _limits = (sp.S.Zero, sp.S.NegativeInfinity, sp.log(2))
 
     def fdiff(self, argindex=1):
         return _partial(self, argindex, -2 / (sp.sqrt(sp.pi) * erfcx(self.args[0])))
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Zero
-        if x is sp.S.Infinity:
-            return sp.S.NegativeInfinity
-        if x is sp.S.NegativeInfinity:
-            return sp.log(2)
-        return cls._numeric_args(x)
 
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sp.log(sp.erfc(x))
 
     _eval_rewrite_as_log = _eval_rewrite_as_erfc
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
+    _eval_is_real = _arg_is_real
 
     def _eval_is_negative(self):
         return True if self.args[0].is_positive else None

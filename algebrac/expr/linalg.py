@@ -21,15 +21,7 @@ import sympy as sp
 from ..errors import ShapeError
 from .elementwise import ARITH, multiply, result_dtype
 from .symbols import fresh_bound, index_symbol
-from .tensor import (
-    Constraint,
-    Op,
-    Tensor,
-    as_number,
-    broadcast_shapes,
-    merge_constraints,
-    operand,
-)
+from .tensor import Constraint, Op, Tensor, as_number, broadcast_shapes, merge_constraints, operand
 
 __all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner"]
 
@@ -251,10 +243,8 @@ def einsum(subscripts: str, *operands_) -> Tensor:
     ks = fresh_bound([t.body for t, _ in ops], len(summed))
     where = {lab: index_symbol(p) for p, lab in enumerate(out)}
     where.update(zip(summed, ks))
-    placements = []
-    for labs, (t, _) in zip(labels, ops):
-        placements.append([sp.S.Zero if d == 1 and sizes[lab] != 1 else where[lab]
-                           for lab, d in zip(labs, t.shape)])
+    placements = [[sp.S.Zero if d == 1 and sizes[lab] != 1 else where[lab]
+                   for lab, d in zip(labs, t.shape)] for labs, (t, _) in zip(labels, ops)]
     shape = [sizes[lab] for lab in out]
     sums = [(k, 0, sizes[lab] - 1) for k, lab in zip(ks, summed)]
     return _contract("einsum", ops, shape, placements, sums, tuple(cons),

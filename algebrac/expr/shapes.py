@@ -23,14 +23,7 @@ from ..errors import ShapeError, UnsupportedError
 from .elementwise import ARITH, result_dtype
 from .reductions import normalize_axes
 from .symbols import as_dim, dims_equal, index_symbol
-from .tensor import (
-    Constraint,
-    Op,
-    Tensor,
-    as_number,
-    merge_constraints,
-    operand,
-)
+from .tensor import Constraint, Op, Tensor, as_number, merge_constraints, operand
 
 __all__ = ["transpose", "swapaxes", "getitem", "reshape", "concatenate", "stack",
            "broadcast_to"]

@@ -184,8 +184,7 @@ def as_dim(value) -> sp.Expr:
         if value.is_integer is not True or value.is_negative is True:
             raise ShapeError(
                 f"shape entry {value} is not a known integer size; build sizes from "
-                f"ac.dim(...) symbols and ints (e.g. ac.dim('{value}'))"
-            )
+                f"ac.dim(...) symbols and ints (e.g. ac.dim('{value}'))")
         return value
     raise ShapeError(f"a shape entry must be an int or an ac.dim, got {value!r}")
 

@@ -19,16 +19,8 @@ from sympy.logic.boolalg import Boolean, BooleanAtom
 
 from ..dtypes import DType
 from ..errors import DTypeError, ShapeError, UnsupportedError
-from .symbols import (
-    Dim,
-    InputLabel,
-    as_dtype,
-    as_shape,
-    dims_equal,
-    index_symbol,
-    index_symbols,
-    is_index_symbol,
-)
+from .symbols import (Dim, InputLabel, as_dtype, as_shape, dims_equal, index_symbol, index_symbols,
+                      is_index_symbol)
 
 __all__ = ["Tensor", "Constraint", "Op", "scalar", "vector", "matrix", "tensor",
            "as_tensor", "operand", "input_tensor", "broadcast_shapes", "broadcast_body",
@@ -408,8 +400,7 @@ def operand(x) -> tuple[Tensor, bool]:
     if isinstance(x, (np.ndarray, list, tuple)):
         raise UnsupportedError(
             "arrays cannot be embedded in a symbolic formula; declare an input with "
-            "ac.tensor(...) and bind the array in ac.evaluate"
-        )
+            "ac.tensor(...) and bind the array in ac.evaluate")
     try:
         e = sp.sympify(x, strict=True)
     except sp.SympifyError as err:

@@ -103,8 +103,7 @@ def _match_gemm(stmt, buffers):
     b = next((r for r in reads if q in r.indices and r is not a), None)
     if a is None or b is None:
         return None
-    ta = tuple(a.indices) == (k, p)
-    tb = tuple(b.indices) == (q, k)
+    ta, tb = tuple(a.indices) == (k, p), tuple(b.indices) == (q, k)
     if not (ta or tuple(a.indices) == (p, k)) or not (tb or tuple(b.indices) == (k, q)):
         return None
     bufs = [buffers.get(r.base.name) for r in (a, b)] + [buffers.get(acc.target.base.name)]
@@ -122,14 +121,12 @@ def use_blas(kernel: Kernel) -> Kernel:
     """
     buffers = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
     body = list(kernel.body)
-    changed = False
     for pos, s in enumerate(list(body)):
         found = _match_gemm(s, buffers)
         if not found:
             continue
         gemm, target, separate_init = found
         body[pos] = Call("gemm", (gemm,))
-        changed = True
         if separate_init:   # gemm writes every element: drop the zero-fill nest
             for q in range(pos):
                 acc = [a for a in accesses([body[q]]) if a.kind != "read"]
@@ -138,7 +135,7 @@ def use_blas(kernel: Kernel) -> Kernel:
                         and acc[0].kind == "write" and zero):
                     body[q] = None
                     break
-    if not changed:
+    if body == list(kernel.body):
         return kernel
     return replace(kernel, body=tuple(s for s in body if s is not None))
 
@@ -208,17 +205,14 @@ def scale_into_gemm(kernel: Kernel) -> Kernel:
         wpos = _gemm_written(body, tmp.name)
         if wpos is None or wpos > pos:
             continue
-        uses_tmp = [a for a in accesses([t for t in body if t is not None]) if a.name == tmp.name]
-        uses_out = [a for a in accesses([t for t in body if t is not None]) if a.name == out.name]
-        if len(uses_tmp) != 2 or len(uses_out) != 1:
+        names = [a.name for a in accesses([t for t in body if t is not None])]
+        if names.count(tmp.name) != 2 or names.count(out.name) != 1:
             continue   # something else reads the temporary or touches the output
         if not _bound_before(body, wpos, factor.free_symbols, kernel.sizes):
             continue
         g = body[wpos].args[0]
-        if tuple(read.indices) == tuple(target.indices):
-            new = replace(g, c=out, alpha=g.alpha * factor)
-        else:
-            new = replace(g.into_transpose(out), alpha=g.alpha * factor)
+        g = g if tuple(read.indices) == tuple(target.indices) else g.into_transpose(out)
+        new = replace(g, c=out, alpha=g.alpha * factor)
         if (new.m, new.n) != (ep, eq):
             continue
         body[wpos], body[pos] = Call("gemm", (new,)), None

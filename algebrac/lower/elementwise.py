@@ -47,11 +47,12 @@ GRACE = 5.0  # seconds a single SymPy call may overrun the soft deadline before 
 INDEX = sp.Symbol("_ac_i", integer=True, nonnegative=True)
 SIZE = sp.Symbol("_ac_n", integer=True, nonnegative=True)
 
-_STRUCTURAL = (sp.Add, sp.Mul, sp.Pow, sp.Piecewise)
-_LOGIC = (sp.And, sp.Or, sp.Not, sp.Xor, sp.ITE, sp.Implies, sp.Equivalent)
-_RELATIONAL = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan,
+# Nodes every backend computes: atoms, arithmetic, branches, logic and comparisons.
+_COMPUTABLE = (sp.NumberSymbol, BooleanAtom, sp.Symbol, sp.Tuple,
+               sp.functions.elementary.piecewise.ExprCondPair, sp.Add, sp.Mul, sp.Pow,
+               sp.Piecewise, sp.And, sp.Or, sp.Not, sp.Xor, sp.ITE, sp.Implies, sp.Equivalent,
+               sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan,
                sp.Equality, sp.Unequality)
-_ExprCondPair = sp.functions.elementary.piecewise.ExprCondPair
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,7 @@ def _check_supported(expr, where: str) -> None:
         if isinstance(node, sp.Number):
             if node.is_extended_real or node is sp.nan:
                 continue
-        elif isinstance(node, (sp.NumberSymbol, BooleanAtom, sp.Symbol, _ExprCondPair,
-                               sp.Tuple)):
-            continue
-        elif isinstance(node, _STRUCTURAL + _LOGIC + _RELATIONAL):
+        elif isinstance(node, _COMPUTABLE):
             continue
         elif isinstance(node, (sp.Function, sp.Min, sp.Max)):   # Min/Max are not Functions
             why = unsupported_reason(node)
@@ -141,8 +139,7 @@ def _check_supported(expr, where: str) -> None:
         err = UnsupportedError(
             f"{where} contains what algebrac cannot compile: {listing}. Rewrite it with "
             "supported functions (see algebrac.mathfuncs.FUNCTIONS) or evaluate it first "
-            "(e.g. .doit())."
-        )
+            "(e.g. .doit()).")
         err.functions = tuple(problems)   # the names, for tools that tally them
         raise err
 
@@ -161,8 +158,7 @@ def as_formula(e) -> sp.Basic:
         raise SignatureError(
             f"cannot use {e!r} ({type(e).__name__}) as a formula: pass SymPy expressions or "
             "numbers, not strings (algebrac never evaluates text; parse trusted text "
-            "yourself with sympy.parse_expr)"
-        ) from err
+            "yourself with sympy.parse_expr)") from err
 
 
 def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> ElementwiseProgram:
@@ -178,8 +174,7 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
     for a in args:
         if not isinstance(a, sp.Symbol):
             raise SignatureError(
-                f"compile() arguments must be SymPy symbols, got {a!r} ({type(a).__name__})"
-            )
+                f"compile() arguments must be SymPy symbols, got {a!r} ({type(a).__name__})")
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise SignatureError(f"compile() arguments repeat {', '.join(dup)}; list each once")
@@ -196,8 +191,7 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
         if isinstance(e, Boolean) and not isinstance(e, sp.Symbol):
             raise UnsupportedError(
                 f"{where} is a condition, not a number; wrap it as "
-                "sympy.Piecewise((1, cond), (0, True)) to get 1.0/0.0"
-            )
+                "sympy.Piecewise((1, cond), (0, True)) to get 1.0/0.0")
         if not isinstance(e, sp.Expr):
             raise UnsupportedError(f"{where} is a {type(e).__name__}, not a scalar expression")
         missing = e.free_symbols - argset
@@ -205,25 +199,18 @@ def prepare(exprs, args, stabilize: bool = False, limits: bool = False) -> Eleme
             names = ", ".join(sorted(str(s) for s in missing))
             raise SignatureError(
                 f"{where} depends on {names}, which is not among the arguments; "
-                "add it to args or substitute a value with .subs()"
-            )
+                "add it to args or substitute a value with .subs()")
         _check_supported(e, where)
     return _symbolic(exprs, args, stabilize, limits, cut)
 
 
 def _symbolic(exprs, args, stabilize, limits=False, cut=()):
-    """The rewrites and CSE, within the time budget, each falling back to the formula as written.
-
-    Each output is stabilized (or only specialized) on its own.  A rewrite
-    that fails, leaves the real numbers or runs past the budget leaves that
-    output (or, past the soft deadline, the parts not yet reached) as
-    written; a CSE that fails or runs long is skipped.  Renaming never
-    re-evaluates a node (:func:`~algebrac.simplify.stabilize.rename`).  The parts
-    ``cut`` (``(symbol, value)`` from :func:`~algebrac.deep.cut_shared`) are rewritten
-    one by one and join the CSE, their values defined before their first use.
+    """Each output's rewrite (:func:`rewritten`), renaming (which never re-evaluates a node)
+    and a joint CSE, skipped if it fails or runs past the time budget.  The parts ``cut``
+    (``(symbol, value)`` from :func:`~algebrac.deep.cut_shared`) are rewritten one by one
+    and join the CSE, their values defined before their first use.
     """
-    budget = symbolic_budget()
-    deadline = Deadline(budget)
+    deadline = Deadline(budget := symbolic_budget())
     # The mangled symbols carry the user's assumptions: a later pass that rebuilds a node
     # evaluates it as SymPy did the user's own formula (realified, x < x would be False).
     mangled = tuple(sp.Symbol(f"_ac_x{k}", **a._assumptions_orig) for k, a in enumerate(args))
@@ -295,15 +282,10 @@ def _bool_or(dtype: DType, value) -> DType:
 def lower_elementwise(prog: ElementwiseProgram, dtype: DType, name: str = "") -> Kernel:
     """One loop over ``_ac_n`` flattened elements computing every output of ``prog``."""
     ins = tuple(Buffer(f"_ac_in{k}", dtype, (SIZE,), Role.IN) for k in range(len(prog.inputs)))
-    outs = tuple(
-        Buffer(f"_ac_out{k}", dtype, (SIZE,), Role.OUT) for k in range(len(prog.outputs))
-    )
+    outs = tuple(Buffer(f"_ac_out{k}", dtype, (SIZE,), Role.OUT)
+                 for k in range(len(prog.outputs)))
     body = [Let(sym, buf[INDEX], dtype) for sym, buf in zip(prog.inputs, ins)]
     body += [Let(sym, value, _bool_or(dtype, value)) for sym, value in prog.lets]
     body += [Assign(buf[INDEX], value) for buf, value in zip(outs, prog.outputs)]
-    return Kernel(
-        name or f"_ac_kernel_{dtype.char}",
-        ins + outs,
-        (Loop(INDEX, SIZE, tuple(body)),),
-        sizes=(SIZE,),
-    )
+    return Kernel(name or f"_ac_kernel_{dtype.char}", ins + outs,
+                  (Loop(INDEX, SIZE, tuple(body)),), sizes=(SIZE,))

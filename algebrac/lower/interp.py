@@ -16,6 +16,8 @@ array([0.  , 0.  , 0.25])
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 from sympy.core.relational import Relational
@@ -31,11 +33,9 @@ __all__ = ["run", "evaluate_scalar"]
 def run(kernel: Kernel, arrays: dict, sizes: dict | None = None) -> dict:
     """Execute ``kernel`` on input ``arrays`` (by buffer name); return the output arrays.
 
-    Sizes are bound from the input shapes when not given.  Every loop runs
-    vectorised: its index is an ``arange`` along its own axis, so a nest of depth
-    d evaluates each statement once over a d-dimensional grid of iterations.
-    That is the meaning of the IR the passes guarantee: iterations of a loop
-    interact only through ``Accumulate`` (commutative reductions).
+    Sizes are bound from the input shapes when not given.  A nest of depth d runs each
+    statement once over a d-dimensional grid of iterations: the IR's iterations interact
+    only through ``Accumulate`` (commutative reductions).
     """
     env: dict = {}
     bufs: dict = {}
@@ -69,6 +69,8 @@ def _depth(stmts) -> int:
     return max([1 + _depth(s.body) for s in stmts if isinstance(s, Loop)], default=0)
 
 
+_FOLDS = ((sp.Add, np.add), (sp.And, np.logical_and), (sp.Or, np.logical_or),
+          (sp.Xor, np.logical_xor))
 _REDUCE = {ReduceOp.ADD: np.add, ReduceOp.MUL: np.multiply, ReduceOp.MAX: np.maximum,
            ReduceOp.MIN: np.minimum}
 
@@ -168,16 +170,6 @@ def evaluate_scalar(expr, env: dict, bufs: dict, dtype: DType | None):
     return value
 
 
-def _const(expr):
-    if expr is sp.nan:
-        return np.nan
-    if expr is sp.oo:
-        return np.inf
-    if expr is sp.S.NegativeInfinity:
-        return -np.inf
-    return float(expr)
-
-
 def _pow(base, exp):
     if exp.is_Integer and abs(int(exp)) <= 64:
         n = abs(int(exp))
@@ -185,11 +177,10 @@ def _pow(base, exp):
             return np.ones_like(base) if isinstance(base, np.ndarray) else 1.0
         if exp < 0:  # (1/b)**n, as the C printer: nothing overflows before the result
             base = 1.0 / base
-        result, square, first = None, base, True
+        result, square = None, base
         while n:
             if n & 1:
-                result = square if first else result * square
-                first = False
+                result = square if result is None else result * square
             n >>= 1
             if n:
                 square = square * square
@@ -198,7 +189,7 @@ def _pow(base, exp):
         return np.sqrt(base)
     if exp == -sp.S.Half:
         return 1.0 / np.sqrt(base)
-    return np.power(base, _const(exp))
+    return np.power(base, float(exp))
 
 
 def _eval(expr, env, bufs, dtype):
@@ -207,20 +198,21 @@ def _eval(expr, env, bufs, dtype):
     if isinstance(expr, sp.Indexed):
         return bufs[expr.base.name][tuple(_index(i, env) for i in expr.indices)]
     if isinstance(expr, (sp.Number, sp.NumberSymbol)):
-        return _const(expr)
+        return float(expr)
     if expr is sp.true:
         return True
     if expr is sp.false:
         return False
     ev = lambda e: _eval(e, env, bufs, dtype)  # noqa: E731
-    if isinstance(expr, sp.Add):
-        return _fold(np.add, [ev(a) for a in expr.args])
+    for cls, op in _FOLDS:
+        if isinstance(expr, cls):
+            return functools.reduce(op, [ev(a) for a in expr.args])
     if isinstance(expr, sp.Mul):
         # a/b divides, as compiled C does: a*(1/b) rounds twice and overflows for tiny b;
         # a*b**-n divides n times, as the C printer does (b**n may overflow first).
         den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
         num = [ev(f) for f in expr.args if not any(f is d for d in den)] or [1.0]
-        value = _fold(np.multiply, num)
+        value = functools.reduce(np.multiply, num)
         for d in den:
             base, n = ev(d.base), -d.exp
             if n.is_Integer and n <= 16:
@@ -239,12 +231,6 @@ def _eval(expr, env, bufs, dtype):
         ops = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
                "==": np.equal, "!=": np.not_equal}
         return ops[expr.rel_op](ev(expr.lhs), ev(expr.rhs))
-    if isinstance(expr, sp.And):
-        return _fold(np.logical_and, [ev(a) for a in expr.args])
-    if isinstance(expr, sp.Or):
-        return _fold(np.logical_or, [ev(a) for a in expr.args])
-    if isinstance(expr, sp.Xor):
-        return _fold(np.logical_xor, [ev(a) for a in expr.args])
     if isinstance(expr, sp.Not):
         return np.logical_not(ev(expr.args[0]))
     if isinstance(expr, sp.ITE):  # SymPy builds these in Piecewise conditions
@@ -253,16 +239,9 @@ def _eval(expr, env, bufs, dtype):
     if row is not None:
         args = [ev(a) for a in row.full_args(expr.args)]
         if row.nargs == 2 and len(args) > 2:  # n-ary Min/Max
-            return _fold(row.numpy, args)
+            return functools.reduce(row.numpy, args)
         return row.numpy(*args)
     raise VerifyError(f"interp: cannot evaluate {type(expr).__name__}: {sp.srepr(expr)[:120]}")
-
-
-def _fold(op, values):
-    result = values[0]
-    for v in values[1:]:
-        result = op(result, v)
-    return result
 
 
 def _length(env):

@@ -18,7 +18,7 @@ kernel k(in _ac_in0: float64[_ac_n], out _ac_out0: float64[_ac_n]):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 import sympy as sp
@@ -75,8 +75,7 @@ class Buffer:
     @property
     def base(self) -> sp.IndexedBase:
         # A 0-d buffer is read as buf[0]; SymPy wants no shape for that.
-        return sp.IndexedBase(self.name, shape=self.shape) if self.shape else sp.IndexedBase(
-            self.name)
+        return sp.IndexedBase(self.name, shape=self.shape or None)
 
     def __getitem__(self, index) -> sp.Indexed:
         index = index if isinstance(index, tuple) else (index,)
@@ -155,20 +154,13 @@ class Transformer:
     """Rebuild a tree; override ``visit_<Class>`` for the nodes a pass changes."""
 
     def visit(self, node):
-        method = getattr(self, "visit_" + type(node).__name__, None)
-        if method is not None:
-            return method(node)
-        return self.generic_visit(node)
+        return getattr(self, "visit_" + type(node).__name__, self.generic_visit)(node)
 
     def generic_visit(self, node):
-        changes = {}
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name == "body":
-                new = tuple(self.visit(s) for s in value)
-                if new != value:
-                    changes[f.name] = new
-        return replace(node, **changes) if changes else node
+        if not hasattr(node, "body"):
+            return node
+        new = tuple(self.visit(s) for s in node.body)
+        return replace(node, body=new) if new != node.body else node
 
 
 def _fmt_shape(shape) -> str:
@@ -178,19 +170,14 @@ def _fmt_shape(shape) -> str:
 def pformat(node, indent: int = 0) -> str:
     """Indented pseudo-code of any IR node (used by ``str``, debug output and tests)."""
     pad = "  " * indent
-    if isinstance(node, Kernel):
-        params = ", ".join(
-            f"{p.role.value} {p.name}: {p.dtype.value}[{_fmt_shape(p.shape)}]"
-            if isinstance(p, Buffer) else str(p)
-            for p in node.params
-        )
-        lines = [f"{pad}kernel {node.name}({params}):"]
-        lines += [pformat(s, indent + 1) for s in node.body]
-        return "\n".join(lines)
-    if isinstance(node, Loop):
-        lines = [f"{pad}for {node.index} in 0..{node.extent} ({node.kind.value}):"]
-        lines += [pformat(s, indent + 1) for s in node.body]
-        return "\n".join(lines)
+    if isinstance(node, (Kernel, Loop)):
+        if isinstance(node, Kernel):
+            params = ", ".join(f"{p.role.value} {p.name}: {p.dtype.value}[{_fmt_shape(p.shape)}]"
+                               if isinstance(p, Buffer) else str(p) for p in node.params)
+            head = f"kernel {node.name}({params}):"
+        else:
+            head = f"for {node.index} in 0..{node.extent} ({node.kind.value}):"
+        return "\n".join([pad + head, *(pformat(s, indent + 1) for s in node.body)])
     if isinstance(node, Assign):
         return f"{pad}{node.target} = {node.value}"
     if isinstance(node, Accumulate):

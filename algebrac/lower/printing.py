@@ -113,20 +113,11 @@ class CFamilyPrinter(C99CodePrinter):
     _print_Exp1 = _print_Pi = _print_EulerGamma = _print_GoldenRatio = _print_NumberSymbol
     _print_Catalan = _print_TribonacciConstant = _print_NumberSymbol
 
-    def _print_Infinity(self, expr):
-        return "INFINITY"
-
-    def _print_NegativeInfinity(self, expr):
-        return "(-INFINITY)"
-
-    def _print_NaN(self, expr):
-        return "NAN"
-
-    def _print_BooleanTrue(self, expr):
-        return "1"
-
-    def _print_BooleanFalse(self, expr):
-        return "0"
+    _print_Infinity = staticmethod(lambda expr: "INFINITY")
+    _print_NegativeInfinity = staticmethod(lambda expr: "(-INFINITY)")
+    _print_NaN = staticmethod(lambda expr: "NAN")
+    _print_BooleanTrue = staticmethod(lambda expr: "1")
+    _print_BooleanFalse = staticmethod(lambda expr: "0")
 
     def _print_Xor(self, expr):
         parts = [f"(({self._print(a)}) != 0)" for a in expr.args]
@@ -276,17 +267,26 @@ class CFamilyPrinter(C99CodePrinter):
         t, v = self._print(stmt.target), self._print(stmt.value)
         if stmt.op in (ReduceOp.ADD, ReduceOp.MUL):
             return [f"{pad}{t} {stmt.op.value}= {v};"]
-        fn = "_ac_max" if stmt.op is ReduceOp.MAX else "_ac_min"
-        fn += "f" if self.dtype is DType.FLOAT32 else ""
-        return [f"{pad}{t} = {fn}({t}, {v});"]
+        return [f"{pad}{t} = {self.fold(stmt.op)(t, v)};"]
+
+    def fold(self, op: ReduceOp):
+        """``(a, b) -> text`` combining two partial results of a reduction."""
+        if op.value in "+*":
+            return lambda a, b: f"{a} {op.value} {b}"
+        fn = ("_ac_max" if op.value == "max" else "_ac_min") + (
+            "f" if self.dtype is DType.FLOAT32 else "")
+        return lambda a, b: f"{fn}({a}, {b})"
 
     def loop_pragma(self, loop: Loop) -> str:
         return ""
 
-    def _stmt_Loop(self, loop: Loop, depth):
+    def _for(self, loop: Loop, start: str = "0", step: str = "1") -> str:
         i, n = self._print(loop.index), self._print_index(loop.extent)
-        header = f"for ({self.index_type} {i} = 0; {i} < {n}; {i}++)"
-        return self.block(header, loop.body, depth, self.loop_pragma(loop))
+        inc = f"{i}++" if step == "1" else f"{i} += {step}"
+        return f"for ({self.index_type} {i} = {start}; {i} < {n}; {inc})"
+
+    def _stmt_Loop(self, loop: Loop, depth):
+        return self.block(self._for(loop), loop.body, depth, self.loop_pragma(loop))
 
     def _print_index(self, expr) -> str:
         """Integer-valued index arithmetic (no float literals)."""
@@ -390,15 +390,8 @@ class NestPrinter(CFamilyPrinter):
                     f"{self._print(stmt.value)};"]
         return super()._stmt_Assign(stmt, depth)
 
-    def _stmt_Let(self, stmt: Let, depth):
-        pad = self.indent_unit * depth
-        ctype = self.ctype_of(stmt.dtype) if stmt.dtype is not DType.BOOL else "int"
-        return [f"{pad}const {ctype} {self._print(stmt.symbol)} = {self._print(stmt.value)};"]
-
-    def _for(self, loop: Loop, start: str = "0", step: str = "1") -> str:
-        i, n = self._print(loop.index), self._print_index(loop.extent)
-        inc = f"{i}++" if step == "1" else f"{i} += {step}"
-        return f"for ({self.index_type} {i} = {start}; {i} < {n}; {inc})"
+    def ctype(self, dtype: DType) -> str:
+        return "int" if dtype is DType.BOOL else self.ctype_of(dtype)
 
     def unravel(self, buf: Buffer, flat: str) -> str:
         """The element ``flat`` (row-major number) of ``buf``, addressed like any access."""
@@ -423,11 +416,3 @@ class NestPrinter(CFamilyPrinter):
             num, den = e.args[0].as_numer_denom()
             return f"({self._unravel(num)}) / ({self._print_index(den)})"
         return self._print_index(e)
-
-    def fold(self, op: ReduceOp):
-        """``(a, b) -> text`` combining two partial results of a reduction."""
-        if op.value in "+*":
-            return lambda a, b: f"{a} {op.value} {b}"
-        fn = ("_ac_max" if op.value == "max" else "_ac_min") + (
-            "f" if self.dtype is DType.FLOAT32 else "")
-        return lambda a, b: f"{fn}({a}, {b})"

@@ -159,8 +159,7 @@ def prepare_tensors(inputs, outputs, stabilize: bool = True,
     check_signature(inputs, outputs)
     kinds = [_label_of(t) for t in inputs]
     for k, o in enumerate(outputs):
-        where = f"output {k} ({(o.name or str(o.body))[:60]})"
-        _check_supported_tensor(o.body, where)
+        _check_supported_tensor(o.body, f"output {k} ({(o.name or str(o.body))[:60]})")
     deadline = Deadline(symbolic_budget())
     bodies = [rewritten(o.body, k, stabilize, deadline, limits=limits, assume_real=True,
                         check=_check_supported_tensor) for k, o in enumerate(outputs)]
@@ -194,10 +193,8 @@ def prepare_tensors(inputs, outputs, stabilize: bool = True,
         body = body.xreplace({**renames, **idx})
         _check_names(body, where=f"output {k}")
         outs.append(Output(o.name or f"out{k}", f"_ac_out{k}", shape, o.dtype, body, o.shape))
-    constraints = []
-    for o in outputs:
-        for c in o.constraints:
-            constraints.append((c.lhs.xreplace(size_map), c.rhs.xreplace(size_map), c.why))
+    constraints = [(c.lhs.xreplace(size_map), c.rhs.xreplace(size_map), c.why)
+                   for o in outputs for c in o.constraints]
     return TensorProgram(tuple(params), tuple(outs), tuple(size_map.values()), dim_list,
                          tuple(constraints))
 
@@ -327,10 +324,7 @@ class _Lowerer:
         return buf[tuple(from_holder[h] for h in axes)] if axes else buf[0]
 
     def add_def(self, d: _Def):
-        split = self.split_contraction(d)
-        if split is not None:
-            d = split
-        self.defs.append(d)
+        self.defs.append(self.split_contraction(d) or d)
 
     def split_contraction(self, d: _Def):
         """Make both factors of ``sum_k A(i, k) B(k, j)`` arrays, so BLAS can take it."""
@@ -387,8 +381,7 @@ class _Lowerer:
         prog = self.prog
         params = [Buffer(p.buffer, p.dtype if not p.dtype.is_float else self.dtype,
                          p.shape, Role.IN) for p in prog.params]
-        outs = []
-        scalars = []
+        outs, scalars = [], []
         for p in prog.params:
             if not p.shape:
                 sym = sp.Symbol("_ac_s" + p.buffer.removeprefix("_ac_in"))
@@ -409,17 +402,13 @@ class _Lowerer:
             i, n = _nest(d, self.fresh)
             inits += i
             nests += n
-        body = tuple(scalars + inits + nests)
-        used = {b.name for b in self.temps_in_use()}
-        temps = tuple(t for t in self.temps if t.name in used)
-        return Kernel(f"_ac_tensor_{self.dtype.char}", tuple(params + outs) + temps, body,
-                      sizes=prog.sizes)
+        return Kernel(f"_ac_tensor_{self.dtype.char}", tuple(params + outs + self.temps_in_use()),
+                      tuple(scalars + inits + nests), sizes=prog.sizes)
 
     def alias_outputs(self):
         """An output that is exactly a temporary (a whole reduction) is computed in place."""
-        done = False
-        while not done:
-            done = self._alias_one()
+        while not self._alias_one():
+            pass
 
     def _alias_one(self) -> bool:
         for d in self.defs:
@@ -455,11 +444,7 @@ def _plain_read(e, idx) -> bool:
 def _ordered_free(f, candidates) -> list:
     """The candidate index symbols ``f`` depends on, by first appearance (a canonical order)."""
     cand = set(candidates)
-    order = []
-    for node in sp.preorder_traversal(f):
-        if node in cand and node not in order:
-            order.append(node)
-    return order
+    return list(dict.fromkeys(node for node in sp.preorder_traversal(f) if node in cand))
 
 
 def _position_scores(body, target, symbols) -> dict:
@@ -500,18 +485,16 @@ def _nest(d: _Def, fresh):
     order = sorted(everything, key=lambda s: scores[s])  # stable: free first on ties
     if d.op is None:
         return [], _loops(order, extents, [Assign(target, d.body)])
-    init_value = d.op.identity
-    acc = Accumulate(target, d.body, d.op)
+    init_value, acc = d.op.identity, Accumulate(target, d.body, d.op)
     if not d.free:   # a full reduction: its initialisation goes first with the others
         return [Assign(target, init_value)], _loops(order, extents, [acc])
-    free_first = all(order.index(f) < len(d.free) for f in d.free)
-    if free_first:
+    if all(order.index(f) < len(d.free) for f in d.free):
         red_order = order[len(d.free):]
         inner = [Assign(target, init_value)] + _loops(red_order, extents, [acc])
         return [], _loops(order[:len(d.free)], extents, inner)
     init_idx = [fresh() for _ in d.free]
-    init_target = d.target[tuple(init_idx)] if d.free else d.target[0]
-    init = _loops(init_idx, dict(zip(init_idx, d.extents)), [Assign(init_target, init_value)])
+    init = _loops(init_idx, dict(zip(init_idx, d.extents)),
+                  [Assign(d.target[tuple(init_idx)], init_value)])
     return init, _loops(order, extents, [acc])
 
 

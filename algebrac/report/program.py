@@ -108,6 +108,14 @@ def fold(items, max_lines: int, render, gap) -> list:
 
 
 # ---- elementwise programs (Ufunc) -------------------------------------------------------------
+def given_names(names, nout: int, printer) -> list:
+    """The LaTeX of the output names a user gave (``names=``), one per output."""
+    names = list(names)
+    if len(names) != nout:
+        raise SignatureError(f"names= needs one name per output ({nout}), got {len(names)}")
+    return [n if isinstance(n, str) else printer.doprint(n) for n in names]
+
+
 def _fresh_letter(pool, used: set) -> str:
     return next((c for c in pool if c not in used), pool[-1])
 
@@ -151,10 +159,7 @@ def elementwise_program(exprs, args, prepared, names=None) -> Program:
         display[sym] = f"{letter}_{{{k}}}"
     nout = len(prepared.outputs)
     if names is not None:
-        names = list(names)
-        if len(names) != nout:
-            raise SignatureError(f"names= needs one name per output ({nout}), got {len(names)}")
-        out_tex = [n if isinstance(n, str) else printer.doprint(n) for n in names]
+        out_tex = given_names(names, nout, printer)
     else:
         base = _fresh_letter(("f", "g", "h", "F"), used)
         labels = _derivative_labels(exprs, args, base)

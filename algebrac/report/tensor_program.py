@@ -19,12 +19,11 @@ from __future__ import annotations
 import sympy as sp
 
 from ..dtypes import DType
-from ..errors import SignatureError
 from ..expr.functions import ReduceMax, ReduceMin
 from ..expr.printing import IndexLatexPrinter
 from ..expr.tensor import Tensor
 from ..lower.ir import ReduceOp
-from .program import Equation, Program
+from .program import Equation, Program, given_names
 
 __all__ = ["tensor_program"]
 
@@ -74,27 +73,15 @@ def tensor_program(fn, names=None) -> Program:
         display[size] = printer.doprint(dim)
     used = set(user) | {str(d) for d in prog.dims}
 
-    nout = len(prog.outputs)
     if names is not None:
-        names = list(names)
-        if len(names) != nout:
-            raise SignatureError(f"names= needs one name per output ({nout}), got {len(names)}")
-        out_tex = [n if isinstance(n, str) else printer.doprint(n) for n in names]
-        labels: dict = {}
+        out_tex = given_names(names, len(prog.outputs), printer)
     else:
         # Unnamed outputs get letters (f, g, h): an element of a vector output reads g_{i}.
         pool = [c for c in ("f", "g", "h", "F", "G", "H") if c not in used]
-        base = pool[0]
-        labels = _derivative_labels(fn.outputs, fn.inputs, base)
+        labels = _derivative_labels(fn.outputs, fn.inputs, pool[0])
         letters_out = iter(pool)
-        out_tex = []
-        for k, o in enumerate(fn.outputs):
-            if o.name:
-                out_tex.append(printer.doprint(sp.Symbol(o.name)))
-            elif k in labels:
-                out_tex.append(labels[k])
-            else:
-                out_tex.append(next(letters_out, None) or rf"f_{{{k}}}")
+        out_tex = [printer.doprint(sp.Symbol(o.name)) if o.name else labels[k] if k in labels
+                   else next(letters_out, None) or rf"f_{{{k}}}" for k, o in enumerate(fn.outputs)]
     for k, o in enumerate(prog.outputs):
         display[sp.Symbol(o.buffer)] = out_tex[k]
     letters = iter([c for c in _TEMP_LETTERS if c not in used | set(out_tex)])
