@@ -26,6 +26,7 @@ that kept firing.
 from __future__ import annotations
 
 import collections
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -132,19 +133,7 @@ class _Walk:
         return self.deadline is not None and self.deadline.expired()
 
 
-class _Inputs:
-    """A node's arguments' constraints, found once a rule fires (most nodes match none)."""
-
-    def __init__(self, node, memo: dict):
-        self.node, self.memo, self.value = node, memo, None
-
-    def get(self) -> frozenset:
-        if self.value is None:
-            self.value = frozenset().union(*(constraints(a, self.memo) for a in self.node.args))
-        return self.value
-
-
-def _try_rule(r: Rule, node, walk: _Walk, args_constraints: _Inputs):
+def _try_rule(r: Rule, node, walk: _Walk, args_constraints):
     """``r(node)``, or ``None`` when the rule fails or its result is not admissible."""
     if r.limit and not walk.limits:
         return None
@@ -155,7 +144,7 @@ def _try_rule(r: Rule, node, walk: _Walk, args_constraints: _Inputs):
     if new is None or new == node:
         return None
     try:
-        ok = admissible(node, new, args_constraints.get(), walk.guard_memo)
+        ok = admissible(node, new, args_constraints(), walk.guard_memo)
     except Exception:  # noqa: BLE001
         ok = False
     return new if ok else None
@@ -166,7 +155,9 @@ def _apply(node, phase: Phase, walk: _Walk, fired):
         rules = phase.for_head(type(node))
         if not rules or walk.expired():
             return node
-        inputs = _Inputs(node, walk.guard_memo)
+        # the arguments' constraints ask SymPy's assumptions: found once a rule fires
+        inputs = functools.cache(lambda n=node: frozenset().union(
+            *(constraints(a, walk.guard_memo) for a in n.args)))
         for r in rules:
             new = _try_rule(r, node, walk, inputs)
             if new is not None:
