@@ -519,7 +519,10 @@ def resolve_names(expr: sp.Basic) -> sp.Basic:
     >>> e, type(e.args[0]).__module__
     (expm1(x) + loggamma(x), 'sympy.codegen.cfunctions')
     """
-    undefined = [f for f in expr.atoms(AppliedUndef) if type(f).__name__ in _BY_NAME]
+    from .simplify.substitute import nodes
+
+    undefined = [f for f in nodes(expr)
+                 if isinstance(f, AppliedUndef) and type(f).__name__ in _BY_NAME]
     if not undefined:
         return expr
     return expr.xreplace({f: _BY_NAME[type(f).__name__](*f.args) for f in undefined})

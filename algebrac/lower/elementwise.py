@@ -84,11 +84,14 @@ def _short(node) -> str:
 
 
 def _nodes(expr):
-    """Pre-order nodes; a function computed through REWRITES is seen as its rewrite
-    (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
-    stack = [expr]
+    """Pre-order nodes, each distinct one once; a function computed through REWRITES is
+    seen as its rewrite (``exp_polar(2*I*pi)`` is 1, not the complex constant ``I``)."""
+    stack, seen = [expr], set()
     while stack:
         node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
         if type(node) in REWRITES and unsupported_reason(node) is None:
             node = REWRITES[type(node)](*node.args)
         yield node
@@ -215,11 +218,15 @@ def _symbolic(exprs, args, stabilize, limits=False, cut=()):
     exprs = [*(v for _, v in cut), *exprs]
     if stabilize:  # treat unknown-domain symbols as the reals floats stand for
         forward, _ = _realify(sp.Tuple(*args))
-        exprs = [rename(e, forward) for e in exprs]
+        memo: dict = {}
+        exprs = [rename(e, forward, memo) for e in exprs]
         args = [forward.get(a, a) for a in args]
     labels = [*(f"part {s}" for s in names), *range(len(exprs) - len(names))]
-    exprs = [rewritten(e, k, stabilize, deadline, limits=limits) for k, e in zip(labels, exprs)]
-    exprs = [rename(e, dict(zip(args, mangled))) for e in exprs]
+    memos: dict = {}  # the outputs share subexpressions (a gradient its function's): rewrite each once
+    exprs = [rewritten(e, k, stabilize, deadline, limits=limits, memos=memos)
+             for k, e in zip(labels, exprs)]
+    to_mangled, memo = dict(zip(args, mangled)), {}
+    exprs = [rename(e, to_mangled, memo) for e in exprs]
     try:
         with hard_limit(None if budget is None else deadline.left() + GRACE):
             lets, reduced = cse(exprs)
@@ -239,17 +246,20 @@ def _in_order(lets) -> list:
 
 
 def rewritten(e, k, stabilize, deadline, *, limits=False, assume_real=False,
-              check=_check_supported):
+              check=_check_supported, memos=None):
     """Output ``k`` stabilized or specialized; as written (specialized only) if that fails.
 
     Shared by scalar and tensor programs: a rewrite that raises, brings in a
     non-real value, makes a node ``check`` refuses, or runs past ``deadline``
     (plus ``GRACE`` for one stuck SymPy call) leaves the output as written.
+    ``memos``: what the rules made of each subexpression, shared by the outputs of one
+    compile (see :func:`~algebrac.simplify.rules.rewrite`).
     """
     try:
         with hard_limit(None if deadline.at is None else deadline.left() + GRACE):
-            out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline)
-                   if stabilize else specialize(e, deadline=deadline))
+            out = (_stabilize_expr(e, None, assume_real, limits=limits, deadline=deadline,
+                                   memos=memos)
+                   if stabilize else specialize(e, deadline=deadline, memos=memos))
         if deadline.expired():  # the parts not reached still need the table forms (re(x) -> x)
             with sp.evaluate(False):
                 out = specialize(out)

@@ -41,6 +41,7 @@ __all__ = ["CFamilyPrinter", "NestPrinter", "SAFE_NAME", "stride_name"]
 SAFE_NAME = re.compile(r"^_ac_[A-Za-z0-9_]+$")
 MAX_POW_UNROLL = 16
 PREC_POW = sp.printing.precedence.PRECEDENCE["Pow"]
+PREC_MUL = sp.printing.precedence.PRECEDENCE["Mul"]
 
 
 def float_literal(value: float, dtype: DType) -> str:
@@ -145,9 +146,17 @@ class CFamilyPrinter(C99CodePrinter):
         # overflows for tiny b) nor a/(b*...*b) (the product overflows before the
         # quotient does).  Each step moves toward the result, so none overflows early.
         c, _ = expr.as_coeff_Mul()
-        if c.is_negative:
-            return "-" + self.parenthesize(-expr, PREC_POW)
+        if c.is_negative:   # a product's precedence (Mul) is below Pow's: parenthesized
+            pos = -expr
+            return "-" + (f"({self._print(pos)})" if pos.is_Mul else
+                          self.parenthesize(pos, PREC_POW))
         den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
+        if not den and (c.is_Rational or c.is_Float) and expr not in self.math_macros:
+            # SymPy's own _print_Mul, less the precedence test that builds -expr (the
+            # coefficient is not negative here): a large body has thousands of products.
+            factors = expr.as_ordered_factors() if self.order not in ("old", "none") \
+                else expr.args
+            return "*".join(self.parenthesize(f, PREC_MUL) for f in factors)
         if not den:
             return super()._print_Mul(expr)
         num = sp.Mul(*[f for f in expr.args if not any(f is d for d in den)])

@@ -22,6 +22,7 @@ kernel k(in _ac_in0: float64[_ac_d0], out _ac_out0: float64[_ac_d0], out _ac_out
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, replace
 
@@ -43,14 +44,19 @@ class Access:
 
 
 def _reads(expr, out: list) -> None:
-    expr = sp.sympify(expr)
-    bases = set()
+    out.extend(_reads_of(sp.sympify(expr)))
+
+
+@functools.lru_cache(maxsize=1 << 16)   # each pass asks again of the statements it kept
+def _reads_of(expr) -> tuple:
+    out, bases = [], set()
     for ix in expr.atoms(sp.Indexed):
         bases.add(ix.base.name)
         out.append(Access(ix.base.name, tuple(ix.indices), "read"))
     for s in expr.free_symbols:
         if type(s) is sp.Symbol and s.name not in bases:
             out.append(Access(s.name, (), "read"))
+    return tuple(out)
 
 
 def _target(t) -> tuple:

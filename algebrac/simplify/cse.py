@@ -29,7 +29,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .order import keep_order
-from .substitute import xreplace
+from .substitute import functions_as_written as _same, xreplace
 
 __all__ = ["cse"]
 
@@ -100,23 +100,24 @@ def cse(exprs, prefix: str = "_ac_t"):
         mark(e)
 
     inline: dict = {}
-    kept = []
+    kept, seen = [], {}   # seen: one memo for the growing ``inline`` (see xreplace)
     for sym, value in lets:
-        value = xreplace(value, inline)
+        value = xreplace(value, inline, seen, _same)
         if sym in needed:
             kept.append((sym, value))
         else:
             inline[sym] = value
     if inline:
-        reduced = [xreplace(e, inline) for e in reduced]
+        reduced = [xreplace(e, inline, seen, _same) for e in reduced]
     # Renumber so names stay dense and stable whatever was inlined.
     renames = {sym: sp.Symbol(f"{prefix}{k}") for k, (sym, _) in enumerate(kept)}
-    kept = [(renames[s], xreplace(v, renames)) for s, v in kept]
-    reduced = [xreplace(e, renames) for e in reduced]
+    renames, seen = {s: r for s, r in renames.items() if s != r}, {}
+    kept = [(renames.get(s, s), xreplace(v, renames, seen, _same)) for s, v in kept]
+    reduced = [xreplace(e, renames, seen, _same) for e in reduced]
     # A temporary changes the print order of the sums it is a term of: keep theirs.
-    memo, full = {}, {}
+    memo, full, seen = {}, {}, {}
     for s, v in kept:   # each temporary's value in the inputs alone
-        full[s] = xreplace(v, full)
+        full[s] = xreplace(v, full, seen, _same)
     kept = [(s, keep_order(v, full, memo)) for s, v in kept]
     reduced = [keep_order(e, full, memo) for e in reduced]
     return kept, reduced

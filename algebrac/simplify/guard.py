@@ -34,6 +34,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p, log2, log10
 
 from ..expr.functions import log1mexp, logdiffexp, xlog1py, xlogy
+from .substitute import nodes
 
 __all__ = ["admissible", "constraints", "nonreal"]
 
@@ -77,10 +78,13 @@ def constraints(expr, memo: dict | None = None) -> frozenset:
     return out
 
 
+_CONSTANTS = (sp.Number, sp.NumberSymbol, type(sp.I), type(sp.zoo))
+
+
 def nonreal(expr) -> frozenset:
     """The non-real atoms of ``expr``: ``I``, ``zoo``, ``nan`` and complex numbers."""
-    return frozenset(a for a in expr.atoms(sp.Number, sp.NumberSymbol, type(sp.I), type(sp.zoo))
-                     if a.is_extended_real is not True)
+    return frozenset(a for a in nodes(expr)
+                     if isinstance(a, _CONSTANTS) and a.is_extended_real is not True)
 
 
 def _kept(c, after: frozenset) -> bool:

@@ -21,6 +21,7 @@ from sympy.core.operations import LatticeOp
 from sympy.simplify.radsimp import fraction
 
 from ..expr.functions import erfcx, sigmoid, softplus
+from .substitute import nodes
 
 __all__ = ["coeff_of", "exp_terms", "is_real", "is_positive", "has_exp_like", "as_square", "others",
            "same", "factors_of", "find_factor"]
@@ -65,7 +66,7 @@ def is_real(e: sp.Basic) -> bool:
     """
     if e.is_extended_real:
         return True
-    return not e.has(sp.I) and all(s.is_extended_real for s in e.free_symbols)
+    return sp.I not in nodes(e) and all(s.is_extended_real for s in e.free_symbols)
 
 
 def is_positive(e: sp.Basic) -> bool:
@@ -82,7 +83,7 @@ def is_positive(e: sp.Basic) -> bool:
 
 
 def has_exp_like(e: sp.Basic) -> bool:
-    return e.has(*EXP_LIKE)
+    return any(isinstance(n, EXP_LIKE) for n in nodes(e))
 
 
 def as_square(t: sp.Basic) -> sp.Basic | None:

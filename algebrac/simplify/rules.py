@@ -26,6 +26,7 @@ that kept firing.
 from __future__ import annotations
 
 import collections
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -143,7 +144,7 @@ def _try_rule(r: Rule, node, walk: _Walk, args_constraints):
     if new is None or new == node:
         return None
     try:
-        ok = admissible(node, new, args_constraints, walk.guard_memo)
+        ok = admissible(node, new, args_constraints(), walk.guard_memo)
     except Exception:  # noqa: BLE001
         ok = False
     return new if ok else None
@@ -154,7 +155,9 @@ def _apply(node, phase: Phase, walk: _Walk, fired):
         rules = phase.for_head(type(node))
         if not rules or walk.expired():
             return node
-        inputs = frozenset().union(*(constraints(a, walk.guard_memo) for a in node.args))
+        # the arguments' constraints ask SymPy's assumptions: found once a rule fires
+        inputs = functools.cache(lambda n=node: frozenset().union(
+            *(constraints(a, walk.guard_memo) for a in n.args)))
         for r in rules:
             new = _try_rule(r, node, walk, inputs)
             if new is not None:

@@ -55,6 +55,8 @@ def exp_of_neg_softplus_to_sigmoid(node):
     return None
 
 
-def specialize(expr: sp.Basic, trace: Trace | None = None, deadline=None) -> sp.Basic:
-    """Apply the specialize phase bottom-up to a fixed point (``deadline``: see ``rewrite``)."""
-    return rewrite(expr, [SPECIALIZE], trace, deadline=deadline)
+def specialize(expr: sp.Basic, trace: Trace | None = None, deadline=None,
+               memos: dict | None = None) -> sp.Basic:
+    """Apply the specialize phase bottom-up to a fixed point (``deadline``, ``memos``: see
+    ``rewrite``)."""
+    return rewrite(expr, [SPECIALIZE], trace, memos, deadline=deadline)

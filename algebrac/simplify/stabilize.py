@@ -79,26 +79,27 @@ def _realify(expr):
     return forward, back
 
 
-def rename(expr, mapping: dict):
+def rename(expr, mapping: dict, memo: dict | None = None):
     """``expr`` with symbols replaced by ``mapping``, without re-evaluating any node.
 
     ``xreplace`` rebuilds every node above a replaced symbol through its
     constructor; with new assumptions SymPy may then fold or expand it
     (``log(-2*exp(x))`` becomes complex for real ``x``) or run for minutes.
+    ``memo``: shared by the calls with one ``mapping`` (see :func:`xreplace`).
     """
     if not mapping:
         return expr
     with sp.evaluate(False):
-        return xreplace(expr, mapping)
+        return xreplace(expr, mapping, memo)
 
 
 def _stabilize_expr(expr, trace: Trace | None, assume_real: bool, limits: bool = False,
-                    deadline=None, restore: bool = True):
+                    deadline=None, restore: bool = True, memos: dict | None = None):
     expr = sp.sympify(expr, strict=True)
     forward, back = _realify(expr) if assume_real else ({}, {})
     work = Trace() if trace is not None else None
     out = rename(expr, forward)
-    memos: dict = {}
+    memos = {} if memos is None else memos
     for _ in range(MAX_PASSES):
         before = out
         out = rewrite(out, PHASES, work, memos, limits=limits, deadline=deadline)

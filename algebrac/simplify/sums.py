@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .substitute import nodes
+
 __all__ = ["MAX_TERMS", "expand_sums", "sum_reason"]
 
 MAX_TERMS = 256   # terms ac.compile writes out; longer sums belong in ac.function (ac.sum)
@@ -72,7 +74,7 @@ def _expand(node):
 
 def expand_sums(expr: sp.Basic) -> sp.Basic:
     """``expr`` with every sum that has a known, small number of terms written out."""
-    if not expr.has(sp.Sum):
+    if not any(isinstance(n, sp.Sum) for n in nodes(expr)):
         return expr
     out = expr.replace(lambda n: isinstance(n, sp.Sum), _expand)
     if out.has(sp.Derivative):   # d/dx of a sum whose limits depend on x: now computable
