@@ -48,9 +48,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..dtypes import DType
-from ..lower.ir import Buffer, Kernel, Loop, LoopKind, Role
 from ..errors import VerifyError
-from ..lower.ir import Let
+from ..lower.ir import Buffer, Kernel, Let, Loop, LoopKind, Role
+from ..lower.schedule import _values
 from ..lower.printing import CFamilyPrinter
 from . import parts
 from .branches import Group, Select, plan_branches
@@ -424,14 +424,6 @@ def _cost(kernel: Kernel) -> int:
         elif node.args:
             total += 1
     return max(total, 1)
-
-
-def _values(stmts):
-    for s in stmts:
-        if isinstance(s, Loop):
-            yield from _values(s.body)
-        elif hasattr(s, "value"):
-            yield s.value
 
 
 def _simd_declarations(printers) -> list:

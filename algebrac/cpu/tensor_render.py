@@ -23,7 +23,7 @@ from ..errors import UnsupportedError
 from ..lower.ir import Buffer, Call, Kernel, Loop, LoopKind, Role
 from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
-from ..lower.schedule import reductions_of
+from ..lower.schedule import _values, _walk, reductions_of
 from .render import CPrinter, Source, _simd_declarations, has_libmvec, pyx_module
 from .scipy_calls import scipy_parts
 
@@ -88,7 +88,14 @@ static void _ac_give(_ac_block *b)
 # (algebrac._kernels).  Letting the BLAS start its own threads instead makes two pools
 # share the cores, and libgomp's workers spin after each of our parallel regions exactly
 # while OpenBLAS's want the CPUs: MLP forward+backward on 2 cores took 35 ms so, 16 ms
-# split.  A BLAS whose thread count cannot be held runs as it likes.
+# split.  A BLAS whose thread count cannot be held runs as it likes.  A deep product (a
+# gradient Xᵀ G over a batch) splits the contraction, so each thread reads its own rows of
+# the operands; the partial products are added in thread order.
+# _ac_gemm_<s> computes column-major C (m x n, ldc) = alpha op(A) op(B) (BLAS conventions,
+# beta = 0).  OpenBLAS runs a product with a narrow first dimension at about half speed
+# (softmax's gradient Xᵀ G, 10 x 100 over 10^5 rows: 22 ms, its transpose 13.5 ms): a
+# narrow, long product (m <= 16, m < n <= k) is computed as Cᵀ into scratch and transposed
+# (m*n moves beside m*n*k multiply-adds).  Sizes are known only there, at call time.
 GEMM_SPLIT = 1 << 20
 GEMM_DEEP = 8
 _GEMM = """\
@@ -102,9 +109,6 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
         _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
         return;
     }}
-    /* A deep product (k >= {deep} max(m, n): a gradient Xᵀ G over a batch) splits k, so each
-       thread reads its own rows of the operands, and the partial products are added in
-       thread order; otherwise each thread takes a block of C's rows or columns. */
     const int deep = (double)k >= {deep}.0 * (m > n ? m : n);
     {t} *part = deep ? ({t} *)_ac_scratch(sizeof({t}) * (size_t)m * n * (nthr - 1)) : NULL;
     int fpe = 0;
@@ -143,11 +147,6 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
     _ac_blas_hold_ptr->release();
     if (fpe) feraiseexcept(fpe);
 }}
-/* Column-major C (m x n, ldc) = alpha op(A) op(B), BLAS conventions, beta = 0.  OpenBLAS
-   runs a product with a narrow first dimension at about half speed (softmax's gradient Xᵀ G,
-   10 x 100 over 10^5 rows: 22 ms, its transpose 13.5 ms): a narrow, long product (m <= 16,
-   m < n <= k) is computed as Cᵀ into scratch and transposed (m*n moves beside m*n*k
-   multiply-adds).  Sizes are known only here, at call time. */
 static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a, int lda,
                        {t} *b, int ldb, {t} *c, int ldc)
 {{
@@ -419,19 +418,6 @@ def _copy(pad, rows, cols, dense, strided, s0, s1, into_dense: bool) -> list:
             f"{pad}        {a} = {b};" if into_dense else f"{pad}        {b} = {a};"]
 
 
-def _values(stmts):
-    for s in stmts:
-        if isinstance(s, Loop):
-            yield from _values(s.body)
-        elif hasattr(s, "value"):
-            yield sp.sympify(s.value)
-
-
-def _has_call(stmts) -> bool:
-    return any(isinstance(s, Call) or (isinstance(s, Loop) and _has_call(s.body))
-               for s in stmts)
-
-
 def render_kernel(kernel: Kernel, printers: list) -> str:
     """The C function computing ``kernel`` for one set of core arrays."""
     p = TensorPrinter(kernel)
@@ -538,7 +524,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
     types = ", ".join(", ".join(b.dtype.npy_type for b in _operands(k)) for k in kernels)
     funcs = ", ".join(f"_ac_loop_{k.name}" for k in kernels)
     nk = len(kernels)
-    use_blas = any(_has_call(k.body) for k in kernels)
+    use_blas = any(any(isinstance(s, Call) for s in _walk(k.body)) for k in kernels)
     simd = _simd_declarations(printers) if has_libmvec() else []
     # SciPy's special functions: pointers the Cython part sets (see cpu/scipy_calls.py).
     rows = set()
