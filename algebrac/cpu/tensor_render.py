@@ -124,10 +124,11 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
             {t} *dst = tid ? part + (size_t)(tid - 1) * m * n : c;
             int ldd = tid ? m : ldc;
             if (len > 0)
-                _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha, a + (ta == 'N' ? (size_t)lo * lda : lo),
-                          &lda, b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, &beta, dst, &ldd);
+                _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha,
+                          a + (ta == 'N' ? (size_t)lo * lda : lo), &lda,
+                          b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, &beta, dst, &ldd);
             else
-                for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q * ldd + r] = 0;
+                for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q*ldd+r] = 0;
             #pragma omp barrier
             #pragma omp for schedule(static)
             for (npy_intp q = 0; q < n; q++)
@@ -152,9 +153,9 @@ static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *
 {{
     {t} *ct = m > 0 && m <= 16 && m < n && n <= k ? ({t} *)_ac_scratch(sizeof({t}) * m * n) : NULL;
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {{
+    if (k <= 0)
         for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) c[q * ldc + r] = 0;
-    }} else if (ct) {{
+    else if (ct) {{
         _ac_gemm_{s}_split(tb == 'N' ? 'T' : 'N', ta == 'N' ? 'T' : 'N', n, m, k, alpha, b, ldb,
                          a, lda, ct, n);
         for (npy_intp q = 0; q < n; q++)
@@ -546,8 +547,8 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "static _ac_gemm_s_t _ac_sgemm = NULL;",
         "static void _ac_set_blas(void *d, void *s) "
         "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
-        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP) for s, t in (("d", "double"), ("s", "float"))
-          if use_blas),
+        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)
+          for s, t in (("d", "double"), ("s", "float")) if use_blas),
         *bodies, *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",

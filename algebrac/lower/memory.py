@@ -151,8 +151,7 @@ def store_shared_calls(kernel: Kernel) -> Kernel:
 
 
 def _costly(expr, index):
-    """Calls of ``expr`` that depend on ``index``, outermost first (Piecewise/Min/Max are
-    selections, not worth a store)."""
+    """Calls in ``expr`` on ``index``, outermost first (Piecewise/Min/Max only select)."""
     return [c for c in sp.preorder_traversal(expr)
             if isinstance(c, sp.Function) and not isinstance(c, (sp.Piecewise, sp.Min, sp.Max))
             and index in c.free_symbols]
@@ -166,10 +165,11 @@ def _share(stmts, bufs, counter) -> tuple:
         if not (isinstance(st, Assign) and isinstance(st.target, sp.Indexed)):
             continue
         buf = bufs.get(st.target.base.name)
-        if (buf is None or buf.role is Role.IN or not buf.dtype.is_float or
-                [ix.has(l2.index) for ix in st.target.indices].count(True) != 1 or
-                l2.index not in st.target.indices or any(
-                    x.base.name == buf.name and x != st.target for x in st.value.atoms(sp.Indexed))):
+        idx = st.target.indices
+        if (buf is None or buf.role is Role.IN or not buf.dtype.is_float
+                or l2.index not in idx or sum(ix.has(l2.index) for ix in idx) != 1
+                or any(x.base.name == buf.name and x != st.target
+                       for x in st.value.atoms(sp.Indexed))):
             continue    # each iteration must own its element of a float buffer
         for a in range(b):
             l1 = out[a]
