@@ -34,23 +34,11 @@ from sympy.core.basic import _args_sortkey
 from sympy.logic.boolalg import Boolean
 
 from ..deep import _children, _reciprocal, postorder, share, unconditional
-from .order import SumAsWritten, print_order
+from .order import as_written
 
 __all__ = ["cse"]
 
 WIDEST = 32   # a sum or product shares pairs among its this many most shared parts
-
-
-def _as_written(node, args):
-    """``node`` with ``args``; a sum of more than two terms keeps the print order it has
-    (a temporary in a term would change it: ``-x - pw + s`` prints as ``-pw + s - x``,
-    and two terms near 1e137 would cancel first; see :mod:`~algebrac.simplify.order`)."""
-    if not isinstance(node, sp.Add) or isinstance(node, SumAsWritten) or len(args) <= 2:
-        return node.func(*args)
-    where: dict = {}   # each term -> the places it is at (equal terms may repeat)
-    for k in reversed(range(len(args))):
-        where.setdefault(node.args[k], []).append(k)
-    return SumAsWritten(*(args[where[term].pop()] for term in print_order(node.args)))
 
 
 def _rebuilt(exprs, build, kids=_children) -> list:
@@ -66,17 +54,6 @@ def _rebuilt(exprs, build, kids=_children) -> list:
 
 def _same(node, args):
     return node if all(n is a for n, a in zip(args, node.args)) else node.func(*args)
-
-
-def _negated(exprs) -> list:
-    """``exprs`` with each sum whose negation is also a node written as ``-1*(that)``,
-    so both share it (as ``sympy.cse`` does: ``a - b`` and ``b - a``)."""
-    nodes = set(postorder(exprs))
-    with sp.evaluate(True):
-        neg = {a: n for a in nodes if a.is_Add and a.could_extract_minus_sign()
-               and (n := sp.Add(*(-t for t in a.args))) in nodes}
-    return _rebuilt(exprs, lambda node, args: sp.Mul(-1, args[0]) if node in neg
-                    else _same(node, args), lambda n: (neg[n],) if n in neg else _children(n))
 
 
 def _parts(node) -> dict:
@@ -143,4 +120,4 @@ def cse(exprs, prefix: str = "_ac_t"):
     safe to compute once per element before the outputs.
     """
     return share(_paired([sp.sympify(e) for e in exprs]), prefix,
-                 lambda node, _: isinstance(node, (sp.Expr, Boolean)), _as_written)
+                 lambda node, _: isinstance(node, (sp.Expr, Boolean)), as_written)
