@@ -30,7 +30,6 @@ from collections import Counter
 from itertools import combinations
 
 import sympy as sp
-from sympy.core.basic import _args_sortkey
 from sympy.logic.boolalg import Boolean
 
 from ..deep import _children, _reciprocal, postorder, share, unconditional
@@ -41,14 +40,13 @@ __all__ = ["cse"]
 WIDEST = 32   # a sum or product shares pairs among its this many most shared parts
 
 
-def _rebuilt(exprs, build, kids=_children) -> list:
-    """``exprs`` rebuilt bottom-up, unevaluated: each node as ``build(node, its kids' new
-    forms)`` (``kids(node)``: its arguments, or what it is rebuilt from)."""
+def _rebuilt(exprs, build, order) -> list:
+    """``exprs`` (``order``: their :func:`postorder`) rebuilt bottom-up, unevaluated: each
+    node as ``build(node, its arguments' new forms)``."""
     memo: dict = {}
     with sp.evaluate(False):
-        for node in postorder(exprs, kids):
-            args = [memo[a] for a in kids(node)]
-            memo[node] = build(node, args)
+        for node in order:
+            memo[node] = build(node, [memo[a] for a in _children(node)])
     return [memo[e] for e in exprs]
 
 
@@ -75,10 +73,11 @@ def _paired(exprs, rounds: int = 4) -> list:
         free = unconditional(exprs, order)
         parts = {n: _parts(n) for n in order if (n.is_Add or n.is_Mul) and n in free}
         seen = Counter((h, f) for ps in parts.values() for h, fs in ps.items() for f in fs)
+        pos = {n: k for k, n in enumerate(order)}
         for ps in parts.values():   # the most shared parts (pairs of a 1000-term sum:
-            for h, fs in ps.items():   # quadratic), each pair in SymPy's order of arguments
+            for h, fs in ps.items():   # quadratic), each pair in one order
                 top = sorted((f for f in fs if seen[h, f] > 1), key=lambda f, h=h: -seen[h, f])
-                ps[h] = sorted(top[:WIDEST], key=_args_sortkey)
+                ps[h] = sorted(top[:WIDEST], key=pos.get)
         count = Counter((h, *p) for ps in parts.values() for h, fs in ps.items()
                         for p in combinations(fs, 2))
         rank = {p: k for k, p in enumerate(sorted((p for p in count if count[p] > 1),
@@ -96,6 +95,8 @@ def _paired(exprs, rounds: int = 4) -> list:
                   if len(n.args) > 2 and (ps := [p for p in p0 if used[p] > 1])}
         if not chosen:
             break
+        pairs = {(h, frozenset(n.args)): n.args for h in (sp.Add, sp.Mul) for n in order
+                 if type(n) is h and len(n.args) == 2}   # a pair as its node has it
 
         def group(node, args):
             if node not in chosen:
@@ -104,11 +105,13 @@ def _paired(exprs, rounds: int = 4) -> list:
             gone = {(p[0], f) for p in chosen[node] for f in p[1:]}
             rest = [a for a in node.args if (node.func, a) not in gone
                     and not (_reciprocal(a) and (sp.Pow, a.base) in gone)]
+            new.update([(f.base, b.base) for f, b in new.items() if _reciprocal(f)])
             return node.func(*(new[a] for a in rest), *(
-                sp.Pow(sp.Mul(new[sp.Pow(a, -1)].base, new[sp.Pow(b, -1)].base), -1)
-                if h is sp.Pow else h(new[a], new[b]) for h, a, b in chosen[node]))
+                sp.Pow(sp.Mul(*(new[f] for f in pairs.get((sp.Mul, frozenset(p)), p))), -1)
+                if h is sp.Pow else h(*(new[f] for f in pairs.get((h, frozenset(p)), p)))
+                for h, *p in chosen[node]))
 
-        exprs = _rebuilt(exprs, group)
+        exprs = _rebuilt(exprs, group, order)
     return exprs
 
 

@@ -64,11 +64,11 @@ def print_order(terms) -> list:
     parts, gens = [], set()
     for term in terms:   # each term's coefficient, commutative and other factors
         c, rest = term.as_coeff_Mul()
-        coeff, powers, other = complex(c), {}, []
+        coeff, powers, other = _complex(c), {}, []
         for factor in (sp.Mul.make_args(rest) if rest is not sp.S.One else ()):
             if factor.is_number:
                 try:
-                    coeff *= complex(factor)
+                    coeff *= _complex(factor)
                     continue
                 except (TypeError, ValueError):
                     pass
@@ -90,3 +90,13 @@ def print_order(terms) -> list:
         return (*monom, (1,)), other, coeff
 
     return [terms[k] for k in sorted(range(len(terms)), key=key)]
+
+
+def _complex(c) -> complex:
+    """``complex(c)``; a rational's (correctly rounded either way) without SymPy's evalf."""
+    if c.is_Rational:
+        try:
+            return complex(c.p / c.q)
+        except OverflowError:
+            pass
+    return complex(c)
