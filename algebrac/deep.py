@@ -138,15 +138,11 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
 
 
 def share(exprs, prefix: str, worth, rebuild=None, order=None, **assumptions):
-    """``(lets, outputs)``: each subexpression of ``exprs`` used more than once (counting
-    every parent and output, as a tree walk that stops at a repeat would) and
-    computed for every element (not only in a ``Piecewise`` branch or later
-    condition), for which ``worth(node, its size with earlier lets as symbols)``
-    holds, becomes a symbol ``<prefix><k>`` (with ``assumptions``) defined in
-    ``lets``, in dependency order; each distinct node is visited once.  A shared
-    ``b**-n`` is shared at ``b`` (``x/b`` rounds once, ``x*(1/b)`` twice).  Nodes
-    are rebuilt unevaluated, by ``rebuild(node, args)`` (default ``node.func(*args)``).
-    """
+    """``(lets, outputs)``: each node of ``exprs`` used more than once (by each parent
+    and output) and computed for every element (:func:`unconditional`), for which
+    ``worth(node, its size with earlier lets as symbols)`` holds, as a symbol defined in
+    ``lets``; each node visited once, rebuilt unevaluated by ``rebuild`` (see
+    :func:`rebuilt`).  A shared ``b**-n`` is shared at ``b`` (``x/b`` rounds once)."""
     order = postorder(exprs) if order is None else order
     uses = Counter(exprs)
     for node in order:
@@ -160,8 +156,7 @@ def share(exprs, prefix: str, worth, rebuild=None, order=None, **assumptions):
         for node in order:
             kids = _children(node)
             new = tuple(memo[a] for a in kids)
-            memo[node] = (node if all(n is a for n, a in zip(new, kids))
-                          else rebuild(node, new) if rebuild else node.func(*new))
+            memo[node] = rebuilt(node, new, rebuild)
             local[node] = 1 + sum(local[a] for a in kids)
             if (node in free and uses[node] > 1 and not node.is_Atom and not _reciprocal(node)
                     and worth(node, local[node])):
@@ -180,6 +175,13 @@ def unconditional(exprs, order) -> set:
             free.update((node.args[0].cond,) if isinstance(node, sp.Piecewise)
                         else _children(node))
     return free
+
+
+def rebuilt(node, args, build=None):
+    """``node`` if ``args`` are its own, else ``build(node, args)`` (``node.func(*args)``)."""
+    if all(n is a for n, a in zip(args, node.args)):
+        return node
+    return build(node, args) if build else node.func(*args)
 
 
 def _reciprocal(node) -> bool:

@@ -1,12 +1,10 @@
 """Joint common-subexpression elimination over the expression DAG, branch-safe.
 
-Sharing is found across every output at once (value and gradient share most of
-their work), each distinct subexpression visited once and rebuilt unevaluated
-(``sympy.cse`` rebuilds and canonicalises every node: seconds on a sum of 800
-terms).  A temporary is made only when it is needed unconditionally (outside
-every branch but the first condition), so ``Piecewise((1/x, x > 0), (0, True))``
-never computes ``1/x`` (and raises a division warning) at ``x = 0``; the C
-compiler still shares work within one branch.
+Sharing is found across all outputs at once (a gradient shares its function's work),
+each node visited once and rebuilt unevaluated (``sympy.cse`` canonicalises every node:
+seconds on a sum of 800 terms).  A temporary is only made for what is computed for every
+element, so ``Piecewise((1/x, x > 0), (0, True))`` never computes ``1/x`` (a division
+warning at ``x = 0``); the C compiler still shares work within one branch.
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
@@ -32,26 +30,19 @@ from itertools import combinations
 import sympy as sp
 from sympy.logic.boolalg import Boolean
 
-from ..deep import _children, _reciprocal, postorder, share, unconditional
+from ..deep import _children, _reciprocal, postorder, rebuilt, share, unconditional
 from .order import as_written
 
 __all__ = ["cse"]
 
-WIDEST = 32   # a sum or product shares pairs among its this many most shared parts
-
 
 def _rebuilt(exprs, build, order) -> list:
-    """``exprs`` (``order``: their :func:`postorder`) rebuilt bottom-up, unevaluated: each
-    node as ``build(node, its arguments' new forms)``."""
+    """``exprs`` (``order``: their postorder) rebuilt unevaluated, as ``build(node, args)``."""
     memo: dict = {}
     with sp.evaluate(False):
         for node in order:
             memo[node] = build(node, [memo[a] for a in _children(node)])
     return [memo[e] for e in exprs]
-
-
-def _same(node, args):
-    return node if all(n is a for n, a in zip(args, node.args)) else node.func(*args)
 
 
 def _parts(node) -> dict:
@@ -63,21 +54,21 @@ def _parts(node) -> dict:
     return {sp.Mul: up, sp.Pow: [f.base for f in node.args if f.is_Pow and f.exp == -1]}
 
 
-def _paired(exprs, rounds: int = 4) -> list:
+def _paired(exprs, rounds: int = 4, widest: int = 32) -> list:
     """``exprs`` with each pair of terms or factors that sums or products computed for
-    every element share grouped as one node (``a + b``, ``a*b``, ``1/(a*b)``), which
-    becomes a temporary; ``rounds`` times, so larger common parts grow (``sympy.cse``
-    finds these too: ``3*x*y*z`` and ``-3*x*y`` share ``3*x*y``)."""
+    every element share as one node (``a + b``, ``a*b``, ``1/(a*b)``: a temporary), in
+    ``rounds``, so common parts grow (as in ``sympy.cse``: ``3*x*y*z`` and ``-3*x*y``
+    share ``3*x*y``); among each node's ``widest`` most shared parts (not quadratic)."""
     for _ in range(rounds):
         order = postorder(exprs)
         free = unconditional(exprs, order)
         parts = {n: _parts(n) for n in order if (n.is_Add or n.is_Mul) and n in free}
         seen = Counter((h, f) for ps in parts.values() for h, fs in ps.items() for f in fs)
         pos = {n: k for k, n in enumerate(order)}
-        for ps in parts.values():   # the most shared parts (pairs of a 1000-term sum:
-            for h, fs in ps.items():   # quadratic), each pair in one order
+        for ps in parts.values():   # each pair in one order
+            for h, fs in ps.items():
                 top = sorted((f for f in fs if seen[h, f] > 1), key=lambda f, h=h: -seen[h, f])
-                ps[h] = sorted(top[:WIDEST], key=pos.get)
+                ps[h] = sorted(top[:widest], key=pos.get)
         count = Counter((h, *p) for ps in parts.values() for h, fs in ps.items()
                         for p in combinations(fs, 2))
         rank = {p: k for k, p in enumerate(sorted((p for p in count if count[p] > 1),
@@ -95,20 +86,17 @@ def _paired(exprs, rounds: int = 4) -> list:
                   if len(n.args) > 2 and (ps := [p for p in p0 if used[p] > 1])}
         if not chosen:
             break
-        pairs = {(h, frozenset(n.args)): n.args for h in (sp.Add, sp.Mul) for n in order
-                 if type(n) is h and len(n.args) == 2}   # a pair as its node has it
 
         def group(node, args):
             if node not in chosen:
-                return _same(node, args)
+                return rebuilt(node, args)
             new = dict(zip(node.args, args))
             gone = {(p[0], f) for p in chosen[node] for f in p[1:]}
             rest = [a for a in node.args if (node.func, a) not in gone
                     and not (_reciprocal(a) and (sp.Pow, a.base) in gone)]
             new.update([(f.base, b.base) for f, b in new.items() if _reciprocal(f)])
             return node.func(*(new[a] for a in rest), *(
-                sp.Pow(sp.Mul(*(new[f] for f in pairs.get((sp.Mul, frozenset(p)), p))), -1)
-                if h is sp.Pow else h(*(new[f] for f in pairs.get((h, frozenset(p)), p)))
+                sp.Pow(sp.Mul(*(new[f] for f in p)), -1) if h is sp.Pow else h(*(new[f] for f in p))
                 for h, *p in chosen[node]))
 
         exprs = _rebuilt(exprs, group, order)

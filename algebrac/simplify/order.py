@@ -94,9 +94,4 @@ def print_order(terms) -> list:
 
 def _complex(c) -> complex:
     """``complex(c)``; a rational's (correctly rounded either way) without SymPy's evalf."""
-    if c.is_Rational:
-        try:
-            return complex(c.p / c.q)
-        except OverflowError:
-            pass
-    return complex(c)
+    return complex(c.p / c.q) if c.is_Rational and abs(c.p) < 2**1000 * c.q else complex(c)
