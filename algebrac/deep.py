@@ -185,7 +185,7 @@ def rebuilt(node, args, build=None):
 
 
 def _reciprocal(node) -> bool:
-    return node.is_Pow and node.exp.is_Rational and node.exp.is_negative
+    return node.is_Pow and node.exp.is_Rational and node.exp.p < 0
 
 
 def run_deep(exprs, fn):

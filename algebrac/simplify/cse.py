@@ -51,13 +51,13 @@ def _parts(node) -> dict:
     if node.is_Add:   # (a SumAsWritten keeps its order)
         return {sp.Add: node.args} if type(node) is sp.Add else {}
     up = [f for f in node.args if f is not sp.S.NegativeOne and not _reciprocal(f)]
-    return {sp.Mul: up, sp.Pow: [f.base for f in node.args if f.is_Pow and f.exp == -1]}
+    return {sp.Mul: up, sp.Pow: [f.base for f in node.args if f.is_Pow and f.exp is sp.S.NegativeOne]}
 
 
 def _paired(exprs, rounds: int = 4, widest: int = 32) -> list:
     """``exprs`` with each pair of terms or factors that sums or products computed for
     every element share as one node (``a + b``, ``a*b``, ``1/(a*b)``: a temporary), in
-    ``rounds``, so common parts grow (as in ``sympy.cse``: ``3*x*y*z`` and ``-3*x*y``
+    ``rounds``, so common parts grow (as in ``sympy.cse``: ``3*x*y*z`` and ``3*x*y*w``
     share ``3*x*y``); among each node's ``widest`` most shared parts (not quadratic)."""
     for _ in range(rounds):
         order = postorder(exprs)
