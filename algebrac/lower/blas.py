@@ -6,7 +6,9 @@
   the call (``alpha``), so the gemm writes the output directly;
 * ``orient_temporaries`` lays out a gemm-written temporary the way the loops that
   read it walk it: a gemm writes ``C`` or ``Cᵀ`` at the same cost, a loop reading a
-  matrix down its columns does not.
+  matrix down its columns does not;
+* ``block_rows`` runs a chain of products and row loops over blocks of rows that stay
+  in the cache.
 
 >>> import sympy as sp
 >>> from algebrac.dtypes import DType
@@ -28,14 +30,15 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role
-from .schedule import _walk, accesses, rewrite_buffer
+from .schedule import _defined_inside, _names, _rename, _walk, accesses, rewrite_buffer
 
-__all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries"]
+__all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
 
 
 @dataclass(frozen=True)
 class Gemm:
-    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked)."""
+    """``c = alpha * op(a) @ op(b) + beta * c`` on row-major 2-d buffers (``op`` transposes if
+    asked).  The operands named in ``sliced`` start at row ``row0`` (a block of rows)."""
 
     c: Buffer
     a: Buffer
@@ -46,11 +49,16 @@ class Gemm:
     n: sp.Expr
     k: sp.Expr
     alpha: sp.Expr
+    sliced: str = ""
+    row0: sp.Expr = sp.S.Zero
+    beta: sp.Expr = sp.S.Zero
 
     def __str__(self) -> str:
         ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
+        rows = f" rows {self.sliced} from {self.row0}" if self.sliced else ""
+        beta = f" + {self.beta} * {self.c.name}" if self.beta != 0 else ""
         return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
-                f"{self.a.name}{ta} @ {self.b.name}{tb} (k={self.k})")
+                f"{self.a.name}{ta} @ {self.b.name}{tb}{beta} (k={self.k}{rows})")
 
     def into_transpose(self, c: Buffer) -> "Gemm":
         """The same product written transposed into ``c``: ``Cᵀ = op(B)ᵀ op(A)ᵀ``."""
@@ -286,3 +294,116 @@ def orient_temporaries(kernel: Kernel) -> Kernel:
         body[wpos] = Call("gemm", (g.into_transpose(new),))
         params[k] = new
     return replace(kernel, params=tuple(params), body=tuple(body))
+
+
+# ---- blocks of rows -------------------------------------------------------------------------
+
+def _row_gemm(g: Gemm, rows) -> str:
+    """The operands a gemm slices when run on a block of ``rows``: "ac" (C's rows are A's
+    rows), "ab" (the contraction runs over the rows, C accumulates), or "" (neither)."""
+    first = {t: getattr(g, t).shape[0] == rows for t in "abc"}
+    if first["b"] + first["c"] + first["a"] != 2 or g.beta != 0 or rows in (g.n,):
+        return ""
+    if g.m == rows and not g.trans_a and first["c"] and g.c.role is Role.TEMP and rows != g.k:
+        return "ac" if g.a.role is not Role.OUT else ""
+    if g.k == rows and g.trans_a and not g.trans_b and first["b"] and rows != g.m:
+        return "ab" if Role.OUT not in (g.a.role, g.b.role) else ""
+    return ""
+
+
+def _row_loop(s: Loop, rows, bufs) -> bool:
+    """Iteration ``i`` of ``s`` touches only row ``i`` of the buffers with ``rows`` rows,
+    writes no other buffer, and reduces only into scalars."""
+    if s.extent != rows or any(isinstance(t, Call) for t in _walk(s.body)):
+        return False
+    private = _defined_inside(s.body)
+    for a in accesses(s.body):
+        buf = bufs.get(a.name)
+        if buf is not None and buf.shape and buf.shape[0] == rows:
+            if a.indices[0] != s.index or any(sp.sympify(e).has(s.index) for e in a.indices[1:]):
+                return False
+        elif a.kind != "read" and (buf is not None or (a.kind == "write" and a.name not in private)):
+            return False
+    return True
+
+
+def _conflict(s, t) -> bool:
+    a, b = accesses([s]), accesses([t])
+    return bool(_names(a, ("write", "acc")) & {x.name for x in b}
+                or _names(b, ("write", "acc")) & {x.name for x in a})
+
+
+def _sums(s, sliced) -> set:
+    """What a statement of a chain sums over the rows: no other statement may touch it."""
+    return {s.args[0].c.name} if sliced == "ab" else {
+        x.name for x in accesses([s]) if x.kind == "acc" and not x.indices}
+
+
+def _blocked(run, rows, bufs, b):
+    """One loop over blocks of rows running ``run`` [(position, statement, sliced)] on each."""
+    names = {x.name for _, s, _ in run for x in accesses([s])}
+    width = sp.Add(*(sp.Mul(*bufs[n].shape[1:]) for n in names
+                     if n in bufs and bufs[n].shape and bufs[n].shape[0] == rows))
+    size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (no Max: SymPy drops it)
+    row0 = size * b
+    count = sp.Min(size, rows - row0)
+    body = []
+    for _, s, sliced in run:
+        if isinstance(s, Loop):
+            body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
+        else:
+            g = s.args[0]
+            dims = {"m": count} if sliced == "ac" else {"k": count, "beta": sp.Min(1, b)}
+            body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
+    return Loop(b, sp.Max(1, sp.floor((rows + size - 1) / size)), tuple(body))   # 1: zero rows
+
+
+BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of the L2 cache
+
+
+def block_rows(kernel: Kernel) -> Kernel:
+    """Run a chain of gemms and row loops over one dimension block by block of rows.
+
+    The MLP's backward pass is six steps over the batch rows (``H = tanh(X W₁)``,
+    ``R = H W₂ - Y``, the loss, ``dZ = (1 - H²)(R W₂ᵀ)``, and the sums ``Xᵀ dZ`` and
+    ``Hᵀ R``): run one after another over 4096 rows, each streams megabytes through
+    the cache the next must fetch again.  Run on blocks of rows that fit in the L2
+    cache (the block size is chosen at call time from the rows' width), each step
+    reads what the previous one has just written; the gemms that sum over the rows
+    accumulate block after block (``beta = 1``).  A statement that touches the
+    chain's rows otherwise ends the chain; other statements between move after it.
+    Only chains with a gemm between two temporaries change: one product of an input
+    gains nothing from blocks.
+    """
+    bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
+                        and len(p.shape) == 2}, key=str):
+        out, run, later = [], [], []   # run: (position, statement, sliced); later: (pos, stmt)
+
+        def close():
+            chain = any(sl and all(getattr(s.args[0], t).role is Role.TEMP for t in sl)
+                        for _, s, sl in run)
+            if chain and len(run) > 1:
+                out.append(_blocked(run, rows, bufs, sp.Symbol(f"_ac_rb{len(out)}", integer=True)))
+                out.extend(s for _, s in later)
+            else:
+                out.extend(s for _, s in sorted([(p, s) for p, s, _ in run] + later,
+                                                key=lambda ps: ps[0]))
+            run.clear()
+            later.clear()
+
+        for pos, s in enumerate(kernel.body):
+            sliced = _row_gemm(s.args[0], rows) if isinstance(s, Call) else ""
+            if not sliced and not (isinstance(s, Loop) and _row_loop(s, rows, bufs)):
+                (later if run else out).append((pos, s) if run else s)
+                continue
+            names = {x.name for x in accesses([s])}
+            sums = set().union(*(_sums(t, sl) for _, t, sl in run))
+            mine = _sums(s, sliced) & {x.name for _, t, _ in run for x in accesses([t])}
+            if mine or sums & names or any(_conflict(t, s) for _, t in later):
+                close()
+            run.append((pos, s, sliced))
+        close()
+        if len(out) != len(kernel.body):
+            return replace(kernel, body=tuple(out))
+    return kernel

@@ -89,7 +89,10 @@ class _State:
         saved = env.get("__shape__")
         env["__shape__"] = self.shape(extents)
         for s in stmts:
-            if isinstance(s, Loop):
+            if isinstance(s, Loop) and any(isinstance(t, Call) for t in s.body):
+                for env[s.index] in range(int(sp.sympify(s.extent).xreplace(_sizes(env)))):
+                    self.exec(s.body, env, depth, extents)   # blocks of rows, in order
+            elif isinstance(s, Loop):
                 extent = max(0, int(sp.sympify(s.extent).xreplace(_sizes(env))))
                 shape = [1] * self.maxd
                 shape[depth] = extent
@@ -144,11 +147,14 @@ class _State:
 
     def call(self, s, env):
         (g,) = s.args
-        a, b = self.bufs[g.a.name], self.bufs[g.b.name]
+        r0, size = (int(sp.sympify(e).xreplace(_sizes(env))) for e in (g.row0, g.k if "b" in
+                                                                       g.sliced else g.m))
+        a, b, c = (self.bufs[x.name][r0:r0 + size] if t in g.sliced else self.bufs[x.name]
+                   for t, x in zip("abc", (g.a, g.b, g.c)))
         a = a.T if g.trans_a else a
         b = b.T if g.trans_b else b
-        alpha = float(evaluate_scalar(g.alpha, env, self.bufs, None))
-        self.bufs[g.c.name][...] = alpha * (a @ b)
+        alpha, beta = (float(evaluate_scalar(e, env, self.bufs, None)) for e in (g.alpha, g.beta))
+        c[...] = alpha * (a @ b) + (beta * c if beta else 0)
 
 
 def _index(expr, env):

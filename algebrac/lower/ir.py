@@ -190,14 +190,14 @@ def pformat(node, indent: int = 0) -> str:
 
 
 def _integer_arithmetic(e) -> bool:
-    """Sums, products and positive powers of integers and integer symbols."""
+    """Sums, products, positive powers and floor quotients of integers and integer symbols."""
     if e.is_Integer or (e.is_Symbol and e.is_integer):
         return True
     if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min)):
         return all(_integer_arithmetic(a) for a in e.args)
     if isinstance(e, sp.Pow):
         return e.exp.is_Integer and e.exp > 0 and _integer_arithmetic(e.base)
-    return False
+    return isinstance(e, sp.floor) and all(map(_integer_arithmetic, sp.fraction(e.args[0])))
 
 
 def verify(kernel: Kernel) -> Kernel:

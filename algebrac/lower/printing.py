@@ -306,6 +306,8 @@ class CFamilyPrinter(C99CodePrinter):
             a, b = self._print_index(expr.args[0]), self._print_index(
                 expr.func(*expr.args[1:]))
             return f"(({a}) {op} ({b}) ? ({a}) : ({b}))"
+        if isinstance(expr, sp.floor):   # of a quotient of nonnegative sizes: C's division
+            return "(({}) / ({}))".format(*map(self._print_index, sp.fraction(expr.args[0])))
         raise VerifyError(f"index expression {expr} is not integer arithmetic")
 
 
