@@ -104,7 +104,7 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
 {{
     {t} zero = 0;
     const int nthr = _ac_nthreads();
-    if (nthr < 2 || (double)m * (double)n * (double)k < {split}.0
+    if (nthr < 2 || (double)m * (double)n * (double)k < {split}.0 || omp_in_parallel()
             || !_ac_blas_hold_ptr->hold((void *)_ac_{s}gemm)) {{
         _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
         return;
@@ -229,7 +229,7 @@ class TensorPrinter(NestPrinter, CPrinter):
         return super()._stmt_Loop(loop, depth) if not pragma else self.block(
             self._for(loop), loop.body, depth, pragma)
 
-    _outer_simd = False
+    _outer_simd = threads = False   # threads: printing a parallel loop's body
     SHORT = 8   # an inner trip count below this vectorises better across the outer loop
 
     def _short_inner(self, loop: Loop):
@@ -275,8 +275,12 @@ class TensorPrinter(NestPrinter, CPrinter):
         reductions = sorted((reductions_of(loop) or {}).items())
         # The thread count is read once (ac.set_num_threads may change it meanwhile):
         # it sizes the per-thread partials and bounds the team.
+        # Threads that call the BLAS themselves hold its own threads to one (as _ac_gemm).
+        blas = any(isinstance(s, Call) for s in _walk(loop.body)) and (
+            f"_ac_blas_hold_ptr->hold((void *)_ac_{'s' if self.dtype is DType.FLOAT32 else 'd'}gemm)")
         lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;",
-                 f"{p1}const int _ac_nthr = _ac_nthreads();"]
+                 f"{p1}const int _ac_nthr = _ac_nthreads() > 1 && {blas} ? _ac_nthreads() : 1;"
+                 if blas else f"{p1}const int _ac_nthr = _ac_nthreads();"]
         parts = []
         for name, op in reductions:
             k = self.counter
@@ -289,7 +293,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                       f"(size_t)_ac_nthr * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
                       f"{p1}if (!_ac_part{k}) {{ _ac_status = -1; }}"]
         lines.append(f"{p1}if (_ac_status == 0) {{")
-        work = self._print_index(self._work(loop))
+        work = self._print_index(self._work(loop).xreplace({loop.index: 0}))   # block 0's
         lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) num_threads(_ac_nthr) "
                   "reduction(|:_ac_fpe)",
                   f"{p1}{{",
@@ -323,9 +327,10 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p2}const npy_intp _ac_hi = _ac_lo + _ac_chunk + (_ac_tid < _ac_rem);"]
         i = self._print(loop.index)
         header = f"for (npy_intp {i} = _ac_lo; {i} < _ac_hi; {i}++)"
+        self.threads = True
         lines += self.block(header, loop.body, depth + 2,
                             f"#pragma omp simd{clauses}" if simd else "")
-        self.redirect = saved
+        self.redirect, self.threads = saved, False
         for name, op, buf, size_c, k in parts:
             if buf is None:
                 lines.append(f"{p2}_ac_part{k}[_ac_tid] = _ac_pv{k};")
@@ -337,6 +342,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p1}}}",
                   f"{p1}if (_ac_fpe) feraiseexcept(_ac_fpe);"]
         lines += [f"{p1}free(_ac_part{k});" for *_, k in parts]
+        lines += [f"{p1}if (_ac_nthr > 1) _ac_blas_hold_ptr->release();"] if blas else []
         lines.append(f"{pad}}}")
         return lines
 
@@ -374,16 +380,16 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p1}int _ac_ok = 1;"]
         for tag, buf in (("a", g.a), ("b", g.b), ("c", g.c)):
             rows, cols = (self._print_index(d) for d in buf.shape)
-            s0, s1 = (_stride(buf.name, 0), _stride(buf.name, 1)) if buf.role is not Role.TEMP \
-                else (cols, 1)
-            src = buf.name
+            dense = buf.role is Role.TEMP or buf.name in self.redirect   # a thread's partial
+            s0, s1 = (cols, 1) if dense else (_stride(buf.name, 0), _stride(buf.name, 1))
+            src = self.redirect[buf.name][0].split("[")[0] if buf.name in self.redirect else buf.name
             if tag in g.sliced:   # a block of rows (of the rows gemm m or k runs over)
                 rows = m if tag == "c" or (tag == "a") != g.trans_a else k
                 src = f"({buf.name} + (npy_intp)({self._print_index(g.row0)})*{s0})"
             ld = f"_ac_ld{tag}"
             lines += [f"{p1}int {ld} = (int)(({cols}) > 0 ? ({cols}) : 1);",
                       f"{p1}{t} *_ac_{tag} = ({t} *){src};"]
-            if buf.role is Role.TEMP:
+            if dense:
                 continue
             # An operand whose rows are not unit-stride goes through a contiguous copy
             # (an output is copied back after the call, and in first when C accumulates).
@@ -404,14 +410,15 @@ class TensorPrinter(NestPrinter, CPrinter):
         # Row-major C = op(A) op(B) is the column-major call Cᵀ = op(B)ᵀ op(A)ᵀ.
         lines.append(f"{p1}if (_ac_ok) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, _ac_alpha, _ac_b, "
                      f"_ac_ldb, _ac_a, _ac_lda, ({t}){self._print_index(g.beta)}, _ac_c, _ac_ldc);")
-        if g.c.role is not Role.TEMP:
+        if g.c.role is not Role.TEMP and g.c.name not in self.redirect:
             s0, s1 = _stride(g.c.name, 0), _stride(g.c.name, 1)
             rows, cols = (self._print_index(d) for d in g.c.shape)
             lines += [f"{p1}if (_ac_ok && _ac_c_copy) {{",
                       *_copy(p1 + "    ", rows, cols, "_ac_c_copy", g.c.name, s0, s1, False),
                       f"{p1}}}"]
         lines += [f"{p1}free(_ac_a_copy); free(_ac_b_copy); free(_ac_c_copy);",
-                  f"{p1}if (!_ac_ok) {{ _ac_status = -1; goto _ac_done; }}",
+                  f"{p1}if (!_ac_ok) __atomic_store_n(&_ac_status, -1, __ATOMIC_RELAXED);"
+                  if self.threads else f"{p1}if (!_ac_ok) {{ _ac_status = -1; goto _ac_done; }}",
                   f"{pad}}}"]
         return lines
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role
+from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, Role
 from .schedule import _defined_inside, _names, _rename, _walk, accesses, rewrite_buffer
 
 __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
@@ -347,15 +347,21 @@ def _blocked(run, rows, bufs, b):
     size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (no Max: SymPy drops it)
     row0 = size * b
     count = sp.Min(size, rows - row0)
-    body = []
+    body, zero = [], []
     for _, s, sliced in run:
         if isinstance(s, Loop):
             body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
-        else:
-            g = s.args[0]
-            dims = {"m": count} if sliced == "ac" else {"k": count, "beta": sp.Min(1, b)}
-            body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
-    return Loop(b, sp.Max(1, sp.floor((rows + size - 1) / size)), tuple(body))   # 1: zero rows
+            continue
+        g = s.args[0]
+        dims = {"m": count} if sliced == "ac" else {"k": count, "beta": sp.S.One}
+        body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
+        if sliced == "ab":   # the blocks' products add up in C, zero first
+            p, q = (sp.Symbol(f"{b.name}_{g.c.name}{x}", integer=True) for x in "pq")
+            zero.append(Loop(p, g.m, (Loop(q, g.n, (Assign(g.c[p, q], sp.S.Zero),)),)))
+    # Blocks are independent but for those sums: threads take blocks (renderers: the
+    # Call inside), each summing into its own partials.
+    blocks = sp.floor((rows + size - 1) / size)
+    return zero + [Loop(b, blocks, tuple(body), LoopKind.PARALLEL)]
 
 
 BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of the L2 cache
@@ -384,7 +390,7 @@ def block_rows(kernel: Kernel) -> Kernel:
             chain = any(sl and all(getattr(s.args[0], t).role is Role.TEMP for t in sl)
                         for _, s, sl in run)
             if chain and len(run) > 1:
-                out.append(_blocked(run, rows, bufs, sp.Symbol(f"_ac_rb{len(out)}", integer=True)))
+                out.extend(_blocked(run, rows, bufs, sp.Symbol(f"_ac_rb{len(out)}", integer=True)))
                 out.extend(s for _, s in later)
             else:
                 out.extend(s for _, s in sorted([(p, s) for p, s, _ in run] + later,

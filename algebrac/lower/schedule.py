@@ -415,9 +415,12 @@ def reductions_of(loop: Loop) -> dict:
     scalar bound inside the body (private), or when every access is an ``Accumulate`` with one operator
     (a reduction: per-thread partials combined after the loop).
     """
-    if any(isinstance(s, Call) for s in _walk(loop.body)):
-        return None
     acc = accesses(loop.body)
+    if any(isinstance(s, Call) for s in _walk(loop.body)):   # blas.block_rows made it parallel
+        return None if loop.kind is not LoopKind.PARALLEL else {
+            **{x.name: x.op for x in acc if x.kind == "acc" and not x.indices},
+            **{s.args[0].c.name: ReduceOp.ADD for s in _walk(loop.body)
+               if isinstance(s, Call) and s.args[0].beta != 0}}
     private = _private(acc, loop.body)
     reductions = {}
     a = loop.index
@@ -458,7 +461,7 @@ def _mark(stmts, inside_parallel: bool) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            if not inside_parallel and reductions_of(s) is not None:
+            if s.kind is LoopKind.PARALLEL or not inside_parallel and reductions_of(s) is not None:
                 s = replace(s, kind=LoopKind.PARALLEL, body=_mark(s.body, True))
             else:
                 s = replace(s, body=_mark(s.body, inside_parallel))
