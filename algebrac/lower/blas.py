@@ -385,11 +385,13 @@ def block_rows(kernel: Kernel) -> Kernel:
     for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
                         and len(p.shape) == 2}, key=str):
         out, run, later = [], [], []   # run: (position, statement, sliced); later: (pos, stmt)
+        blocked = []
 
         def close():
             chain = any(sl and all(getattr(s.args[0], t).role is Role.TEMP for t in sl)
                         for _, s, sl in run)
             if chain and len(run) > 1:
+                blocked.append(len(out))
                 out.extend(_blocked(run, rows, bufs, sp.Symbol(f"_ac_rb{len(out)}", integer=True)))
                 out.extend(s for _, s in later)
             else:
@@ -410,6 +412,6 @@ def block_rows(kernel: Kernel) -> Kernel:
                 close()
             run.append((pos, s, sliced))
         close()
-        if len(out) != len(kernel.body):
+        if blocked:
             return replace(kernel, body=tuple(out))
     return kernel
