@@ -410,9 +410,9 @@ def hoist_invariants(kernel: Kernel) -> Kernel:
 def reductions_of(loop: Loop) -> dict:
     """Targets the loop reduces over (name -> ReduceOp), or ``None`` if iterations conflict.
 
-    A written name is fine when every access to it indexes the loop variable (plus one
-    fixed offset) at one fixed position (each iteration owns a slice), when it is a
-    scalar bound inside the body (private), or when every access is an ``Accumulate`` with one operator
+    A written name is fine when every access to it indexes the loop variable at one
+    fixed position (each iteration owns a slice), when it is a scalar bound inside
+    the body (private), or when every access is an ``Accumulate`` with one operator
     (a reduction: per-thread partials combined after the loop).
     """
     acc = accesses(loop.body)
@@ -428,10 +428,15 @@ def reductions_of(loop: Loop) -> dict:
         if name in private:
             continue
         mine = [x for x in acc if x.name == name]
-        # Each iteration owns a slice: one index a + c (c fixed) at one position.
-        owned = {tuple((k, e) for k, e in enumerate(x.indices) if sp.sympify(e).has(a))
-                 for x in mine}
-        if len(owned) == 1 and len(pos := owned.pop()) == 1 and not (pos[0][1] - a).has(a):
+        positions = set()
+        owned = True
+        for x in mine:
+            pos = [k for k, e in enumerate(x.indices) if e == a]
+            if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
+                owned = False
+                break
+            positions.add(pos[0])
+        if owned and len(positions) == 1:
             continue
         ops = {x.op for x in mine}
         if all(x.kind == "acc" for x in mine) and len(ops) == 1:
