@@ -41,7 +41,7 @@ class UnsupportedError(AlgebracError):
 
 
 class CompileError(AlgebracError):
-    """Cython or the C compiler rejected generated code.
+    """The C compiler rejected generated code.
 
     Attributes
     ----------
@@ -86,7 +86,7 @@ class VerifyError(AlgebracError):
 
 
 class BackendUnavailable(AlgebracError):
-    """A backend cannot run here (no C compiler, no Cython, no GPU)."""
+    """A backend cannot run here (no C compiler, no GPU)."""
 
 
 class BackendFallbackWarning(RuntimeWarning):

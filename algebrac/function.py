@@ -181,7 +181,7 @@ class Function:
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module, or CUDA C (``None`` on the numpy backend)."""
+        """The generated C library, or CUDA C (``None`` on the numpy backend)."""
         if self.backend == "cuda":
             return Listing(self._cuda.text)
         if self.backend != "cpu":

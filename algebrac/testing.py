@@ -302,14 +302,14 @@ def simd_calls(uf) -> list:
     dynamic symbol names.  Empty for the numpy backend.
     """
     import re
-    import sys
+
+    from .cpu import build
 
     if getattr(uf, "ufunc", None) is None:
         return []
-    for name, module in list(sys.modules.items()):
-        # a module makes one ufunc per name over its loops (render.make_ufunc)
-        made = [u for _, u in getattr(module, "_named", {}).values()]
-        if name.startswith("_ac_") and any(u is uf.ufunc for u in made):
+    for module in list(build._loaded.values()):
+        # a library makes one ufunc per name over its loops (native.Library.make_ufunc)
+        if any(u is uf.ufunc for _, u in module._named.values()):
             with open(module.__file__, "rb") as f:
                 binary = f.read()
             return sorted({m.decode() for m in re.findall(rb"_ZGV[bcde]N\d+v+_(\w+)", binary)})

@@ -72,7 +72,7 @@ def compile(exprs, args, *, backend: str = "cpu",  # noqa: A001 (public API name
         distinct operations, not its tree).  Over 64 inputs plus outputs (NumPy's
         ufunc limit), the cpu backend calls its loop without a ``numpy.ufunc``.
     args : the SymPy symbols that become the array arguments, in call order.
-    backend : ``"cpu"`` (Cython + C, the default), ``"numpy"`` (the reference
+    backend : ``"cpu"`` (generated C, the default), ``"numpy"`` (the reference
         interpreter; needs no compiler) or ``"cuda"`` (an NVIDIA GPU through PyCUDA:
         ``pip install "algebrac[cuda]"``; NumPy inputs are copied to the device and
         back, device arrays stay there).  Without a working C compiler, ``"cpu"``
@@ -128,7 +128,7 @@ def _resolve_backend(backend: str) -> str:
         return "cpu"
     if not _fallback_warned:
         _fallback_warned = True
-        warnings.warn("algebrac: no working C compiler or Cython; the 'cpu' backend falls "
+        warnings.warn("algebrac: no working C compiler; the 'cpu' backend falls "
                       "back to the 'numpy' reference backend (much slower)",
                       # user -> compile/function -> Memo.get_or_build -> lambda
                       # -> Ufunc/Function.__init__ -> here
@@ -141,7 +141,7 @@ class Ufunc:
 
     Attributes: ``exprs``, ``args``, ``nin``, ``nout``, ``backend``,
     ``ufunc`` (the ``numpy.ufunc``; ``None`` on the numpy backend),
-    ``source`` (generated Cython), ``kernel`` (the loop IR, float64 variant),
+    ``source`` (generated C), ``kernel`` (the loop IR, float64 variant),
     ``__name__`` (from the formula, unique, an identifier; also the ufunc's name).
 
     Inputs that need a cast (integers, big-endian arrays, float64 into a float32
@@ -207,16 +207,16 @@ class Ufunc:
 
     @functools.cached_property
     def source(self) -> Listing | None:
-        """The generated Cython module and its C files, or CUDA C (``None`` on the numpy
-        backend)."""
+        """The generated C library (main file, then the others), or CUDA C (``None`` on
+        the numpy backend)."""
         if self.backend == "cuda":
             return Listing(self._cuda.text)
         if self.backend != "cpu":
             return None
         main = self._render()
-        if "set_float32_loop" not in main.text:
+        if "_ac_set_loop_f" not in main.text:
             return Listing(main.listing)
-        return Listing(main.listing + "\n/* ==== the float32 loop: a module of its own, built "
+        return Listing(main.listing + "\n/* ==== the float32 loop: a library of its own, built "
                        "on the first float32 call ==== */\n" + self._render_float32().listing)
 
     def _render(self):

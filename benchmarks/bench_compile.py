@@ -5,7 +5,7 @@
 
 1. Cold compile: a fresh process with an empty compile cache
    (``ALGEBRAC_CACHE_DIR`` = a new temporary directory) times ``ac.compile``
-   on a 1-output formula and on 20-output ones.  ``build`` is the Cython + C
+   on a 1-output formula and on 20-output ones.  ``build`` is the C
    compiler part (from the ``ALGEBRAC_DEBUG=1`` log line), ``front end`` the
    rest (SymPy simplification and CSE, lowering, rendering, hashing).
 2. Warm cache hit: the same formulas, already in the cache, compiled by
@@ -281,7 +281,7 @@ def main(argv=None) -> int:
             cold[kind] = runs
             print(f"   cold {kind} done", file=sys.stderr, flush=True)
         print(f"\n## Cold compile (empty cache; ms, min / median of {cold_repeat} processes)\n")
-        print("| formula | outputs | ac.compile | build (Cython + cc) | front end "
+        print("| formula | outputs | ac.compile | build (cc) | front end "
               "| vs 1 output |")
         print("|---|---:|---:|---:|---:|---:|")
         base = min(r["compile"] for r in cold[kinds[0]])

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("formula", help="SymPy expression; several separated by ';'")
     ap.add_argument("--args", default="x,y")
-    ap.add_argument("--source", action="store_true", help="print the generated .pyx")
+    ap.add_argument("--source", action="store_true", help="print the generated C")
     opts = ap.parse_args(argv)
     if "ALGEBRAC_CACHE_DIR" not in os.environ:  # a private cache, removed on exit
         cache = tempfile.mkdtemp(prefix="algebrac-inspect-")
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     uf = ac.compile(exprs if len(exprs) > 1 else exprs[0], syms)
     if opts.source:
         print(uf.source)
-    # the float64 C file (the loops live in one C file per dtype, not in the .pyx)
+    # the float64 C file (the loops live in one C file per dtype, not in the main file)
     name, c, flags = uf._render().c_files[-1]
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "k.c"

@@ -160,7 +160,7 @@ def test_cold_compile_creates_a_private_complete_entry(private_cache, monkeypatc
     name = f"_ac_{key[:16]}"
     so = artifact_of(entry)
     assert so.name == name + build._EXT
-    assert uf.source.startswith((entry / f"{name}.pyx").read_text())  # kept for tracebacks
+    assert uf.source.startswith((entry / f"{name}.c").read_text())  # kept for tracebacks
     meta = json.loads((entry / "meta.json").read_text())
     assert meta["key"] == key and meta["module"] == name
     assert meta["sha256"] == hashlib.sha256(so.read_bytes()).hexdigest()
@@ -183,8 +183,6 @@ def test_nocache_writes_nothing(private_cache, monkeypatch, capfd):
 # -- the key -------------------------------------------------------------------
 
 def _mutations():
-    import Cython
-
     def cflags(mp, tmp):
         mp.setattr(build, "CFLAGS", build.CFLAGS + ("-DALGEBRAC_TEST_FLAG=1",))
 
@@ -194,9 +192,6 @@ def _mutations():
     def compiler_version(mp, tmp):
         mp.setattr(build, "_compiler_version", lambda cc: "gcc (Test) 99.1.0")
 
-    def cython(mp, tmp):
-        mp.setattr(Cython, "__version__", "0.0.test")
-
     def numpy(mp, tmp):
         mp.setattr(build.np, "__version__", "0.0.test")
 
@@ -204,7 +199,7 @@ def _mutations():
         mp.setattr(ac, "__version__", "0.0.test")
 
     def python_abi(mp, tmp):
-        mp.setattr(build, "_EXT", ".cpython-399-test.so")
+        mp.setattr(build, "_ABI", ".cpython-399-test.so")
 
     def host_cpu(mp, tmp):
         mp.setattr(build, "_host_cpu", lambda: "another-cpu")
@@ -218,7 +213,7 @@ def _mutations():
         mutate.__name__ = name.removeprefix("algebrac_").replace(".h", "_header")
         return mutate
 
-    return [cflags, compiler_command, compiler_version, cython, numpy, algebrac,
+    return [cflags, compiler_command, compiler_version, numpy, algebrac,
             python_abi, host_cpu, header("algebrac_math.h"), header("algebrac_threads.h")]
 
 

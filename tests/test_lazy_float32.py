@@ -55,8 +55,8 @@ def test_float32_loop_is_built_on_first_use(large, capfd, tmp_path):
     assert hows(capfd.readouterr().err) == ["cache miss, built"]  # float64 only
     assert lazy._float32_pending
     src = lazy.source
-    assert "set_float32_loop" in src and "parts_d1.c" in src and "_ac_loop_f_ptr" in src
-    assert "float32 loop: a module of its own" in src and "_ac_block_f" in src
+    assert "_ac_set_loop_f" in src and "parts_d1.c" in src and "_ac_loop_f_ptr" in src
+    assert "float32 loop: a library of its own" in src and "_ac_block_f" in src
     a, b = data()
     a32, b32 = a.astype(np.float32), b.astype(np.float32)
     with np.errstate(all="ignore"):
@@ -76,7 +76,7 @@ def test_float32_loop_is_built_on_first_use(large, capfd, tmp_path):
         assert not lazy._float32_pending and first[0].dtype == np.float32
         eager = ac.compile(formula(0.3001), [x, y], lazy=False)
         assert hows(capfd.readouterr().err) == ["cache miss, built"]
-        assert "set_float32_loop" not in eager.source and not eager._float32_pending
+        assert "_ac_set_loop_f" not in eager.source and not eager._float32_pending
         assert eager.__reduce__()[1][2]["lazy"] is False and "lazy" not in lazy.__reduce__()[1][2]
         for args in ((a32, b32), (a32[::-3], b32[::3]), (a32[:, None], b32[None, :20]),
                      (a, b), (a[::2], 0.5)):

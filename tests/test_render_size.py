@@ -20,7 +20,7 @@ def _source(exprs):
 
 def test_formula_appears_once_per_dtype():
     src = _source([sp.atan2(x, y) * sp.exp(x) + sp.cos(y)])
-    assert "atan2" not in src.text and src.pyx_flags == ("-O1",)  # the .pyx only registers
+    assert "atan2" not in src.text and src.main_flags == ("-O1",)  # the main file only registers
     (f32_name, f32, f32_flags), (f64_name, f64, f64_flags) = src.c_files
     assert (f32_name, f64_name) == ("loop_f", "loop_d") and f32_flags == f64_flags == ()
     # one copy, called by the contiguous and the gathered-view paths

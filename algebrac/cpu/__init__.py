@@ -1,4 +1,4 @@
-"""The CPU backend: C rendering, Cython + C compiler builds, the compile cache."""
+"""The CPU backend: C rendering, C compiler builds, ctypes loading, the compile cache."""
 from __future__ import annotations
 
 from . import cache

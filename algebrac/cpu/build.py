@@ -1,10 +1,10 @@
-"""Build a generated module with Cython and the C compiler, through the disk cache.
+"""Build a generated library with the C compiler, through the disk cache.
 
-``load(source)`` returns the imported extension module.  Tiers: an in-process
-dict keyed by the cache key, then the disk cache (:mod:`algebrac.cpu.cache`),
-then a build.  Cython runs in process (under a lock: it keeps global state);
-the C compiler runs as a subprocess so its output can be shown in a
-``CompileError``.  No ``setup.py``, no ``chdir``.
+``load(source)`` returns the loaded library (:class:`algebrac.cpu.native.Library`).
+Tiers: an in-process dict keyed by the cache key, then the disk cache
+(:mod:`algebrac.cpu.cache`), then a build.  The C compiler runs as a subprocess,
+one per C file in parallel, so its output can be shown in a ``CompileError``.
+No Cython, no ``setup.py``, no ``chdir``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import contextlib
 import functools
 import hashlib
 import importlib.machinery
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import numpy as np
 from .. import config, progress
 from ..errors import BackendUnavailable, CacheError, CompileError
 from . import cache
+from .native import Library
 from .render import Source
 
 __all__ = ["load", "toolchain_id", "CFLAGS", "compiler_available"]
@@ -52,11 +52,12 @@ CFLAGS = (
     "-Wno-unused-function", "-Wno-unused-variable",
 )
 HERE = Path(__file__).parent
-_EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
+_EXT = ".so"
+_ABI = importlib.machinery.EXTENSION_SUFFIXES[0]  # libraries use Python's C API
 _memo: dict = {}
 _memo_lock = threading.Lock()
 _key_locks: dict = {}
-_cython_lock = threading.Lock()
+_loaded: dict = {}  # path -> Library: a library is loaded once per process
 _warned: set = set()
 
 
@@ -76,12 +77,10 @@ def _compiler_version(cc: str) -> str:
 
 
 def compiler_available() -> bool:
-    """True when Cython imports and the C compiler answers ``--version``."""
+    """True when the C compiler answers ``--version``."""
     try:
-        import Cython  # noqa: F401
-
         _compiler_version(config.c_compiler())
-    except (ImportError, BackendUnavailable):
+    except BackendUnavailable:
         return False
     return True
 
@@ -102,14 +101,12 @@ def _host_cpu() -> str:
 
 def toolchain_id() -> str:
     """Everything besides the source text that decides what a build produces."""
-    import Cython
-
     from .. import __version__
 
     cc = config.c_compiler()
     return "|".join([
-        cc, _compiler_version(cc), " ".join(CFLAGS), "cython " + Cython.__version__,
-        "numpy " + np.__version__, sys.implementation.cache_tag, _EXT,
+        cc, _compiler_version(cc), " ".join(CFLAGS), "numpy " + np.__version__,
+        sys.implementation.cache_tag, _ABI,
         "algebrac " + __version__, "cpu " + _host_cpu(),
         *(hashlib.sha256((HERE / h).read_bytes()).hexdigest()[:16]
           for h in ("algebrac_math.h", "algebrac_threads.h")),
@@ -121,7 +118,7 @@ def _key(source: Source) -> str:
     h.update(source.text.encode())
     for name, text, flags in source.c_files:
         h.update(b"\0".join([b"", name.encode(), text.encode(), *map(str.encode, flags)]))
-    h.update(repr((source.libraries, source.pyx_flags)).encode())
+    h.update(repr((source.libraries, source.main_flags)).encode())
     h.update(toolchain_id().encode())
     return h.hexdigest()
 
@@ -261,60 +258,25 @@ def _build_temporary(source: Source, key: str, name: str):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _import(name: str, path: Path):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[name] = module
-    return module
+def _import(name: str, path: Path) -> Library:
+    with _memo_lock:
+        if str(path) not in _loaded:
+            _loaded[str(path)] = Library(path)
+        return _loaded[str(path)]
 
 
 def _compile(source: Source, name: str, build_dir: Path) -> None:
-    try:
-        from Cython.Compiler import Errors
-        from Cython.Compiler.Main import CompilationOptions, compile_single, default_options
-    except ImportError as err:
-        raise BackendUnavailable("Cython is not installed (pip install cython)") from err
     cc = config.c_compiler()
     _compiler_version(cc)
-    pyx = build_dir / f"{name}.pyx"
-    c_file = build_dir / f"{name}.c"
     so = build_dir / f"{name}{_EXT}"
-    pyx.write_text(source.text)
     includes = [f"-I{sysconfig.get_paths()['include']}", f"-I{np.get_include()}", f"-I{HERE}"]
     with progress.compiling(name) as bar, contextlib.ExitStack() as jobs:
-        # The C files (one per dtype) start compiling at once, in parallel with
-        # Cython and with each other.
+        bar.phase(f"C compiler ({name})")
+        # Every file compiles at once, in parallel with the others.
         objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, [*includes, *flags], jobs)
                    for stem, text, flags in source.c_files]
-        bar.phase(f"Cython ({name})")
-        # Cython's messages go to a listing file beside the .pyx, never to
-        # sys.stdout/sys.stderr: redirecting those would swallow every other
-        # thread's output for the length of the compile.
-        listing = pyx.with_suffix(".lis")
-        detail = ""
-        with _cython_lock:
-            options = CompilationOptions(default_options, output_file=str(c_file),
-                                         language_level=3, use_listing_file=True,
-                                         errors_to_stderr=False)
-            try:
-                result = compile_single(str(pyx), options, full_module_name=name)
-                failed = result.num_errors > 0
-            except Errors.CompileError as err:
-                failed, detail = True, str(err)
-            finally:
-                Errors.close_listing_file()
-                Errors.reset()
-        if failed or not c_file.exists():
-            output = listing.read_text() if listing.exists() else ""
-            raise CompileError("Cython rejected the generated module", source_path=pyx,
-                               command=["cython", str(pyx)], output=output + detail)
-        listing.unlink(missing_ok=True)
-        bar.phase(f"C compiler ({name})")
-        objects.append(_start(cc, c_file, None, [*includes, *source.pyx_flags], jobs,
-                              source_path=pyx))
+        objects.append(_start(cc, build_dir / f"{name}.c", source.text,
+                              [*includes, *source.main_flags], jobs))
         for job in objects:
             _finish(*job)
         cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], "-o", str(so)]
@@ -322,20 +284,20 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CompileError(f"the C compiler failed to link (exit {proc.returncode})",
-                               source_path=pyx, command=cmd, output=proc.stdout + proc.stderr)
+                               source_path=build_dir / f"{name}.c", command=cmd,
+                               output=proc.stdout + proc.stderr)
 
 
-def _start(cc, c_path: Path, text, flags, jobs, source_path=None):
-    """Start compiling ``c_path`` (written from ``text`` unless None) to an object file;
-    ``flags`` come after CFLAGS (a later -O wins)."""
-    if text is not None:
-        c_path.write_text(text)
+def _start(cc, c_path: Path, text, flags, jobs):
+    """Start compiling ``c_path`` (written from ``text``) to an object file; ``flags``
+    come after CFLAGS (a later -O wins)."""
+    c_path.write_text(text)
     obj = c_path.with_suffix(".o")
     cmd = [cc, "-c", *CFLAGS, *flags, str(c_path), "-o", str(obj)]
     log = jobs.enter_context(tempfile.TemporaryFile("w+"))
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     jobs.callback(lambda: proc.poll() is None and proc.kill())  # on an error elsewhere
-    return proc, obj, cmd, log, source_path or c_path
+    return proc, obj, cmd, log, c_path
 
 
 def _finish(proc, obj, cmd, log, source_path) -> None:

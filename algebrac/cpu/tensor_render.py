@@ -1,4 +1,4 @@
-"""Render tensor kernels (loop nests) as a Cython module holding a NumPy gufunc.
+"""Render tensor kernels (loop nests) as a C library that makes a NumPy gufunc.
 
 One C function per loop dtype computes the whole program for one set of core
 arrays; the gufunc's inner loop calls it once per batch element, so NumPy
@@ -24,7 +24,7 @@ from ..lower.ir import Buffer, Call, Kernel, Loop, LoopKind, Role
 from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
 from ..lower.schedule import _values, _walk, reductions_of
-from .render import CPrinter, Source, _simd_declarations, has_libmvec, pyx_module
+from .render import CPrinter, Source, _simd_declarations, has_libmvec, main_head
 from .scipy_calls import scipy_parts
 
 __all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
@@ -496,7 +496,7 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
 
 
 def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Source:
-    """The ``.pyx`` of a module whose attribute ``gufunc`` is the compiled program.
+    """The library whose ``_ac_make_gufunc`` makes the compiled program's gufunc.
 
     ``kernels``: one tensor kernel per loop dtype (float32 first), same signature.
     """
@@ -539,48 +539,34 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
     nk = len(kernels)
     use_blas = any(any(isinstance(s, Call) for s in _walk(k.body)) for k in kernels)
     simd = _simd_declarations(printers) if has_libmvec() else []
-    # SciPy's special functions: pointers the Cython part sets (see cpu/scipy_calls.py).
+    # SciPy's special functions: pointers the loader sets (see cpu/scipy_calls.py).
     rows = set()
     for p in printers:
         rows |= set(getattr(p, "used_scipy", {}).values())
-    sf_c, sf_extern, sf_cython = scipy_parts(rows)
+    sf_c, imports = scipy_parts(rows)
+    if use_blas:
+        imports += [f"scipy.linalg.cython_blas {f} _ac_{f} -1" for f in ("dgemm", "sgemm")]
     c = [
-        "#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION",
-        "#include <math.h>", "#include <fenv.h>", "#include <stdlib.h>", "#include <omp.h>",
-        "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
-        "#include <numpy/ndarraytypes.h>", "#include <numpy/ufuncobject.h>",
-        '#include "algebrac_math.h"', "#define ALGEBRAC_THREADS_DEFINE",
-        '#include "algebrac_threads.h"',
+        *main_head(imports), "#include <stdlib.h>", '#include "algebrac_math.h"',
         *sf_c,
         *simd,
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
         _SCRATCH,
-        "static _ac_gemm_d_t _ac_dgemm = NULL;",
-        "static _ac_gemm_s_t _ac_sgemm = NULL;",
-        "static void _ac_set_blas(void *d, void *s) "
-        "{ _ac_dgemm = (_ac_gemm_d_t)d; _ac_sgemm = (_ac_gemm_s_t)s; }",
+        "_AC_EXPORT _ac_gemm_d_t _ac_dgemm = NULL;",
+        "_AC_EXPORT _ac_gemm_s_t _ac_sgemm = NULL;",
         *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)
           for s, t in (("d", "double"), ("s", "float")) if use_blas),
         *bodies, *loops,
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
         f"static char _ac_types[{nk * nargs}] = {{{types}}};",
-        "static PyObject *_ac_make_gufunc(void)",
+        "_AC_EXPORT PyObject *_ac_make_gufunc(void)",
         "{",
-        "    if (PyArray_ImportNumPyAPI() < 0) return NULL;",
-        "    if (PyUFunc_ImportUFuncAPI() < 0) return NULL;",
-        "    if (_ac_bind_threads() < 0) return NULL;",
+        "    if (PyArray_ImportNumPyAPI() < 0 || PyUFunc_ImportUFuncAPI() < 0) return NULL;",
         f"    return PyUFunc_FromFuncAndDataAndSignature(_ac_funcs, _ac_data, _ac_types, {nk}, "
         f'{nin}, {nargs - nin}, PyUFunc_None, "{name}", "A tensor program compiled by '
         f'algebrac.", 0, "{sig}");',
         "}",
     ]
-    blas_py = ""
-    if use_blas:
-        blas_py = ("from scipy.linalg.cython_blas cimport dgemm, sgemm\n"
-                   "_ac_set_blas(<void *>dgemm, <void *>sgemm)\n")
-    decls = ["object _ac_make_gufunc()", "void _ac_set_blas(void *d, void *s)", *sf_extern]
-    text = (pyx_module(c, decls) + "\n" + blas_py
-            + "".join(line + "\n" for line in sf_cython) + "gufunc = _ac_make_gufunc()\n")
     libs = ("mvec", "m") if has_libmvec() else ("m",)
-    return Source(text, libs)
+    return Source("\n".join(c) + "\n", libs)

@@ -5,11 +5,11 @@ optimizers instead call back with one point at a time: a vector ``in`` of
 the arguments, wanting a vector ``out`` of the outputs.  This module renders
 the same stabilized, CSE'd loop body as a ufunc (serial, one element) into::
 
-    static void _ac_eval(const double *_ac_in, double *_ac_out);
+    void _ac_eval(const double *_ac_in, double *_ac_out);
     static double _ac_scalar(int n, double *xx);  /* out[0]; NaN if n != nin */
 
-and builds it through the disk cache.  The module exposes ``evaluate(in, out)``
-(contiguous float64 buffers; no allocation, GIL released), ``scalar_capsule`` (a ``PyCapsule`` named with
+and builds it through the disk cache.  The library offers ``evaluate(in, out)``
+(contiguous float64 arrays; no allocation, GIL released), ``scalar_capsule`` (a ``PyCapsule`` named with
 SciPy's ``"double (int, double *)"`` signature, for ``scipy.LowLevelCallable``)
 and ``NIN``/``NOUT``.  There is no ufunc argument limit here, so a system of a
 thousand equations is one function.
@@ -32,7 +32,7 @@ from ..deep import key_text
 from ..lower.elementwise import as_formula, lower_elementwise, prepare
 from ..lower.ir import Let, Loop
 from . import parts
-from .render import CPrinter, Source, pyx_module
+from .render import CPrinter, Source, main_head
 from .scipy_calls import scipy_parts
 
 __all__ = ["render_vector_module", "compile_vector"]
@@ -50,7 +50,7 @@ class _Printer(CPrinter):
 
 
 def render_vector_module(kernel, nin: int, nout: int) -> Source:
-    """The ``.pyx`` of a vector-function module for one serial float64 kernel."""
+    """The library of a vector function: one serial float64 kernel."""
     # One point: what was hoisted out of the loop (constants like sqrt(2)), then its body.
     body = [inner for stmt in kernel.body
             for inner in (stmt.body if isinstance(stmt, Loop) else (stmt,))]
@@ -64,58 +64,25 @@ def render_vector_module(kernel, nin: int, nout: int) -> Source:
         for k, part in enumerate(plan.parts):
             lines += [f"static void __attribute__((noinline)) _ac_eval{k}{head}, double *_ac_w)",
                       "{"] + ["    " + x for x in part.lines] + ["}"]
-        lines += [f"static void _ac_eval{head})", "{",
+        lines += [f"_AC_EXPORT void _ac_eval{head})", "{",
                   f"    double _ac_w[{max(plan.slots, 1)}];"]
         lines += [f"    _ac_eval{k}(_ac_in, _ac_out, _ac_w);" for k in range(len(plan.parts))]
         lines += ["}"]
     else:
-        lines = [f"static void _ac_eval{head})", "{"]
+        lines = [f"_AC_EXPORT void _ac_eval{head})", "{"]
         for stmt in body:
             lines += printer.statement(stmt, 1)
         lines += ["}"]
     lines += ["static double _ac_scalar(int n, double *xx)", "{",
               f"    double out[{nout}];",
               f"    if (n != {nin}) return NAN;  /* quad passes x and its args */",
-              "    _ac_eval(xx, out);", "    return out[0];", "}"]
-    sf_c, sf_extern, sf_cython = scipy_parts(set(printer.used_scipy.values()))
-    c = ["#include <math.h>", "#include <fenv.h>",
-         "#define _AC_FE_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID)",
-         '#include "algebrac_math.h"', *sf_c, *lines]
-    decls = [*sf_extern, "void _ac_eval(const double *, double *) noexcept nogil",
-             "double _ac_scalar(int, double *) noexcept nogil"]
-    text = (
-        pyx_module(c, decls) +
-        "from cpython.pycapsule cimport PyCapsule_New\n"
-        "from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS,\n"
-        "                             PyBUF_FORMAT, PyBUF_WRITABLE)\n"
-        "\n"
-        + "".join(f"{line}\n" for line in sf_cython) +
-        f"NIN = {nin}\n"
-        f"NOUT = {nout}\n"
-        'scalar_capsule = PyCapsule_New(<void *>_ac_scalar, b"double (int, double *)", NULL)\n'
-        "\n"
-        "def evaluate(inp, out):\n"
-        '    """Write the outputs at the point ``inp`` (NIN float64) into ``out`` (NOUT)."""\n'
-        "    # The buffer protocol, not typed memoryviews: their support code would\n"
-        "    # triple the C compiler's time for this module.\n"
-        "    cdef Py_buffer a, b\n"
-        "    PyObject_GetBuffer(inp, &a, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)\n"
-        "    try:\n"
-        "        PyObject_GetBuffer(out, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE)\n"
-        "        try:\n"
-        "            if a.format != b'd' or b.format != b'd' or a.len != 8 * NIN or b.len != 8 * NOUT:\n"
-        "                raise ValueError(f'evaluate takes {NIN} float64 inputs and {NOUT} '\n"
-        "                                 f'float64 outputs, got {a.len // a.itemsize} '\n"
-        "                                 f'{a.format.decode()} and {b.len // b.itemsize} '\n"
-        "                                 f'{b.format.decode()}')\n"
-        "            with nogil:\n"
-        "                _ac_eval(<const double *>a.buf, <double *>b.buf)\n"
-        "        finally:\n"
-        "            PyBuffer_Release(&b)\n"
-        "    finally:\n"
-        "        PyBuffer_Release(&a)\n"
-    )
-    return Source(text, ("m",))
+              "    _ac_eval(xx, out);", "    return out[0];", "}",
+              "_AC_EXPORT PyObject *_ac_scalar_capsule(void)",
+              '{ return PyCapsule_New((void *)_ac_scalar, "double (int, double *)", NULL); }',
+              f"_AC_EXPORT const int _ac_nin = {nin}, _ac_nout = {nout};"]
+    sf_c, imports = scipy_parts(set(printer.used_scipy.values()))
+    c = [*main_head(imports, numpy=False), '#include "algebrac_math.h"', *sf_c, *lines]
+    return Source("\n".join(c) + "\n", ("m",))
 
 
 def compile_vector(exprs, args, *, stabilize: bool = True, limits: bool = False):
