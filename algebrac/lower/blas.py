@@ -297,23 +297,30 @@ def orient_temporaries(kernel: Kernel) -> Kernel:
 
 
 # ---- blocks of rows -------------------------------------------------------------------------
+# The MLP's backward pass is six steps over the batch rows (H = tanh(X W1), R = H W2 - Y,
+# the loss, dZ = (1 - H²)(R W2ᵀ), and the sums Xᵀ dZ and Hᵀ R): run one after another over
+# 4096 rows, each streams megabytes through the cache the next must fetch again.  Run on
+# blocks of rows that fit in the L2 cache (block size chosen at call time from the rows'
+# width), each step reads what the previous one has just written, and threads take whole
+# blocks (one parallel region; each sums its blocks' products into its own partials).
+BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of the L2 cache
+
 
 def _row_gemm(g: Gemm, rows) -> str:
-    """The operands a gemm slices when run on a block of ``rows``: "ac" (C's rows are A's
-    rows), "ab" (the contraction runs over the rows, C accumulates), or "" (neither)."""
-    first = {t: getattr(g, t).shape[0] == rows for t in "abc"}
-    if first["b"] + first["c"] + first["a"] != 2 or g.beta != 0 or rows in (g.n,):
+    """The operands a gemm slices on a block of ``rows``: "ac" (C's rows are A's rows),
+    "ab" (it sums over the rows into C), or "" (neither)."""
+    first = [getattr(g, t).shape[0] == rows for t in "abc"]
+    if sum(first) != 2 or g.beta != 0 or rows == g.n:
         return ""
-    if g.m == rows and not g.trans_a and first["c"] and g.c.role is Role.TEMP and rows != g.k:
+    if first[2] and g.m == rows != g.k and not g.trans_a and g.c.role is Role.TEMP:
         return "ac" if g.a.role is not Role.OUT else ""
-    if g.k == rows and g.trans_a and not g.trans_b and first["b"] and rows != g.m:
-        return "ab" if Role.OUT not in (g.a.role, g.b.role) else ""
-    return ""
+    ok = g.k == rows != g.m and g.trans_a and not g.trans_b and Role.OUT not in (g.a.role, g.b.role)
+    return "ab" if ok and first[1] else ""
 
 
 def _row_loop(s: Loop, rows, bufs) -> bool:
-    """Iteration ``i`` of ``s`` touches only row ``i`` of the buffers with ``rows`` rows,
-    writes no other buffer, and reduces only into scalars."""
+    """Iteration ``i`` touches only row ``i`` of the buffers with ``rows`` rows, writes no
+    other buffer and sums only into scalars."""
     if s.extent != rows or any(isinstance(t, Call) for t in _walk(s.body)):
         return False
     private = _defined_inside(s.body)
@@ -322,32 +329,31 @@ def _row_loop(s: Loop, rows, bufs) -> bool:
         if buf is not None and buf.shape and buf.shape[0] == rows:
             if a.indices[0] != s.index or any(sp.sympify(e).has(s.index) for e in a.indices[1:]):
                 return False
-        elif a.kind != "read" and (buf is not None or (a.kind == "write" and a.name not in private)):
+        elif a.kind != "read" and (buf is not None or a.kind == "write" and a.name not in private):
             return False
     return True
 
 
 def _conflict(s, t) -> bool:
     a, b = accesses([s]), accesses([t])
-    return bool(_names(a, ("write", "acc")) & {x.name for x in b}
-                or _names(b, ("write", "acc")) & {x.name for x in a})
+    return bool(_names(a, ("write", "acc")) & _names(b, ("read", "write", "acc"))
+                or _names(b, ("write", "acc")) & _names(a, ("read",)))
 
 
 def _sums(s, sliced) -> set:
-    """What a statement of a chain sums over the rows: no other statement may touch it."""
+    """What a statement sums over the rows: no other statement of the chain may touch it."""
     return {s.args[0].c.name} if sliced == "ab" else {
         x.name for x in accesses([s]) if x.kind == "acc" and not x.indices}
 
 
-def _blocked(run, rows, bufs, b):
-    """One loop over blocks of rows running ``run`` [(position, statement, sliced)] on each."""
-    names = {x.name for _, s, _ in run for x in accesses([s])}
-    width = sp.Add(*(sp.Mul(*bufs[n].shape[1:]) for n in names
-                     if n in bufs and bufs[n].shape and bufs[n].shape[0] == rows))
-    size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (no Max: SymPy drops it)
+def _blocked(run, rows, bufs, b) -> list:
+    """Zero the sums, then one loop over blocks of rows running ``run`` on each."""
+    names = _names(accesses([s for _, s, _ in run]), ("read", "write", "acc"))
+    width = sp.Add(*(sp.Mul(*bufs[x].shape[1:]) for x in names
+                     if x in bufs and bufs[x].shape and bufs[x].shape[0] == rows))
+    size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (SymPy drops a Max)
     row0 = size * b
-    count = sp.Min(size, rows - row0)
-    body, zero = [], []
+    count, body, zero = sp.Min(size, rows - row0), [], []
     for _, s, sliced in run:
         if isinstance(s, Loop):
             body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
@@ -355,45 +361,29 @@ def _blocked(run, rows, bufs, b):
         g = s.args[0]
         dims = {"m": count} if sliced == "ac" else {"k": count, "beta": sp.S.One}
         body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
-        if sliced == "ab":   # the blocks' products add up in C, zero first
+        if sliced == "ab":
             p, q = (sp.Symbol(f"{b.name}_{g.c.name}{x}", integer=True) for x in "pq")
             zero.append(Loop(p, g.m, (Loop(q, g.n, (Assign(g.c[p, q], sp.S.Zero),)),)))
-    # Blocks are independent but for those sums: threads take blocks (renderers: the
-    # Call inside), each summing into its own partials.
-    blocks = sp.floor((rows + size - 1) / size)
-    return zero + [Loop(b, blocks, tuple(body), LoopKind.PARALLEL)]
-
-
-BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of the L2 cache
+    return zero + [Loop(b, sp.floor((rows + size - 1) / size), tuple(body), LoopKind.PARALLEL)]
 
 
 def block_rows(kernel: Kernel) -> Kernel:
-    """Run a chain of gemms and row loops over one dimension block by block of rows.
+    """Run a chain of gemms and row loops over one dimension on blocks of rows in the cache.
 
-    The MLP's backward pass is six steps over the batch rows (``H = tanh(X W₁)``,
-    ``R = H W₂ - Y``, the loss, ``dZ = (1 - H²)(R W₂ᵀ)``, and the sums ``Xᵀ dZ`` and
-    ``Hᵀ R``): run one after another over 4096 rows, each streams megabytes through
-    the cache the next must fetch again.  Run on blocks of rows that fit in the L2
-    cache (the block size is chosen at call time from the rows' width), each step
-    reads what the previous one has just written; the gemms that sum over the rows
-    accumulate block after block (``beta = 1``).  A statement that touches the
-    chain's rows otherwise ends the chain; other statements between move after it.
-    Only chains with a gemm between two temporaries change: one product of an input
-    gains nothing from blocks.
+    A statement touching the chain's rows otherwise ends the chain, others in between
+    move after it; only chains with a gemm between temporaries change (a product of
+    inputs alone gains nothing from blocks).
     """
     bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
     for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
                         and len(p.shape) == 2}, key=str):
-        out, run, later = [], [], []   # run: (position, statement, sliced); later: (pos, stmt)
-        blocked = []
+        out, run, later, blocked = [], [], [], []   # run: (pos, stmt, sliced); later: (pos, stmt)
 
         def close():
-            chain = any(sl and all(getattr(s.args[0], t).role is Role.TEMP for t in sl)
-                        for _, s, sl in run)
-            if chain and len(run) > 1:
-                blocked.append(len(out))
-                out.extend(_blocked(run, rows, bufs, sp.Symbol(f"_ac_rb{len(out)}", integer=True)))
-                out.extend(s for _, s in later)
+            if len(run) > 1 and any(sl and all(getattr(s.args[0], t).role is Role.TEMP
+                                               for t in sl) for _, s, sl in run):
+                blocked.append(b := sp.Symbol(f"_ac_rb{len(out)}", integer=True))
+                out.extend(_blocked(run, rows, bufs, b) + [s for _, s in later])
             else:
                 out.extend(s for _, s in sorted([(p, s) for p, s, _ in run] + later,
                                                 key=lambda ps: ps[0]))
@@ -403,12 +393,12 @@ def block_rows(kernel: Kernel) -> Kernel:
         for pos, s in enumerate(kernel.body):
             sliced = _row_gemm(s.args[0], rows) if isinstance(s, Call) else ""
             if not sliced and not (isinstance(s, Loop) and _row_loop(s, rows, bufs)):
-                (later if run else out).append((pos, s) if run else s)
+                (later.append((pos, s)) if run else out.append(s))
                 continue
-            names = {x.name for x in accesses([s])}
-            sums = set().union(*(_sums(t, sl) for _, t, sl in run))
-            mine = _sums(s, sliced) & {x.name for _, t, _ in run for x in accesses([t])}
-            if mine or sums & names or any(_conflict(t, s) for _, t in later):
+            touched = [_names(accesses([t]), ("read", "write", "acc")) for _, t, _ in run]
+            if (_sums(s, sliced) & set().union(*touched) or any(_conflict(t, s) for _, t in later)
+                    or set().union(*(_sums(t, sl) for _, t, sl in run)) & _names(
+                        accesses([s]), ("read", "write", "acc"))):
                 close()
             run.append((pos, s, sliced))
         close()
