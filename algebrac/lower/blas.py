@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, Role
-from .schedule import _defined_inside, _names, _rename, _walk, accesses, rewrite_buffer
+from .schedule import (_defined_inside, _independent, _names, _rename, _walk, accesses,
+                       rewrite_buffer)
 
 __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
 
@@ -334,12 +335,6 @@ def _row_loop(s: Loop, rows, bufs) -> bool:
     return True
 
 
-def _conflict(s, t) -> bool:
-    a, b = accesses([s]), accesses([t])
-    return bool(_names(a, ("write", "acc")) & _names(b, ("read", "write", "acc"))
-                or _names(b, ("write", "acc")) & _names(a, ("read",)))
-
-
 def _sums(s, sliced) -> set:
     """What a statement sums over the rows: no other statement of the chain may touch it."""
     return {s.args[0].c.name} if sliced == "ab" else {
@@ -396,7 +391,7 @@ def block_rows(kernel: Kernel) -> Kernel:
                 (later.append((pos, s)) if run else out.append(s))
                 continue
             touched = [_names(accesses([t]), ("read", "write", "acc")) for _, t, _ in run]
-            if (_sums(s, sliced) & set().union(*touched) or any(_conflict(t, s) for _, t in later)
+            if (_sums(s, sliced) & set().union(*touched) or not _independent(s, [t for _, t in later])
                     or set().union(*(_sums(t, sl) for _, t, sl in run)) & _names(
                         accesses([s]), ("read", "write", "acc"))):
                 close()

@@ -133,23 +133,23 @@ def _fusable(l1: Loop, l2: Loop) -> bool:
     if any(isinstance(s, Call) for s in l1.body + l2.body):
         return False
     a = l1.index
-    b2 = _rename(l2.body, l2.index, a)
-    acc1, acc2 = accesses(l1.body), accesses(b2)
+    acc1, acc2 = accesses(l1.body), accesses(_rename(l2.body, l2.index, a))
     w1, w2 = _names(acc1, ("write", "acc")), _names(acc2, ("write", "acc"))
     r1, r2 = _names(acc1, ("read",)), _names(acc2, ("read",))
-    for name in (w1 & (r2 | w2)) | (w2 & r1):
-        positions = set()
-        for x in acc1 + acc2:
-            if x.name != name:
-                continue
-            pos = [k for k, e in enumerate(x.indices) if e == a]
-            other = [e for e in x.indices if e != a and sp.sympify(e).has(a)]
-            if len(pos) != 1 or other:
-                return False
-            positions.add(pos[0])
-        if len(positions) != 1:
+    return all(_owned([x for x in acc1 + acc2 if x.name == name], a)
+               for name in (w1 & (r2 | w2)) | (w2 & r1))
+
+
+def _owned(acc, a) -> bool:
+    """Every access indexes ``a`` at one fixed position and nowhere else: each iteration of
+    the loop over ``a`` owns a slice."""
+    positions = set()
+    for x in acc:
+        pos = [k for k, e in enumerate(x.indices) if e == a]
+        if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
             return False
-    return True
+        positions.add(pos[0])
+    return len(positions) == 1
 
 
 def _independent(stmt, others) -> bool:
@@ -428,15 +428,7 @@ def reductions_of(loop: Loop) -> dict:
         if name in private:
             continue
         mine = [x for x in acc if x.name == name]
-        positions = set()
-        owned = True
-        for x in mine:
-            pos = [k for k, e in enumerate(x.indices) if e == a]
-            if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
-                owned = False
-                break
-            positions.add(pos[0])
-        if owned and len(positions) == 1:
+        if _owned(mine, a):
             continue
         ops = {x.op for x in mine}
         if all(x.kind == "acc" for x in mine) and len(ops) == 1:
