@@ -30,8 +30,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, Role
-from .schedule import (_defined_inside, _independent, _names, _rename, _walk, accesses,
-                       rewrite_buffer)
+from .schedule import _defined_inside, _rename, _walk, accesses, rewrite_buffer
 
 __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
 
@@ -343,13 +342,13 @@ def _sums(s, sliced) -> set:
 
 def _blocked(run, rows, bufs, b) -> list:
     """Zero the sums, then one loop over blocks of rows running ``run`` on each."""
-    names = _names(accesses([s for _, s, _ in run]), ("read", "write", "acc"))
+    names = {x.name for x in accesses([s for s, _ in run])}
     width = sp.Add(*(sp.Mul(*bufs[x].shape[1:]) for x in names
                      if x in bufs and bufs[x].shape and bufs[x].shape[0] == rows))
     size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (SymPy drops a Max)
     row0 = size * b
     count, body, zero = sp.Min(size, rows - row0), [], []
-    for _, s, sliced in run:
+    for s, sliced in run:
         if isinstance(s, Loop):
             body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
             continue
@@ -365,37 +364,34 @@ def _blocked(run, rows, bufs, b) -> list:
 def block_rows(kernel: Kernel) -> Kernel:
     """Run a chain of gemms and row loops over one dimension on blocks of rows in the cache.
 
-    A statement touching the chain's rows otherwise ends the chain, others in between
-    move after it; only chains with a gemm between temporaries change (a product of
-    inputs alone gains nothing from blocks).
+    Only chains with a gemm between temporaries change (a product of inputs alone gains
+    nothing from blocks); any other statement ends a chain.
     """
     bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
     for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
                         and len(p.shape) == 2}, key=str):
-        out, run, later, blocked = [], [], [], []   # run: (pos, stmt, sliced); later: (pos, stmt)
+        out, run, blocked = [], [], []   # run: (statement, sliced)
 
         def close():
             if len(run) > 1 and any(sl and all(getattr(s.args[0], t).role is Role.TEMP
-                                               for t in sl) for _, s, sl in run):
+                                               for t in sl) for s, sl in run):
                 blocked.append(b := sp.Symbol(f"_ac_rb{len(out)}", integer=True))
-                out.extend(_blocked(run, rows, bufs, b) + [s for _, s in later])
+                out.extend(_blocked(run, rows, bufs, b))
             else:
-                out.extend(s for _, s in sorted([(p, s) for p, s, _ in run] + later,
-                                                key=lambda ps: ps[0]))
+                out.extend(s for s, _ in run)
             run.clear()
-            later.clear()
 
-        for pos, s in enumerate(kernel.body):
+        for s in kernel.body:
             sliced = _row_gemm(s.args[0], rows) if isinstance(s, Call) else ""
             if not sliced and not (isinstance(s, Loop) and _row_loop(s, rows, bufs)):
-                (later.append((pos, s)) if run else out.append(s))
-                continue
-            touched = [_names(accesses([t]), ("read", "write", "acc")) for _, t, _ in run]
-            if (_sums(s, sliced) & set().union(*touched) or not _independent(s, [t for _, t in later])
-                    or set().union(*(_sums(t, sl) for _, t, sl in run)) & _names(
-                        accesses([s]), ("read", "write", "acc"))):
                 close()
-            run.append((pos, s, sliced))
+                out.append(s)
+                continue
+            names = [{x.name for x in accesses([t])} for t, _ in run + [(s, sliced)]]
+            if _sums(s, sliced) & set().union(*names[:-1]) or set().union(
+                    *(_sums(t, sl) for t, sl in run)) & names[-1]:
+                close()
+            run.append((s, sliced))
         close()
         if blocked:
             return replace(kernel, body=tuple(out))

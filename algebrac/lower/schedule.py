@@ -240,7 +240,7 @@ def scalarize(kernel: Kernel) -> Kernel:
 
     A 0-d temporary becomes a scalar; a 1-d temporary written and read only as
     ``t[i]`` inside the loop over ``i`` becomes a scalar private to each iteration;
-    a 0-d output accumulated in a loop is accumulated in a scalar and stored once.
+    a 0-d output accumulated in a loop is accumulated in a scalar and stored once, last.
     """
     body = list(kernel.body)
     drop = set()
@@ -257,9 +257,7 @@ def scalarize(kernel: Kernel) -> Kernel:
         elif buf.role is Role.OUT and not buf.shape and any(
                 a.kind == "acc" and a.name == buf.name for a in accesses(body)):
             sym = _scalar_for(buf.name)
-            last = max(k for k, s in enumerate(body) if _count([s], buf.name))
-            body = _substitute_buffer(body, buf.name, sym)
-            body.insert(last + 1, Assign(buf[0], sym))
+            body = _substitute_buffer(body, buf.name, sym) + [Assign(buf[0], sym)]   # at the end
         elif buf.role is Role.TEMP:
             body = _private_in_loop(body, buf, total, frozenset())
             if not _count(body, buf.name):

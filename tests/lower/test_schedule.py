@@ -208,8 +208,8 @@ def test_orient_temporaries_lays_a_gemm_result_out_the_way_loops_walk_it():
 
 
 def test_block_rows_runs_a_gemm_chain_and_its_row_loops_on_blocks_of_rows():
-    # Z = tanh(A B), P = Z Wtᵀ... as the MLP: two products chained through temporaries,
-    # a row loop between, a sum over the rows (Aᵀ Z) and a scalar store moved after.
+    # Z = tanh(A B), P = Z Wt as in the MLP: two products chained through temporaries, a
+    # row loop between, a sum over the rows (Aᵀ P), then a statement that ends the chain.
     Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
     P = Buffer("_ac_tmp5", F, (n, m), Role.TEMP)
     S = Buffer("_ac_out5", F, (m, m), Role.OUT)
@@ -220,8 +220,8 @@ def test_block_rows_runs_a_gemm_chain_and_its_row_loops_on_blocks_of_rows():
                     Loop(i, n, (Loop(j, h, (Assign(Z[i, j], sp.tanh(Z[i, j])),
                                             Accumulate(acc, Z[i, j]))),)),
                     Call("gemm", (Gemm(P, Z, Wt, False, False, n, m, h, 1),)),
-                    Assign(s0[0], acc),
-                    Call("gemm", (Gemm(S, A, P, True, False, m, m, n, 2),)))
+                    Call("gemm", (Gemm(S, A, P, True, False, m, m, n, 2),)),
+                    Assign(s0[0], acc))
     b = sp.Symbol("_ac_rb1", integer=True)
     size = 64 + sp.floor(BLOCK_ELEMENTS / (2 * m + h + 1))   # the rows of A, Z and P
     r0, rows = size * b, sp.Min(size, n - size * b)
@@ -240,10 +240,9 @@ def test_block_rows_runs_a_gemm_chain_and_its_row_loops_on_blocks_of_rows():
     # one product of an input and a loop: nothing to keep in the cache between products
     single = kernel(params, *before.body[:3])
     assert block_rows(single) == single
-    # a loop writing Z from another row ends the chain before the next reader of Z
+    # a loop reading another row of Z ends the chain, here before the product reading Z
     shifted = Loop(i, n - 1, (Assign(Z[i, 0], Z[i + 1, 0]),))
-    cut = block_rows(kernel(params, *before.body[1:3], shifted, *before.body[3:4],
-                            before.body[5]))
+    cut = block_rows(kernel(params, *before.body[1:3], shifted, *before.body[3:5]))
     assert cut.body[:3] == (*before.body[1:3], shifted)
     assert cut.body[4].kind is LoopKind.PARALLEL and len(cut.body[4].body) == 2
 
