@@ -276,11 +276,10 @@ class TensorPrinter(NestPrinter, CPrinter):
         # The thread count is read once (ac.set_num_threads may change it meanwhile):
         # it sizes the per-thread partials and bounds the team.
         # Threads that call the BLAS themselves hold its own threads to one (as _ac_gemm).
-        blas = any(isinstance(s, Call) for s in _walk(loop.body)) and (
-            f"_ac_blas_hold_ptr->hold((void *)_ac_{'s' if self.dtype is DType.FLOAT32 else 'd'}gemm)")
-        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;",
-                 f"{p1}const int _ac_nthr = _ac_nthreads() > 1 && {blas} ? _ac_nthreads() : 1;"
-                 if blas else f"{p1}const int _ac_nthr = _ac_nthreads();"]
+        blas = any(isinstance(s, Call) for s in _walk(loop.body))
+        hold = f" && _ac_blas_hold_ptr->hold((void *)_ac_{'s' if t == 'float' else 'd'}gemm)"
+        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;", f"{p1}const int _ac_nthr = "
+                 f"_ac_nthreads() > 1{hold if blas else ''} ? _ac_nthreads() : 1;"]
         parts = []
         for name, op in reductions:
             k = self.counter
@@ -393,7 +392,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                 continue
             # An operand whose rows are not unit-stride goes through a contiguous copy
             # (an output is copied back after the call, and in first when C accumulates).
-            fill = [] if tag == "c" and g.beta == 0 else _copy(
+            fill = [] if tag == "c" and "b" not in g.sliced else _copy(
                 p1 + "        ", rows, cols, f"_ac_{tag}_copy", src, s0, s1, True)
             lines += [
                 f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ {ld} = (int){s0}; }}",
@@ -409,12 +408,10 @@ class TensorPrinter(NestPrinter, CPrinter):
         ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
         # Row-major C = op(A) op(B) is the column-major call Cᵀ = op(B)ᵀ op(A)ᵀ.
         lines.append(f"{p1}if (_ac_ok) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, _ac_alpha, _ac_b, "
-                     f"_ac_ldb, _ac_a, _ac_lda, ({t}){self._print_index(g.beta)}, _ac_c, _ac_ldc);")
-        if g.c.role is not Role.TEMP and g.c.name not in self.redirect:
-            s0, s1 = _stride(g.c.name, 0), _stride(g.c.name, 1)
-            rows, cols = (self._print_index(d) for d in g.c.shape)
+                     f"_ac_ldb, _ac_a, _ac_lda, {int('b' in g.sliced)}, _ac_c, _ac_ldc);")
+        if not dense:   # C, the last operand above
             lines += [f"{p1}if (_ac_ok && _ac_c_copy) {{",
-                      *_copy(p1 + "    ", rows, cols, "_ac_c_copy", g.c.name, s0, s1, False),
+                      *_copy(p1 + "    ", rows, cols, "_ac_c_copy", src, s0, s1, False),
                       f"{p1}}}"]
         lines += [f"{p1}free(_ac_a_copy); free(_ac_b_copy); free(_ac_c_copy);",
                   f"{p1}if (!_ac_ok) __atomic_store_n(&_ac_status, -1, __ATOMIC_RELAXED);"

@@ -37,8 +37,9 @@ __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_r
 
 @dataclass(frozen=True)
 class Gemm:
-    """``c = alpha * op(a) @ op(b) + beta * c`` on row-major 2-d buffers (``op`` transposes if
-    asked).  The operands named in ``sliced`` start at row ``row0`` (a block of rows)."""
+    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked).
+    The operands named in ``sliced`` start at row ``row0`` (a block of rows); "ab" sums
+    over the rows, so C accumulates (``c += ...``)."""
 
     c: Buffer
     a: Buffer
@@ -51,14 +52,12 @@ class Gemm:
     alpha: sp.Expr
     sliced: str = ""
     row0: sp.Expr = sp.S.Zero
-    beta: sp.Expr = sp.S.Zero
 
     def __str__(self) -> str:
         ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
         rows = f" rows {self.sliced} from {self.row0}" if self.sliced else ""
-        beta = f" + {self.beta} * {self.c.name}" if self.beta != 0 else ""
-        return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
-                f"{self.a.name}{ta} @ {self.b.name}{tb}{beta} (k={self.k}{rows})")
+        return (f"{self.c.name}[{self.m}, {self.n}] {'+' if 'b' in self.sliced else ''}= "
+                f"{self.alpha} * {self.a.name}{ta} @ {self.b.name}{tb} (k={self.k}{rows})")
 
     def into_transpose(self, c: Buffer) -> "Gemm":
         """The same product written transposed into ``c``: ``Cᵀ = op(B)ᵀ op(A)ᵀ``."""
@@ -179,13 +178,8 @@ def _scaled_copy(stmt):
 
 
 def _bound_before(body, pos, symbols, sizes) -> bool:
-    bound = set(sizes)
-    for s in body[:pos]:
-        if isinstance(s, Let):
-            bound.add(s.symbol)
-        elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
-            bound.add(s.target)
-    return symbols <= bound
+    return symbols <= set(sizes) | {getattr(s, "symbol", getattr(s, "target", None))
+                                    for s in body[:pos] if isinstance(s, (Let, Assign))}
 
 
 def scale_into_gemm(kernel: Kernel) -> Kernel:
@@ -310,12 +304,11 @@ def _row_gemm(g: Gemm, rows) -> str:
     """The operands a gemm slices on a block of ``rows``: "ac" (C's rows are A's rows),
     "ab" (it sums over the rows into C), or "" (neither)."""
     first = [getattr(g, t).shape[0] == rows for t in "abc"]
-    if sum(first) != 2 or g.beta != 0 or rows == g.n:
+    if g.sliced or Role.OUT in (g.a.role, g.b.role):
         return ""
-    if first[2] and g.m == rows != g.k and not g.trans_a and g.c.role is Role.TEMP:
-        return "ac" if g.a.role is not Role.OUT else ""
-    ok = g.k == rows != g.m and g.trans_a and not g.trans_b and Role.OUT not in (g.a.role, g.b.role)
-    return "ab" if ok and first[1] else ""
+    if first == [True, False, True] and not g.trans_a and g.c.role is Role.TEMP:
+        return "ac"
+    return "ab" if first == [True, True, False] and g.trans_a and not g.trans_b else ""
 
 
 def _row_loop(s: Loop, rows, bufs) -> bool:
@@ -353,7 +346,7 @@ def _blocked(run, rows, bufs, b) -> list:
             body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
             continue
         g = s.args[0]
-        dims = {"m": count} if sliced == "ac" else {"k": count, "beta": sp.S.One}
+        dims = {"m": count} if sliced == "ac" else {"k": count}
         body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
         if sliced == "ab":
             p, q = (sp.Symbol(f"{b.name}_{g.c.name}{x}", integer=True) for x in "pq")

@@ -153,8 +153,8 @@ class _State:
                    for t, x in zip("abc", (g.a, g.b, g.c)))
         a = a.T if g.trans_a else a
         b = b.T if g.trans_b else b
-        alpha, beta = (float(evaluate_scalar(e, env, self.bufs, None)) for e in (g.alpha, g.beta))
-        c[...] = alpha * (a @ b) + (beta * c if beta else 0)
+        alpha = float(evaluate_scalar(g.alpha, env, self.bufs, None))
+        c[...] = alpha * (a @ b) + (c if "b" in g.sliced else 0)   # "ab": blocks add up
 
 
 def _index(expr, env):

@@ -418,7 +418,7 @@ def reductions_of(loop: Loop) -> dict:
         return None if loop.kind is not LoopKind.PARALLEL else {
             **{x.name: x.op for x in acc if x.kind == "acc" and not x.indices},
             **{s.args[0].c.name: ReduceOp.ADD for s in _walk(loop.body)
-               if isinstance(s, Call) and s.args[0].beta != 0}}
+               if isinstance(s, Call) and "b" in s.args[0].sliced}}
     private = _private(acc, loop.body)
     reductions = {}
     a = loop.index

@@ -233,7 +233,7 @@ def test_block_rows_runs_a_gemm_chain_and_its_row_loops_on_blocks_of_rows():
                           Loop(i, rows, (Loop(j, h, (Assign(Z[r0 + i, j], sp.tanh(Z[r0 + i, j])),
                                                      Accumulate(acc, Z[r0 + i, j]))),)),
                           Call("gemm", (Gemm(P, Z, Wt, False, False, rows, m, h, 1, "ac", r0),)),
-                          Call("gemm", (Gemm(S, A, P, True, False, m, m, rows, 2, "ab", r0, 1),))),
+                          Call("gemm", (Gemm(S, A, P, True, False, m, m, rows, 2, "ab", r0),))),
                            LoopKind.PARALLEL),
                       Assign(s0[0], acc))
     check(block_rows(before), expected)
