@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, Role
+from .memory import _touches
 from .schedule import _defined_inside, _rename, _walk, accesses, rewrite_buffer
 
 __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
@@ -227,28 +228,13 @@ def scale_into_gemm(kernel: Kernel) -> Kernel:
 
 # ---- choosing a temporary's layout ----------------------------------------------------------
 
-def _walks(stmts, name, enclosing=()) -> tuple:
+def _walks(stmts, name) -> tuple:
     """(row reads, column reads) of ``name`` by loops: which axis the innermost loop moves."""
-    rows = cols = 0
-    for s in stmts:
-        if isinstance(s, Loop):
-            r, c = _walks(s.body, name, enclosing + (s.index,))
-            rows, cols = rows + r, cols + c
-            continue
-        if isinstance(s, Call) or not enclosing:
-            continue
-        exprs = [s.value]
-        if isinstance(s, (Assign, Accumulate)) and isinstance(s.target, sp.Indexed):
-            exprs += list(s.target.indices)
-        for e in exprs:
-            for ix in sp.sympify(e).atoms(sp.Indexed):
-                if ix.base.name != name:
-                    continue
-                first, last = (sp.sympify(x).free_symbols for x in ix.indices)
-                inner = enclosing[-1]
-                rows += inner in last and inner not in first
-                cols += inner in first and inner not in last
-    return rows, cols
+    moves = [(enc[-1] in sp.sympify(ix[-1]).free_symbols, enc[-1] in sp.sympify(ix[0]).free_symbols)
+             for s in stmts for _, ix, kind, enc in _touches(s, {name})
+             if kind == "read" and enc and ix is not None]
+    return sum(last and not first for last, first in moves), sum(first and not last
+                                                                  for last, first in moves)
 
 
 def _transpose_reads(stmts, old: Buffer, new: Buffer):
