@@ -28,7 +28,7 @@ from ..errors import VerifyError
 
 __all__ = [
     "Role", "LoopKind", "ReduceOp", "Stage", "Buffer", "Loop", "Assign",
-    "Accumulate", "Let", "Call", "Kernel", "Stmt", "Transformer", "pformat",
+    "Accumulate", "Let", "Call", "Kernel", "Stmt", "pformat",
     "verify", "replace", "compute_dtype",
 ]
 
@@ -148,19 +148,6 @@ def compute_dtype(kernel: Kernel) -> DType:
     e.g. a comparison of int64 inputs; integers compute in float64)."""
     return next((p.dtype for p in kernel.params if isinstance(p, Buffer) and p.dtype.is_float),
                 DType.FLOAT64)
-
-
-class Transformer:
-    """Rebuild a tree; override ``visit_<Class>`` for the nodes a pass changes."""
-
-    def visit(self, node):
-        return getattr(self, "visit_" + type(node).__name__, self.generic_visit)(node)
-
-    def generic_visit(self, node):
-        if not hasattr(node, "body"):
-            return node
-        new = tuple(self.visit(s) for s in node.body)
-        return replace(node, body=new) if new != node.body else node
 
 
 def _fmt_shape(shape) -> str:

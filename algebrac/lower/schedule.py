@@ -104,21 +104,26 @@ def _defined_inside(stmts) -> set:
     return found
 
 
-def _rename(stmts, old, new):
-    """Substitute a loop index in statements."""
-    m = {old: new}
+def map_exprs(stmts, f, call=None) -> list:
+    """``stmts`` with ``f`` applied to every expression (loop extents, values, targets), and
+    every ``Call`` rebuilt by ``call(call)`` if given."""
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            out.append(replace(s, extent=sp.sympify(s.extent).xreplace(m),
-                               body=tuple(_rename(s.body, old, new))))
+            s = replace(s, extent=f(sp.sympify(s.extent)), body=tuple(map_exprs(s.body, f, call)))
         elif isinstance(s, Let):
-            out.append(replace(s, value=s.value.xreplace(m)))
+            s = replace(s, value=f(s.value))
         elif isinstance(s, (Assign, Accumulate)):
-            out.append(replace(s, target=s.target.xreplace(m), value=s.value.xreplace(m)))
-        else:
-            out.append(s)
+            s = replace(s, target=f(s.target), value=f(s.value))
+        elif call is not None:
+            s = call(s)
+        out.append(s)
     return out
+
+
+def _rename(stmts, old, new):
+    """Substitute a loop index in statements."""
+    return map_exprs(stmts, lambda e: sp.sympify(e).xreplace({old: new}))
 
 
 # ---- fusion -----------------------------------------------------------------------------
@@ -202,21 +207,8 @@ def _scalar_for(name: str) -> sp.Symbol:
 def rewrite_buffer(stmts, name: str, access, call=None) -> list:
     """``stmts`` with every access ``name[...]`` (read or target) replaced by ``access(it)``,
     and every ``Call`` rebuilt by ``call(call)`` if given."""
-    def fix(e):
-        return sp.sympify(e).replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access)
-    out = []
-    for s in stmts:
-        if isinstance(s, Loop):
-            s = replace(s, body=tuple(rewrite_buffer(s.body, name, access, call)))
-        elif isinstance(s, Let):
-            s = replace(s, value=fix(s.value))
-        elif isinstance(s, (Assign, Accumulate)):
-            s = replace(s, target=fix(s.target), value=fix(s.value))
-        elif isinstance(s, Call) and call is not None:
-            s = call(s)
-        out.append(s)
-    return out
+    return map_exprs(stmts, lambda e: sp.sympify(e).replace(
+        lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access), call)
 
 
 def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
@@ -286,22 +278,11 @@ def _registers(stmts, counter) -> tuple:
                 if all(x.kind == "acc" and x.indices == tuple(t.target.indices) for x in same):
                     targets[t.target] = sp.Symbol(f"_ac_r{next(counter)}")
         for target, sym in targets.items():
-            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
+            s = replace(s, body=tuple(map_exprs(s.body, lambda e: e.xreplace({target: sym}))))
             out.append(Assign(sym, target))
         out.append(s)
         out += [Assign(target, sym) for target, sym in targets.items()]
     return tuple(out)
-
-
-def _swap_target(stmts, target, sym):
-    out = []
-    for s in stmts:
-        if isinstance(s, Loop):
-            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
-        elif isinstance(s, Accumulate) and s.target == target:
-            s = replace(s, target=sym)
-        out.append(s)
-    return out
 
 
 def _private_in_loop(stmts, buf, total, enclosing):
