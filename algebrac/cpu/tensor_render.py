@@ -126,7 +126,8 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
             if (len > 0)
                 _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha,
                           a + (ta == 'N' ? (size_t)lo * lda : lo), &lda,
-                          b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, tid ? &zero : &beta, dst, &ldd);
+                          b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, tid ? &zero : &beta,
+                          dst, &ldd);
             else if (tid || beta == 0)
                 for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q*ldd+r] = 0;
             #pragma omp barrier
@@ -159,7 +160,7 @@ static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *
         _ac_gemm_{s}_split(tb == 'N' ? 'T' : 'N', ta == 'N' ? 'T' : 'N', n, m, k, alpha, b, ldb,
                          a, lda, ({t})0, ct, n);
         for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++)
-            c[q * ldc + r] = beta == 0 ? ct[r * (npy_intp)n + q] : c[q * ldc + r] + ct[r * (npy_intp)n + q];
+            c[q*ldc + r] = beta == 0 ? ct[r*(npy_intp)n + q] : c[q*ldc + r] + ct[r*(npy_intp)n + q];
         free(ct);
     }} else if (k > 0) _ac_gemm_{s}_split(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }}"""
@@ -381,7 +382,7 @@ class TensorPrinter(NestPrinter, CPrinter):
             rows, cols = (self._print_index(d) for d in buf.shape)
             dense = buf.role is Role.TEMP or buf.name in self.redirect   # a thread's partial
             s0, s1 = (cols, 1) if dense else (_stride(buf.name, 0), _stride(buf.name, 1))
-            src = self.redirect[buf.name][0].split("[")[0] if buf.name in self.redirect else buf.name
+            src = self.redirect.get(buf.name, (buf.name,))[0].split("[")[0]
             if tag in g.sliced:   # a block of rows (of the rows gemm m or k runs over)
                 rows = m if tag == "c" or (tag == "a") != g.trans_a else k
                 src = f"({buf.name} + (npy_intp)({self._print_index(g.row0)})*{s0})"

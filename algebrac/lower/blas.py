@@ -38,9 +38,8 @@ __all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_r
 
 @dataclass(frozen=True)
 class Gemm:
-    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked).
-    The operands named in ``sliced`` start at row ``row0`` (a block of rows); "ab" sums
-    over the rows, so C accumulates (``c += ...``)."""
+    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked);
+    operands named in ``sliced`` start at row ``row0`` ("ab": C sums the blocks, ``+=``)."""
 
     c: Buffer
     a: Buffer
@@ -329,7 +328,8 @@ def _blocked(run, rows, bufs, b) -> list:
     count, body, zero = sp.Min(size, rows - row0), [], []
     for s, sliced in run:
         if isinstance(s, Loop):
-            body.append(replace(s, extent=count, body=tuple(_rename(s.body, s.index, row0 + s.index))))
+            body.append(replace(s, extent=count,
+                                body=tuple(_rename(s.body, s.index, row0 + s.index))))
             continue
         g = s.args[0]
         dims = {"m": count} if sliced == "ac" else {"k": count}

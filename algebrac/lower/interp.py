@@ -147,8 +147,8 @@ class _State:
 
     def call(self, s, env):
         (g,) = s.args
-        r0, size = (int(sp.sympify(e).xreplace(_sizes(env))) for e in (g.row0, g.k if "b" in
-                                                                       g.sliced else g.m))
+        r0, size = (int(sp.sympify(e).xreplace(_sizes(env)))
+                    for e in (g.row0, g.k if "b" in g.sliced else g.m))
         a, b, c = (self.bufs[x.name][r0:r0 + size] if t in g.sliced else self.bufs[x.name]
                    for t, x in zip("abc", (g.a, g.b, g.c)))
         a = a.T if g.trans_a else a

@@ -295,10 +295,8 @@ class CFamilyPrinter(C99CodePrinter):
             return self._print_Symbol(expr)
         if expr.is_Integer:
             return str(int(expr))
-        if isinstance(expr, sp.Add):
-            return "(" + " + ".join(self._print_index(a) for a in expr.args) + ")"
-        if isinstance(expr, sp.Mul):
-            return "(" + "*".join(self._print_index(a) for a in expr.args) + ")"
+        if isinstance(expr, (sp.Add, sp.Mul)):
+            return f"({(' + ' if expr.is_Add else '*').join(map(self._print_index, expr.args))})"
         if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
             return "(" + "*".join([self._print_index(expr.base)] * int(expr.exp)) + ")"
         if isinstance(expr, (sp.Max, sp.Min)):
