@@ -7,8 +7,7 @@
 * ``orient_temporaries`` lays out a gemm-written temporary the way the loops that
   read it walk it: a gemm writes ``C`` or ``Cᵀ`` at the same cost, a loop reading a
   matrix down its columns does not;
-* ``block_rows`` runs a chain of products and row loops over blocks of rows that stay
-  in the cache.
+* ``block_rows`` runs a chain of gemms and row loops on blocks of rows held in the cache.
 
 >>> import sympy as sp
 >>> from algebrac.dtypes import DType
@@ -286,8 +285,7 @@ BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of th
 
 
 def _row_gemm(g: Gemm, rows) -> str:
-    """The operands a gemm slices on a block of ``rows``: "ac" (C's rows are A's rows),
-    "ab" (it sums over the rows into C), or "" (neither)."""
+    """Sliced on a block of ``rows``: "ac" (C's rows are A's), "ab" (C sums over them), or ""."""
     first = [getattr(g, t).shape[0] == rows for t in "abc"]
     if g.sliced or Role.OUT in (g.a.role, g.b.role):
         return ""
@@ -297,8 +295,7 @@ def _row_gemm(g: Gemm, rows) -> str:
 
 
 def _row_loop(s: Loop, rows, bufs) -> bool:
-    """Iteration ``i`` touches only row ``i`` of the buffers with ``rows`` rows, writes no
-    other buffer and sums only into scalars."""
+    """Iteration ``i`` touches only row ``i`` of ``rows``-row buffers, sums only into scalars."""
     if s.extent != rows or any(isinstance(t, Call) for t in _walk(s.body)):
         return False
     private = _defined_inside(s.body)
@@ -344,8 +341,7 @@ def block_rows(kernel: Kernel) -> Kernel:
     """Run a chain of gemms and row loops over one dimension on blocks of rows in the cache.
 
     Only chains with a gemm between temporaries change (a product of inputs alone gains
-    nothing from blocks); any other statement ends a chain.
-    """
+    nothing from blocks); any other statement ends a chain."""
     bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
     for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
                         and len(p.shape) == 2}, key=str):

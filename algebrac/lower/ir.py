@@ -150,17 +150,14 @@ def compute_dtype(kernel: Kernel) -> DType:
                 DType.FLOAT64)
 
 
-def _fmt_shape(shape) -> str:
-    return ", ".join(str(s) for s in shape)
-
-
 def pformat(node, indent: int = 0) -> str:
     """Indented pseudo-code of any IR node (used by ``str``, debug output and tests)."""
     pad = "  " * indent
     if isinstance(node, (Kernel, Loop)):
         if isinstance(node, Kernel):
-            params = ", ".join(f"{p.role.value} {p.name}: {p.dtype.value}[{_fmt_shape(p.shape)}]"
-                               if isinstance(p, Buffer) else str(p) for p in node.params)
+            params = ", ".join(f"{p.role.value} {p.name}: {p.dtype.value}["
+                               f"{', '.join(map(str, p.shape))}]" if isinstance(p, Buffer)
+                               else str(p) for p in node.params)
             head = f"kernel {node.name}({params}):"
         else:
             head = f"for {node.index} in 0..{node.extent} ({node.kind.value}):"

@@ -215,10 +215,6 @@ def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
     return rewrite_buffer(stmts, name, lambda x: sym)
 
 
-def _count(stmts, name) -> int:
-    return sum(1 for a in accesses(stmts) if a.name == name)
-
-
 def _first_is_top_assign(body, name) -> bool:
     for s in body:
         acc = [a for a in accesses([s]) if a.name == name]
@@ -240,7 +236,7 @@ def scalarize(kernel: Kernel) -> Kernel:
     for buf in bufs:
         if buf.role is not Role.TEMP and (buf.role is not Role.OUT or buf.shape):
             continue  # inputs and shaped outputs stay in memory (no walk: n buffers, n statements)
-        total = _count(body, buf.name)
+        total = [a.name for a in accesses(body)].count(buf.name)
         if not total:
             continue
         if buf.role is Role.TEMP and not buf.shape:
@@ -252,7 +248,7 @@ def scalarize(kernel: Kernel) -> Kernel:
             body = _substitute_buffer(body, buf.name, sym) + [Assign(buf[0], sym)]   # at the end
         elif buf.role is Role.TEMP:
             body = _private_in_loop(body, buf, total, frozenset())
-            if not _count(body, buf.name):
+            if buf.name not in {a.name for a in accesses(body)}:
                 drop.add(buf.name)
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
     return replace(kernel, params=params, body=_registers(tuple(body), itertools.count()))
