@@ -83,13 +83,10 @@ def _perfect(stmt):
 
 
 def _match_gemm(stmt, buffers):
-    found = _perfect(stmt) if isinstance(stmt, Loop) else None
-    if not found:
-        return None
-    loops, init, body = found
+    loops, init, body = _perfect(stmt) or ((), None, ())
     if len(loops) != 3 or len(body) != 1 or not isinstance(body[0], Accumulate):
         return None
-    acc = body[0]
+    (acc,) = body
     if acc.op is not ReduceOp.ADD or not isinstance(acc.target, sp.Indexed):
         return None
     if init is not None and (init.target != acc.target or init.value != 0):
@@ -158,13 +155,11 @@ def _gemm_written(body, name):
 
 def _scaled_copy(stmt):
     """``(out, factor, tmp read)`` of a nest ``for p: for q: out[p, q] = factor * tmp[..]``."""
-    if not (isinstance(stmt, Loop) and len(stmt.body) == 1 and isinstance(stmt.body[0], Loop)):
+    loops, init, body = _perfect(stmt) or ((), 0, ())
+    if len(loops) != 2 or init is not None or len(body) != 1 or not isinstance(body[0], Assign):
         return None
-    inner = stmt.body[0]
-    if len(inner.body) != 1 or not isinstance(inner.body[0], Assign):
-        return None
-    st = inner.body[0]
-    p, q = stmt.index, inner.index
+    (st,), (outer, inner) = body, loops
+    p, q = outer.index, inner.index
     if not isinstance(st.target, sp.Indexed) or tuple(st.target.indices) != (p, q):
         return None
     reads = [f for f in sp.Mul.make_args(st.value) if isinstance(f, sp.Indexed)]
@@ -173,7 +168,7 @@ def _scaled_copy(stmt):
         return None
     if set(reads[0].indices) != {p, q} or len(reads[0].indices) != 2:
         return None
-    return st.target, factor, reads[0], (stmt.extent, inner.extent)
+    return st.target, factor, reads[0], (outer.extent, inner.extent)
 
 
 def _bound_before(body, pos, symbols, sizes) -> bool:

@@ -168,22 +168,12 @@ def _independent(stmt, others) -> bool:
 
 def _fuse_list(stmts) -> tuple:
     stmts = list(stmts)
-    changed = True
-    while changed:
-        changed = False
-        for j, s in enumerate(stmts):
-            if not isinstance(s, Loop):
-                continue
-            for i in range(j - 1, -1, -1):
-                t = stmts[i]
-                if isinstance(t, Loop) and _fusable(t, s) and _independent(s, stmts[i + 1:j]):
-                    merged = t.body + tuple(_rename(s.body, s.index, t.index))
-                    stmts[i] = replace(t, body=merged)
-                    del stmts[j]
-                    changed = True
-                    break
-            if changed:
-                break
+    while pair := next(((i, j) for j, s in enumerate(stmts) if isinstance(s, Loop)
+                        for i in range(j - 1, -1, -1) if isinstance(stmts[i], Loop)
+                        and _fusable(stmts[i], s) and _independent(s, stmts[i + 1:j])), None):
+        i, j = pair
+        t, s = stmts[i], stmts.pop(j)
+        stmts[i] = replace(t, body=t.body + tuple(_rename(s.body, s.index, t.index)))
     return tuple(replace(s, body=_fuse_list(s.body)) if isinstance(s, Loop) else s
                  for s in stmts)
 
