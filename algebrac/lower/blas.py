@@ -130,14 +130,13 @@ def use_blas(kernel: Kernel) -> Kernel:
             continue
         gemm, target, separate_init = found
         body[pos] = Call("gemm", (gemm,))
-        if separate_init:   # gemm writes every element: drop the zero-fill nest
-            for q in range(pos):
-                acc = [a for a in accesses([body[q]]) if a.kind != "read"]
-                zero = all(getattr(t, "value", 0) == 0 for t in _walk([body[q]]))
-                if (isinstance(body[q], Loop) and len(acc) == 1 and acc[0].name == target
-                        and acc[0].kind == "write" and zero):
-                    body[q] = None
-                    break
+        # gemm writes every element: drop the zero-fill nest
+        fills = [q for q in range(pos) if separate_init and isinstance(body[q], Loop)
+                 and [(a.name, a.kind) for a in accesses([body[q]]) if a.kind != "read"]
+                 == [(target, "write")] and all(t.value == 0 for t in _walk([body[q]])
+                                                 if hasattr(t, "value"))]
+        if fills:
+            body[fills[0]] = None
     if body == list(kernel.body):
         return kernel
     return replace(kernel, body=tuple(s for s in body if s is not None))

@@ -250,13 +250,6 @@ def _eval(expr, env, bufs, dtype):
     raise VerifyError(f"interp: cannot evaluate {type(expr).__name__}: {sp.srepr(expr)[:120]}")
 
 
-def _length(env):
-    for v in env.values():
-        if isinstance(v, np.ndarray) and v.ndim == 1:
-            return v.shape[0]
-    return None
-
-
 def _piecewise(expr, env, bufs, dtype):
     shape = env.get("__shape__")
     if shape is not None:
@@ -265,7 +258,8 @@ def _piecewise(expr, env, bufs, dtype):
                     and v.ndim == len(shape) else v)
                 for k, v in env.items() if k != "__shape__"}
         return _piecewise(expr, flat, bufs, dtype).reshape(shape)
-    n = _length(env)
+    n = next((v.shape[0] for v in env.values() if isinstance(v, np.ndarray) and v.ndim == 1),
+             None)
     if n is None:  # scalar context: plain Python branching
         for e, c in expr.args:
             if bool(_eval(c, env, bufs, dtype)):
