@@ -24,7 +24,8 @@ from ..lower.ir import Buffer, Call, Kernel, Loop, LoopKind, Role
 from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
 from ..lower.schedule import _values, _walk, reductions_of
-from .render import CPrinter, Source, _simd_declarations, has_libmvec, main_head
+from .render import (_GENERATED, _HEADER, _HIDDEN, _LOOP_ARGS, MAIN_FLAGS, CPrinter, Source,
+                     _simd_declarations, has_libmvec, main_head)
 from .scipy_calls import scipy_parts
 
 __all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
@@ -38,6 +39,8 @@ _BLAS_TYPES = {
 }
 
 
+_PROG_HEAD = [_GENERATED, *_HEADER, "#include <stdlib.h>", '#include "algebrac_math.h"',
+              '#include "algebrac_threads.h"']
 # Scratch memory.  Arrays of 4 MiB and more are 2 MiB-aligned and ask for transparent huge
 # pages, as NumPy does for its own data: a fresh 8 MB buffer then costs 4 page faults, not
 # 2048 (four 8 MB buffers first written: 31 ms with malloc, 2.9 ms so, 0.9 ms reused, on
@@ -505,17 +508,26 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         if k.stage is not Stage.READY:
             raise VerifyError(f"render_tensor_module: kernel {k.name} is {k.stage.name}, "
                               "not READY (run algebrac.lower.passes.run first)")
-    printers: list = []
-    bodies = [render_kernel(k, printers) for k in kernels]
     sig, _, _ = gufunc_signature(kernels[0])
     ops = _operands(kernels[0])
     nin = sum(1 for b in ops if b.role is Role.IN)
     nargs = len(ops)
-    loops = []
+    # One C file per dtype, compiled in parallel; the main file registers their loops.
+    files, rows, use_blas = [], set(), False
     for k in kernels:
-        loops += [
-            f"static void _ac_loop_{k.name}(char **args, npy_intp const *dims, "
-            "npy_intp const *steps, void *data)",
+        printers: list = []
+        body = render_kernel(k, printers)
+        used = set(getattr(printers[0], "used_scipy", {}).values())
+        blas = any(isinstance(s, Call) for s in _walk(k.body))
+        rows, use_blas = rows | used, use_blas or blas
+        ch, t = ("s", "float") if printers[0].dtype is DType.FLOAT32 else ("d", "double")
+        files.append((f"prog{len(files)}", "\n".join([
+            *_PROG_HEAD, *scipy_parts(used)[0],
+            *(_simd_declarations(printers) if has_libmvec() else []),
+            _BLAS_TYPES[ch], f"_AC_SHARED _ac_gemm_{ch}_t _ac_{ch}gemm;", _SCRATCH,
+            *([_GEMM.format(s=ch, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)] if blas else []),
+            body,
+            f"{_HIDDEN}void _ac_loop_{k.name}{_LOOP_ARGS}",
             "{",
             f"    char *_ac_a[{nargs}];",
             "    (void)data;",
@@ -530,31 +542,19 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
             "            return;",
             "        }",
             "    }",
-            "}",
-        ]
+            "}", ""]), ()))
     types = ", ".join(", ".join(b.dtype.npy_type for b in _operands(k)) for k in kernels)
     funcs = ", ".join(f"_ac_loop_{k.name}" for k in kernels)
     nk = len(kernels)
-    use_blas = any(any(isinstance(s, Call) for s in _walk(k.body)) for k in kernels)
-    simd = _simd_declarations(printers) if has_libmvec() else []
-    # SciPy's special functions: pointers the loader sets (see cpu/scipy_calls.py).
-    rows = set()
-    for p in printers:
-        rows |= set(getattr(p, "used_scipy", {}).values())
+    # SciPy's special functions and BLAS: pointers the loader sets (see cpu/scipy_calls.py).
     sf_c, imports = scipy_parts(rows)
     if use_blas:
         imports += [f"scipy.linalg.cython_blas {f} _ac_{f} -1" for f in ("dgemm", "sgemm")]
     c = [
-        *main_head(imports), "#include <stdlib.h>", '#include "algebrac_math.h"',
-        *sf_c,
-        *simd,
+        *main_head(imports), *[line for line in sf_c if line.startswith("_AC_SHARED")],
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
-        _SCRATCH,
-        "_AC_EXPORT _ac_gemm_d_t _ac_dgemm = NULL;",
-        "_AC_EXPORT _ac_gemm_s_t _ac_sgemm = NULL;",
-        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)
-          for s, t in (("d", "double"), ("s", "float")) if use_blas),
-        *bodies, *loops,
+        "_AC_SHARED _ac_gemm_d_t _ac_dgemm;", "_AC_SHARED _ac_gemm_s_t _ac_sgemm;",
+        *(f"void _ac_loop_{k.name}{_LOOP_ARGS};" for k in kernels),
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
         f"static char _ac_types[{nk * nargs}] = {{{types}}};",
@@ -567,4 +567,4 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "}",
     ]
     libs = ("mvec", "m") if has_libmvec() else ("m",)
-    return Source("\n".join(c) + "\n", libs)
+    return Source("\n".join(c) + "\n", libs, tuple(files), MAIN_FLAGS)
