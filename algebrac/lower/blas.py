@@ -281,8 +281,6 @@ BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of th
 def _row_gemm(g: Gemm, rows) -> str:
     """Sliced on a block of ``rows``: "ac" (C's rows are A's), "ab" (C sums over them), or ""."""
     first = [getattr(g, t).shape[0] == rows for t in "abc"]
-    if g.sliced or Role.OUT in (g.a.role, g.b.role):
-        return ""
     if first == [True, False, True] and not g.trans_a and g.c.role is Role.TEMP:
         return "ac"
     return "ab" if first == [True, True, False] and g.trans_a and not g.trans_b else ""
