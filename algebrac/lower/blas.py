@@ -170,11 +170,6 @@ def _scaled_copy(stmt):
     return st.target, factor, reads[0], (outer.extent, inner.extent)
 
 
-def _bound_before(body, pos, symbols, sizes) -> bool:
-    return symbols <= set(sizes) | {getattr(s, "symbol", getattr(s, "target", None))
-                                    for s in body[:pos] if isinstance(s, (Let, Assign))}
-
-
 def scale_into_gemm(kernel: Kernel) -> Kernel:
     """Let a gemm write ``c * tmp`` straight into its destination (``alpha`` absorbs ``c``).
 
@@ -201,10 +196,11 @@ def scale_into_gemm(kernel: Kernel) -> Kernel:
         if wpos is None or wpos > pos:
             continue
         names = [a.name for a in accesses([t for t in body if t is not None])]
-        if names.count(tmp.name) != 2 or names.count(out.name) != 1:
-            continue   # something else reads the temporary or touches the output
-        if not _bound_before(body, wpos, factor.free_symbols, kernel.sizes):
-            continue
+        bound = set(kernel.sizes) | {getattr(t, "symbol", getattr(t, "target", None))
+                                     for t in body[:wpos] if isinstance(t, (Let, Assign))}
+        if names.count(tmp.name) != 2 or names.count(out.name) != 1 or not (
+                factor.free_symbols <= bound):   # the factor is known where the gemm runs
+            continue   # and nothing else reads the temporary or touches the output
         g = body[wpos].args[0]
         g = g if tuple(read.indices) == tuple(target.indices) else g.into_transpose(out)
         new = replace(g, c=out, alpha=g.alpha * factor)
