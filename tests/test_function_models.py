@@ -254,6 +254,14 @@ def test_mlp_with_large_temporaries_across_calls_and_threads():
     for arrays in cases:   # 2100 x 300 doubles: 5 MB per temporary
         for j, (g, r) in enumerate(zip(fn(*arrays), mlp_np(*arrays))):
             assert_close(g, r, 1e-12, f"mlp output {j}, {arrays[0].shape[0]} rows")
+    # Blocks of rows (block_rows) read a block of X in place, or copied when its rows
+    # are strided.
+    X, W1, W2, Y = cases[0]
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    for x in (wide[:, ::2], np.asfortranarray(X)):
+        for j, (g, r) in enumerate(zip(fn(x, W1, W2, Y), mlp_np(X, W1, W2, Y))):
+            assert_close(g, r, 1e-12, f"mlp output {j}, X strides {x.strides}")
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda a: fn(*a), cases * 2))
     for arrays, got in zip(cases * 2, results):

@@ -224,23 +224,9 @@ def _warn_once(message: str) -> None:
 
 
 def _load_cached(source: Source, key: str, name: str):
-    artifact = name + _EXT
-    entry = cache.entry_dir(key)
-    if cache.is_valid(entry, key, artifact):
-        return _import(name, entry / artifact), "cache hit"
-    with cache.lock(key):
-        if cache.is_valid(entry, key, artifact):  # another process built it meanwhile
-            return _import(name, entry / artifact), "cache hit (after waiting)"
-        build_dir = cache.new_build_dir(key)
-        try:
-            _compile(source, name, build_dir)
-            entry = cache.publish(build_dir, key, artifact, {"module": name})
-        except CompileError:
-            raise  # keep build_dir: the error's source_path points into it
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
-    return _import(name, entry / artifact), "cache miss, built"
+    entry, how = cache.build_once(key, name + _EXT, lambda d: _compile(source, name, d),
+                                  {"module": name})
+    return _import(name, entry / (name + _EXT)), how
 
 
 def _build_temporary(source: Source, key: str, name: str):

@@ -31,9 +31,10 @@ from pathlib import Path
 from filelock import FileLock
 
 from .. import config
-from ..errors import CacheError
+from ..errors import CacheError, CompileError
 
-__all__ = ["root", "entry_dir", "lock", "is_valid", "publish", "clear", "file_digest"]
+__all__ = ["root", "entry_dir", "lock", "is_valid", "publish", "clear", "file_digest",
+           "build_once"]
 
 
 def root(create: bool = True) -> Path:
@@ -119,6 +120,28 @@ def publish(build_dir: Path, key: str, artifact: str, extra: dict) -> Path:
         shutil.rmtree(final, ignore_errors=True)
     os.rename(build_dir, final)
     return final
+
+
+def build_once(key: str, artifact: str, build, extra: dict) -> tuple[Path, str]:
+    """``(entry, how)``: the valid entry of ``key``, or one ``build(build_dir)`` (which
+    writes ``artifact`` there) makes and :func:`publish` puts in place, under the key's
+    lock so that concurrent processes build it once.  A ``CompileError`` keeps its
+    build directory (the error's ``source_path`` points into it)."""
+    entry = entry_dir(key)
+    if is_valid(entry, key, artifact):
+        return entry, "cache hit"
+    with lock(key):
+        if is_valid(entry, key, artifact):  # another process built it meanwhile
+            return entry, "cache hit (after waiting)"
+        build_dir = new_build_dir(key)
+        try:
+            build(build_dir)
+        except CompileError:
+            raise
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+        return publish(build_dir, key, artifact, extra), "cache miss, built"
 
 
 def _index_path(formula_key: str) -> Path:

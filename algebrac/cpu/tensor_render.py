@@ -24,7 +24,8 @@ from ..lower.ir import Buffer, Call, Kernel, Loop, LoopKind, Role
 from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
 from ..lower.schedule import _values, _walk, reductions_of
-from .render import CPrinter, Source, _simd_declarations, has_libmvec, main_head
+from .render import (_GENERATED, _HEADER, _HIDDEN, _LOOP_ARGS, MAIN_FLAGS, CPrinter, Source,
+                     _simd_declarations, has_libmvec, main_head)
 from .scipy_calls import scipy_parts
 
 __all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
@@ -38,6 +39,8 @@ _BLAS_TYPES = {
 }
 
 
+_PROG_HEAD = [_GENERATED, *_HEADER, "#include <stdlib.h>", '#include "algebrac_math.h"',
+              '#include "algebrac_threads.h"']
 # Scratch memory.  Arrays of 4 MiB and more are 2 MiB-aligned and ask for transparent huge
 # pages, as NumPy does for its own data: a fresh 8 MB buffer then costs 4 page faults, not
 # 2048 (four 8 MB buffers first written: 31 ms with malloc, 2.9 ms so, 0.9 ms reused, on
@@ -91,8 +94,8 @@ static void _ac_give(_ac_block *b)
 # split.  A BLAS whose thread count cannot be held runs as it likes.  A deep product (a
 # gradient Xᵀ G over a batch) splits the contraction, so each thread reads its own rows of
 # the operands; the partial products are added in thread order.
-# _ac_gemm_<s> computes column-major C (m x n, ldc) = alpha op(A) op(B) (BLAS conventions,
-# beta = 0).  OpenBLAS runs a product with a narrow first dimension at about half speed
+# _ac_gemm_<s> computes column-major C (m x n, ldc) = alpha op(A) op(B) + beta C (BLAS
+# conventions).  OpenBLAS runs a product with a narrow first dimension at about half speed
 # (softmax's gradient Xᵀ G, 10 x 100 over 10^5 rows: 22 ms, its transpose 13.5 ms): a
 # narrow, long product (m <= 16, m < n <= k) is computed as Cᵀ into scratch and transposed
 # (m*n moves beside m*n*k multiply-adds).  Sizes are known only there, at call time.
@@ -100,11 +103,11 @@ GEMM_SPLIT = 1 << 20
 GEMM_DEEP = 8
 _GEMM = """\
 static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a,
-                             int lda, {t} *b, int ldb, {t} *c, int ldc)
+                             int lda, {t} *b, int ldb, {t} beta, {t} *c, int ldc)
 {{
-    {t} beta = 0;
+    {t} zero = 0;
     const int nthr = _ac_nthreads();
-    if (nthr < 2 || (double)m * (double)n * (double)k < {split}.0
+    if (nthr < 2 || (double)m * (double)n * (double)k < {split}.0 || omp_in_parallel()
             || !_ac_blas_hold_ptr->hold((void *)_ac_{s}gemm)) {{
         _ac_{s}gemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
         return;
@@ -126,8 +129,9 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
             if (len > 0)
                 _ac_{s}gemm(&ta, &tb, &m, &n, &len, &alpha,
                           a + (ta == 'N' ? (size_t)lo * lda : lo), &lda,
-                          b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, &beta, dst, &ldd);
-            else
+                          b + (tb == 'N' ? lo : (size_t)lo * ldb), &ldb, tid ? &zero : &beta,
+                          dst, &ldd);
+            else if (tid || beta == 0)
                 for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) dst[q*ldd+r] = 0;
             #pragma omp barrier
             #pragma omp for schedule(static)
@@ -149,19 +153,19 @@ static void _ac_gemm_{s}_split(char ta, char tb, int m, int n, int k, {t} alpha,
     if (fpe) feraiseexcept(fpe);
 }}
 static void _ac_gemm_{s}(char ta, char tb, int m, int n, int k, {t} alpha, {t} *a, int lda,
-                       {t} *b, int ldb, {t} *c, int ldc)
+                       {t} *b, int ldb, {t} beta, {t} *c, int ldc)
 {{
     {t} *ct = m > 0 && m <= 16 && m < n && n <= k ? ({t} *)_ac_scratch(sizeof({t}) * m * n) : NULL;
     if (m <= 0 || n <= 0) return;
-    if (k <= 0)
+    if (k <= 0 && beta == 0)
         for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++) c[q * ldc + r] = 0;
     else if (ct) {{
         _ac_gemm_{s}_split(tb == 'N' ? 'T' : 'N', ta == 'N' ? 'T' : 'N', n, m, k, alpha, b, ldb,
-                         a, lda, ct, n);
-        for (npy_intp q = 0; q < n; q++)
-            for (npy_intp r = 0; r < m; r++) c[q * ldc + r] = ct[r * (npy_intp)n + q];
+                         a, lda, ({t})0, ct, n);
+        for (npy_intp q = 0; q < n; q++) for (npy_intp r = 0; r < m; r++)
+            c[q*ldc + r] = beta == 0 ? ct[r*(npy_intp)n + q] : c[q*ldc + r] + ct[r*(npy_intp)n + q];
         free(ct);
-    }} else _ac_gemm_{s}_split(ta, tb, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    }} else if (k > 0) _ac_gemm_{s}_split(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }}"""
 
 
@@ -229,7 +233,7 @@ class TensorPrinter(NestPrinter, CPrinter):
         return super()._stmt_Loop(loop, depth) if not pragma else self.block(
             self._for(loop), loop.body, depth, pragma)
 
-    _outer_simd = False
+    _outer_simd = threads = False   # threads: printing a parallel loop's body
     SHORT = 8   # an inner trip count below this vectorises better across the outer loop
 
     def _short_inner(self, loop: Loop):
@@ -275,8 +279,11 @@ class TensorPrinter(NestPrinter, CPrinter):
         reductions = sorted((reductions_of(loop) or {}).items())
         # The thread count is read once (ac.set_num_threads may change it meanwhile):
         # it sizes the per-thread partials and bounds the team.
-        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;",
-                 f"{p1}const int _ac_nthr = _ac_nthreads();"]
+        # Threads that call the BLAS themselves hold its own threads to one (as _ac_gemm).
+        blas = any(isinstance(s, Call) for s in _walk(loop.body))
+        hold = f" && _ac_blas_hold_ptr->hold((void *)_ac_{'s' if t == 'float' else 'd'}gemm)"
+        lines = [f"{pad}{{", f"{p1}int _ac_fpe = 0, _ac_nt = 1;", f"{p1}const int _ac_nthr = "
+                 f"_ac_nthreads() > 1{hold if blas else ''} ? _ac_nthreads() : 1;"]
         parts = []
         for name, op in reductions:
             k = self.counter
@@ -289,7 +296,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                       f"(size_t)_ac_nthr * (size_t)(({size_c}) > 0 ? ({size_c}) : 1));",
                       f"{p1}if (!_ac_part{k}) {{ _ac_status = -1; }}"]
         lines.append(f"{p1}if (_ac_status == 0) {{")
-        work = self._print_index(self._work(loop))
+        work = self._print_index(self._work(loop).xreplace({loop.index: 0}))   # block 0's
         lines += [f"{p1}#pragma omp parallel if(({work}) > {CUTOFF}) num_threads(_ac_nthr) "
                   "reduction(|:_ac_fpe)",
                   f"{p1}{{",
@@ -323,9 +330,10 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p2}const npy_intp _ac_hi = _ac_lo + _ac_chunk + (_ac_tid < _ac_rem);"]
         i = self._print(loop.index)
         header = f"for (npy_intp {i} = _ac_lo; {i} < _ac_hi; {i}++)"
+        self.threads = True
         lines += self.block(header, loop.body, depth + 2,
                             f"#pragma omp simd{clauses}" if simd else "")
-        self.redirect = saved
+        self.redirect, self.threads = saved, False
         for name, op, buf, size_c, k in parts:
             if buf is None:
                 lines.append(f"{p2}_ac_part{k}[_ac_tid] = _ac_pv{k};")
@@ -337,6 +345,7 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p1}}}",
                   f"{p1}if (_ac_fpe) feraiseexcept(_ac_fpe);"]
         lines += [f"{p1}free(_ac_part{k});" for *_, k in parts]
+        lines += [f"{p1}if (_ac_nthr > 1) _ac_blas_hold_ptr->release();"] if blas else []
         lines.append(f"{pad}}}")
         return lines
 
@@ -374,16 +383,21 @@ class TensorPrinter(NestPrinter, CPrinter):
                   f"{p1}int _ac_ok = 1;"]
         for tag, buf in (("a", g.a), ("b", g.b), ("c", g.c)):
             rows, cols = (self._print_index(d) for d in buf.shape)
+            dense = buf.role is Role.TEMP or buf.name in self.redirect   # a thread's partial
+            s0, s1 = (cols, 1) if dense else (_stride(buf.name, 0), _stride(buf.name, 1))
+            src = self.redirect.get(buf.name, (buf.name,))[0].split("[")[0]
+            if tag in g.sliced:   # a block of rows (of the rows gemm m or k runs over)
+                rows = m if tag == "c" or (tag == "a") != g.trans_a else k
+                src = f"({buf.name} + (npy_intp)({self._print_index(g.row0)})*{s0})"
             ld = f"_ac_ld{tag}"
             lines += [f"{p1}int {ld} = (int)(({cols}) > 0 ? ({cols}) : 1);",
-                      f"{p1}{t} *_ac_{tag} = ({t} *){buf.name};"]
-            if buf.role is Role.TEMP:
+                      f"{p1}{t} *_ac_{tag} = ({t} *){src};"]
+            if dense:
                 continue
             # An operand whose rows are not unit-stride goes through a contiguous copy
-            # (an output is copied back after the call).
-            s0, s1 = _stride(buf.name, 0), _stride(buf.name, 1)
-            fill = [] if tag == "c" else _copy(p1 + "        ", rows, cols, f"_ac_{tag}_copy",
-                                               buf.name, s0, s1, True)
+            # (an output is copied back after the call, and in first when C accumulates).
+            fill = [] if tag == "c" and "b" not in g.sliced else _copy(
+                p1 + "        ", rows, cols, f"_ac_{tag}_copy", src, s0, s1, True)
             lines += [
                 f"{p1}if ({s1} == 1 && {s0} >= ({cols}) && {s0} > 0) {{ {ld} = (int){s0}; }}",
                 f"{p1}else if (({rows}) > 0 && ({cols}) > 0) {{",
@@ -398,15 +412,14 @@ class TensorPrinter(NestPrinter, CPrinter):
         ta, tb = ("'T'" if g.trans_a else "'N'"), ("'T'" if g.trans_b else "'N'")
         # Row-major C = op(A) op(B) is the column-major call Cᵀ = op(B)ᵀ op(A)ᵀ.
         lines.append(f"{p1}if (_ac_ok) {blas}({tb}, {ta}, _ac_N, _ac_M, _ac_K, _ac_alpha, _ac_b, "
-                     "_ac_ldb, _ac_a, _ac_lda, _ac_c, _ac_ldc);")
-        if g.c.role is not Role.TEMP:
-            s0, s1 = _stride(g.c.name, 0), _stride(g.c.name, 1)
-            rows, cols = (self._print_index(d) for d in g.c.shape)
+                     f"_ac_ldb, _ac_a, _ac_lda, {int('b' in g.sliced)}, _ac_c, _ac_ldc);")
+        if not dense:   # C, the last operand above
             lines += [f"{p1}if (_ac_ok && _ac_c_copy) {{",
-                      *_copy(p1 + "    ", rows, cols, "_ac_c_copy", g.c.name, s0, s1, False),
+                      *_copy(p1 + "    ", rows, cols, "_ac_c_copy", src, s0, s1, False),
                       f"{p1}}}"]
         lines += [f"{p1}free(_ac_a_copy); free(_ac_b_copy); free(_ac_c_copy);",
-                  f"{p1}if (!_ac_ok) {{ _ac_status = -1; goto _ac_done; }}",
+                  f"{p1}if (!_ac_ok) __atomic_store_n(&_ac_status, -1, __ATOMIC_RELAXED);"
+                  if self.threads else f"{p1}if (!_ac_ok) {{ _ac_status = -1; goto _ac_done; }}",
                   f"{pad}}}"]
         return lines
 
@@ -495,17 +508,26 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         if k.stage is not Stage.READY:
             raise VerifyError(f"render_tensor_module: kernel {k.name} is {k.stage.name}, "
                               "not READY (run algebrac.lower.passes.run first)")
-    printers: list = []
-    bodies = [render_kernel(k, printers) for k in kernels]
     sig, _, _ = gufunc_signature(kernels[0])
     ops = _operands(kernels[0])
     nin = sum(1 for b in ops if b.role is Role.IN)
     nargs = len(ops)
-    loops = []
+    # One C file per dtype, compiled in parallel; the main file registers their loops.
+    files, rows, use_blas = [], set(), False
     for k in kernels:
-        loops += [
-            f"static void _ac_loop_{k.name}(char **args, npy_intp const *dims, "
-            "npy_intp const *steps, void *data)",
+        printers: list = []
+        body = render_kernel(k, printers)
+        used = set(getattr(printers[0], "used_scipy", {}).values())
+        blas = any(isinstance(s, Call) for s in _walk(k.body))
+        rows, use_blas = rows | used, use_blas or blas
+        ch, t = ("s", "float") if printers[0].dtype is DType.FLOAT32 else ("d", "double")
+        files.append((f"prog{len(files)}", "\n".join([
+            *_PROG_HEAD, *scipy_parts(used)[0],
+            *(_simd_declarations(printers) if has_libmvec() else []),
+            _BLAS_TYPES[ch], f"_AC_SHARED _ac_gemm_{ch}_t _ac_{ch}gemm;", _SCRATCH,
+            *([_GEMM.format(s=ch, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)] if blas else []),
+            body,
+            f"{_HIDDEN}void _ac_loop_{k.name}{_LOOP_ARGS}",
             "{",
             f"    char *_ac_a[{nargs}];",
             "    (void)data;",
@@ -520,31 +542,19 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
             "            return;",
             "        }",
             "    }",
-            "}",
-        ]
+            "}", ""]), ()))
     types = ", ".join(", ".join(b.dtype.npy_type for b in _operands(k)) for k in kernels)
     funcs = ", ".join(f"_ac_loop_{k.name}" for k in kernels)
     nk = len(kernels)
-    use_blas = any(any(isinstance(s, Call) for s in _walk(k.body)) for k in kernels)
-    simd = _simd_declarations(printers) if has_libmvec() else []
-    # SciPy's special functions: pointers the loader sets (see cpu/scipy_calls.py).
-    rows = set()
-    for p in printers:
-        rows |= set(getattr(p, "used_scipy", {}).values())
+    # SciPy's special functions and BLAS: pointers the loader sets (see cpu/scipy_calls.py).
     sf_c, imports = scipy_parts(rows)
     if use_blas:
         imports += [f"scipy.linalg.cython_blas {f} _ac_{f} -1" for f in ("dgemm", "sgemm")]
     c = [
-        *main_head(imports), "#include <stdlib.h>", '#include "algebrac_math.h"',
-        *sf_c,
-        *simd,
+        *main_head(imports), *[line for line in sf_c if line.startswith("_AC_SHARED")],
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
-        _SCRATCH,
-        "_AC_EXPORT _ac_gemm_d_t _ac_dgemm = NULL;",
-        "_AC_EXPORT _ac_gemm_s_t _ac_sgemm = NULL;",
-        *(_GEMM.format(s=s, t=t, split=GEMM_SPLIT, deep=GEMM_DEEP)
-          for s, t in (("d", "double"), ("s", "float")) if use_blas),
-        *bodies, *loops,
+        "_AC_SHARED _ac_gemm_d_t _ac_dgemm;", "_AC_SHARED _ac_gemm_s_t _ac_sgemm;",
+        *(f"void _ac_loop_{k.name}{_LOOP_ARGS};" for k in kernels),
         f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
         f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
         f"static char _ac_types[{nk * nargs}] = {{{types}}};",
@@ -557,4 +567,4 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         "}",
     ]
     libs = ("mvec", "m") if has_libmvec() else ("m",)
-    return Source("\n".join(c) + "\n", libs)
+    return Source("\n".join(c) + "\n", libs, tuple(files), MAIN_FLAGS)

@@ -24,13 +24,12 @@ _ac_out[1] = _ac_x0 + _ac_x1;
 """
 from __future__ import annotations
 
-import sympy as sp
 
 from ..dtypes import DType
 from ..lower import passes
 from ..deep import key_text
 from ..lower.elementwise import as_formula, lower_elementwise, prepare
-from ..lower.ir import Let, Loop
+from ..lower.ir import Loop
 from . import parts
 from .render import CPrinter, Source, main_head
 from .scipy_calls import scipy_parts

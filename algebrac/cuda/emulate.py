@@ -73,23 +73,18 @@ def build_emulator(source: CudaSource) -> Path:
     for part in (text, cxx, version, " ".join(FLAGS), HEADER.read_text(),
                  (INCLUDE / "algebrac_math.h").read_text()):
         h.update(part.encode())
-    key = h.hexdigest()
-    entry = cache.entry_dir(key)
-    if cache.is_valid(entry, key, "emulate.so"):
-        return entry / "emulate.so"
-    with cache.lock(key):
-        if cache.is_valid(entry, key, "emulate.so"):
-            return entry / "emulate.so"
-        build = cache.new_build_dir(key)
-        src = build / "kernel_emulated.cpp"
+
+    def build(folder: Path) -> None:
+        src = folder / "kernel_emulated.cpp"
         src.write_text(text)
         cmd = [cxx, *FLAGS, "-include", str(HEADER), f"-I{INCLUDE}", "-o",
-               str(build / "emulate.so"), str(src)]
+               str(folder / "emulate.so"), str(src)]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise CompileError("the host compiler rejected the CUDA code under emulate.h",
                                source_path=src, command=cmd, output=res.stdout + res.stderr)
-        return cache.publish(build, key, "emulate.so", {"emulator": cxx}) / "emulate.so"
+
+    return cache.build_once(h.hexdigest(), "emulate.so", build, {"emulator": cxx})[0] / "emulate.so"
 
 
 class _Memory:

@@ -175,23 +175,16 @@ def build_cubin(text: str, arch: str, using: str | None = None) -> bytes:
     for part in (text, " ".join(OPTIONS), arch, using, _version(using),
                  (INCLUDE / "algebrac_math.h").read_text()):
         h.update(part.encode())
-    key = h.hexdigest()
-    entry = cache.entry_dir(key)
-    if not cache.is_valid(entry, key, "kernel.cubin"):
-        with cache.lock(key):
-            if not cache.is_valid(entry, key, "kernel.cubin"):
-                build = cache.new_build_dir(key)
-                try:
-                    if using == "nvrtc":
-                        (build / "kernel.cu").write_text(text)
-                        (build / "kernel.cubin").write_bytes(_nvrtc_compile(text, arch, True))
-                    else:
-                        _nvcc_wait(*_nvcc_start(text, "--cubin", arch, build))
-                except BaseException:
-                    shutil.rmtree(build, ignore_errors=True)
-                    raise
-                entry = cache.publish(build, key, "kernel.cubin",
-                                      {"arch": arch, "compiler": _version(using)})
+
+    def build(folder: Path) -> None:
+        if using == "nvrtc":
+            (folder / "kernel.cu").write_text(text)
+            (folder / "kernel.cubin").write_bytes(_nvrtc_compile(text, arch, True))
+        else:
+            _nvcc_wait(*_nvcc_start(text, "--cubin", arch, folder))
+
+    entry, _ = cache.build_once(h.hexdigest(), "kernel.cubin", build,
+                                {"arch": arch, "compiler": _version(using)})
     return (entry / "kernel.cubin").read_bytes()
 
 

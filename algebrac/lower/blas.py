@@ -6,7 +6,8 @@
   the call (``alpha``), so the gemm writes the output directly;
 * ``orient_temporaries`` lays out a gemm-written temporary the way the loops that
   read it walk it: a gemm writes ``C`` or ``Cᵀ`` at the same cost, a loop reading a
-  matrix down its columns does not.
+  matrix down its columns does not;
+* ``block_rows`` runs a chain of gemms and row loops on blocks of rows held in the cache.
 
 >>> import sympy as sp
 >>> from algebrac.dtypes import DType
@@ -27,15 +28,17 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, ReduceOp, Role
-from .schedule import _walk, accesses, rewrite_buffer
+from .ir import Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind, ReduceOp, Role
+from .memory import _touches
+from .schedule import _defined_inside, _rename, _walk, accesses, rewrite_buffer
 
-__all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries"]
+__all__ = ["Gemm", "use_blas", "scale_into_gemm", "orient_temporaries", "block_rows"]
 
 
 @dataclass(frozen=True)
 class Gemm:
-    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked)."""
+    """``c = alpha * op(a) @ op(b)`` on row-major 2-d buffers (``op`` transposes if asked);
+    operands named in ``sliced`` start at row ``row0`` ("ab": C sums the blocks, ``+=``)."""
 
     c: Buffer
     a: Buffer
@@ -46,11 +49,14 @@ class Gemm:
     n: sp.Expr
     k: sp.Expr
     alpha: sp.Expr
+    sliced: str = ""
+    row0: sp.Expr = sp.S.Zero
 
     def __str__(self) -> str:
         ta, tb = ("ᵀ" if self.trans_a else ""), ("ᵀ" if self.trans_b else "")
-        return (f"{self.c.name}[{self.m}, {self.n}] = {self.alpha} * "
-                f"{self.a.name}{ta} @ {self.b.name}{tb} (k={self.k})")
+        rows = f" rows {self.sliced} from {self.row0}" if self.sliced else ""
+        return (f"{self.c.name}[{self.m}, {self.n}] {'+' if 'b' in self.sliced else ''}= "
+                f"{self.alpha} * {self.a.name}{ta} @ {self.b.name}{tb} (k={self.k}{rows})")
 
     def into_transpose(self, c: Buffer) -> "Gemm":
         """The same product written transposed into ``c``: ``Cᵀ = op(B)ᵀ op(A)ᵀ``."""
@@ -77,13 +83,10 @@ def _perfect(stmt):
 
 
 def _match_gemm(stmt, buffers):
-    found = _perfect(stmt) if isinstance(stmt, Loop) else None
-    if not found:
-        return None
-    loops, init, body = found
+    loops, init, body = _perfect(stmt) or ((), None, ())
     if len(loops) != 3 or len(body) != 1 or not isinstance(body[0], Accumulate):
         return None
-    acc = body[0]
+    (acc,) = body
     if acc.op is not ReduceOp.ADD or not isinstance(acc.target, sp.Indexed):
         return None
     if init is not None and (init.target != acc.target or init.value != 0):
@@ -127,14 +130,13 @@ def use_blas(kernel: Kernel) -> Kernel:
             continue
         gemm, target, separate_init = found
         body[pos] = Call("gemm", (gemm,))
-        if separate_init:   # gemm writes every element: drop the zero-fill nest
-            for q in range(pos):
-                acc = [a for a in accesses([body[q]]) if a.kind != "read"]
-                zero = all(getattr(t, "value", 0) == 0 for t in _walk([body[q]]))
-                if (isinstance(body[q], Loop) and len(acc) == 1 and acc[0].name == target
-                        and acc[0].kind == "write" and zero):
-                    body[q] = None
-                    break
+        # gemm writes every element: drop the zero-fill nest
+        fills = [q for q in range(pos) if separate_init and isinstance(body[q], Loop)
+                 and [(a.name, a.kind) for a in accesses([body[q]]) if a.kind != "read"]
+                 == [(target, "write")] and all(t.value == 0 for t in _walk([body[q]])
+                                                 if hasattr(t, "value"))]
+        if fills:
+            body[fills[0]] = None
     if body == list(kernel.body):
         return kernel
     return replace(kernel, body=tuple(s for s in body if s is not None))
@@ -152,13 +154,11 @@ def _gemm_written(body, name):
 
 def _scaled_copy(stmt):
     """``(out, factor, tmp read)`` of a nest ``for p: for q: out[p, q] = factor * tmp[..]``."""
-    if not (isinstance(stmt, Loop) and len(stmt.body) == 1 and isinstance(stmt.body[0], Loop)):
+    loops, init, body = _perfect(stmt) or ((), 0, ())
+    if len(loops) != 2 or init is not None or len(body) != 1 or not isinstance(body[0], Assign):
         return None
-    inner = stmt.body[0]
-    if len(inner.body) != 1 or not isinstance(inner.body[0], Assign):
-        return None
-    st = inner.body[0]
-    p, q = stmt.index, inner.index
+    (st,), (outer, inner) = body, loops
+    p, q = outer.index, inner.index
     if not isinstance(st.target, sp.Indexed) or tuple(st.target.indices) != (p, q):
         return None
     reads = [f for f in sp.Mul.make_args(st.value) if isinstance(f, sp.Indexed)]
@@ -167,17 +167,7 @@ def _scaled_copy(stmt):
         return None
     if set(reads[0].indices) != {p, q} or len(reads[0].indices) != 2:
         return None
-    return st.target, factor, reads[0], (stmt.extent, inner.extent)
-
-
-def _bound_before(body, pos, symbols, sizes) -> bool:
-    bound = set(sizes)
-    for s in body[:pos]:
-        if isinstance(s, Let):
-            bound.add(s.symbol)
-        elif isinstance(s, Assign) and isinstance(s.target, sp.Symbol):
-            bound.add(s.target)
-    return symbols <= bound
+    return st.target, factor, reads[0], (outer.extent, inner.extent)
 
 
 def scale_into_gemm(kernel: Kernel) -> Kernel:
@@ -206,10 +196,11 @@ def scale_into_gemm(kernel: Kernel) -> Kernel:
         if wpos is None or wpos > pos:
             continue
         names = [a.name for a in accesses([t for t in body if t is not None])]
-        if names.count(tmp.name) != 2 or names.count(out.name) != 1:
-            continue   # something else reads the temporary or touches the output
-        if not _bound_before(body, wpos, factor.free_symbols, kernel.sizes):
-            continue
+        bound = set(kernel.sizes) | {getattr(t, "symbol", getattr(t, "target", None))
+                                     for t in body[:wpos] if isinstance(t, (Let, Assign))}
+        if names.count(tmp.name) != 2 or names.count(out.name) != 1 or not (
+                factor.free_symbols <= bound):   # the factor is known where the gemm runs
+            continue   # and nothing else reads the temporary or touches the output
         g = body[wpos].args[0]
         g = g if tuple(read.indices) == tuple(target.indices) else g.into_transpose(out)
         new = replace(g, c=out, alpha=g.alpha * factor)
@@ -225,28 +216,13 @@ def scale_into_gemm(kernel: Kernel) -> Kernel:
 
 # ---- choosing a temporary's layout ----------------------------------------------------------
 
-def _walks(stmts, name, enclosing=()) -> tuple:
+def _walks(stmts, name) -> tuple:
     """(row reads, column reads) of ``name`` by loops: which axis the innermost loop moves."""
-    rows = cols = 0
-    for s in stmts:
-        if isinstance(s, Loop):
-            r, c = _walks(s.body, name, enclosing + (s.index,))
-            rows, cols = rows + r, cols + c
-            continue
-        if isinstance(s, Call) or not enclosing:
-            continue
-        exprs = [s.value]
-        if isinstance(s, (Assign, Accumulate)) and isinstance(s.target, sp.Indexed):
-            exprs += list(s.target.indices)
-        for e in exprs:
-            for ix in sp.sympify(e).atoms(sp.Indexed):
-                if ix.base.name != name:
-                    continue
-                first, last = (sp.sympify(x).free_symbols for x in ix.indices)
-                inner = enclosing[-1]
-                rows += inner in last and inner not in first
-                cols += inner in first and inner not in last
-    return rows, cols
+    moves = [(enc[-1] in sp.sympify(ix[-1]).free_symbols, enc[-1] in sp.sympify(ix[0]).free_symbols)
+             for s in stmts for _, ix, kind, enc in _touches(s, {name})
+             if kind == "read" and enc and ix is not None]
+    return sum(last and not first for last, first in moves), sum(first and not last
+                                                                  for last, first in moves)
 
 
 def _transpose_reads(stmts, old: Buffer, new: Buffer):
@@ -286,3 +262,100 @@ def orient_temporaries(kernel: Kernel) -> Kernel:
         body[wpos] = Call("gemm", (g.into_transpose(new),))
         params[k] = new
     return replace(kernel, params=tuple(params), body=tuple(body))
+
+
+# ---- blocks of rows -------------------------------------------------------------------------
+# The MLP's backward pass is six steps over the batch rows (H = tanh(X W1), R = H W2 - Y,
+# the loss, dZ = (1 - H²)(R W2ᵀ), and the sums Xᵀ dZ and Hᵀ R): run one after another over
+# 4096 rows, each streams megabytes through the cache the next must fetch again.  Run on
+# blocks of rows that fit in the L2 cache (block size chosen at call time from the rows'
+# width), each step reads what the previous one has just written, and threads take whole
+# blocks (one parallel region; each sums its blocks' products into its own partials).
+BLOCK_ELEMENTS = 1 << 17   # elements of the rows a block touches: a share of the L2 cache
+
+
+def _row_gemm(g: Gemm, rows) -> str:
+    """Sliced on a block of ``rows``: "ac" (C's rows are A's), "ab" (C sums over them), or ""."""
+    first = [getattr(g, t).shape[0] == rows for t in "abc"]
+    if first == [True, False, True] and not g.trans_a and g.c.role is Role.TEMP:
+        return "ac"
+    return "ab" if first == [True, True, False] and g.trans_a and not g.trans_b else ""
+
+
+def _row_loop(s: Loop, rows, bufs) -> bool:
+    """Iteration ``i`` touches only row ``i`` of ``rows``-row buffers, sums only into scalars."""
+    if s.extent != rows or any(isinstance(t, Call) for t in _walk(s.body)):
+        return False
+    private = _defined_inside(s.body)
+    for a in accesses(s.body):
+        buf = bufs.get(a.name)
+        if buf is not None and buf.shape and buf.shape[0] == rows:
+            if a.indices[0] != s.index or any(sp.sympify(e).has(s.index) for e in a.indices[1:]):
+                return False
+        elif a.kind != "read" and (buf is not None or a.kind == "write" and a.name not in private):
+            return False
+    return True
+
+
+def _sums(s, sliced) -> set:
+    """What a statement sums over the rows: no other statement of the chain may touch it."""
+    return {s.args[0].c.name} if sliced == "ab" else {
+        x.name for x in accesses([s]) if x.kind == "acc" and not x.indices}
+
+
+def _blocked(run, rows, bufs, b) -> list:
+    """Zero the sums, then one loop over blocks of rows running ``run`` on each."""
+    names = {x.name for x in accesses([s for s, _ in run])}
+    width = sp.Add(*(sp.Mul(*bufs[x].shape[1:]) for x in names
+                     if x in bufs and bufs[x].shape and bufs[x].shape[0] == rows))
+    size = 64 + sp.floor(BLOCK_ELEMENTS / (width + 1))   # rows per block (SymPy drops a Max)
+    row0 = size * b
+    count, body, zero = sp.Min(size, rows - row0), [], []
+    for s, sliced in run:
+        if isinstance(s, Loop):
+            body.append(replace(s, extent=count,
+                                body=tuple(_rename(s.body, s.index, row0 + s.index))))
+            continue
+        g = s.args[0]
+        dims = {"m": count} if sliced == "ac" else {"k": count}
+        body.append(Call("gemm", (replace(g, sliced=sliced, row0=row0, **dims),)))
+        if sliced == "ab":
+            p, q = (sp.Symbol(f"{b.name}_{g.c.name}{x}", integer=True) for x in "pq")
+            zero.append(Loop(p, g.m, (Loop(q, g.n, (Assign(g.c[p, q], sp.S.Zero),)),)))
+    return zero + [Loop(b, sp.floor((rows + size - 1) / size), tuple(body), LoopKind.PARALLEL)]
+
+
+def block_rows(kernel: Kernel) -> Kernel:
+    """Run a chain of gemms and row loops over one dimension on blocks of rows in the cache.
+
+    Only chains with a gemm between temporaries change (a product of inputs alone gains
+    nothing from blocks); any other statement ends a chain."""
+    bufs = {p.name: p for p in kernel.params if isinstance(p, Buffer)}
+    for rows in sorted({p.shape[0] for p in bufs.values() if p.role is Role.TEMP
+                        and len(p.shape) == 2}, key=str):
+        out, run, blocked = [], [], []   # run: (statement, sliced)
+
+        def close():
+            if len(run) > 1 and any(sl and all(getattr(s.args[0], t).role is Role.TEMP
+                                               for t in sl) for s, sl in run):
+                blocked.append(b := sp.Symbol(f"_ac_rb{len(out)}", integer=True))
+                out.extend(_blocked(run, rows, bufs, b))
+            else:
+                out.extend(s for s, _ in run)
+            run.clear()
+
+        for s in kernel.body:
+            sliced = _row_gemm(s.args[0], rows) if isinstance(s, Call) else ""
+            if not sliced and not (isinstance(s, Loop) and _row_loop(s, rows, bufs)):
+                close()
+                out.append(s)
+                continue
+            names = [{x.name for x in accesses([t])} for t, _ in run + [(s, sliced)]]
+            if _sums(s, sliced) & set().union(*names[:-1]) or set().union(
+                    *(_sums(t, sl) for t, sl in run)) & names[-1]:
+                close()
+            run.append((s, sliced))
+        close()
+        if blocked:
+            return replace(kernel, body=tuple(out))
+    return kernel

@@ -89,7 +89,10 @@ class _State:
         saved = env.get("__shape__")
         env["__shape__"] = self.shape(extents)
         for s in stmts:
-            if isinstance(s, Loop):
+            if isinstance(s, Loop) and any(isinstance(t, Call) for t in s.body):
+                for env[s.index] in range(int(sp.sympify(s.extent).xreplace(_sizes(env)))):
+                    self.exec(s.body, env, depth, extents)   # blocks of rows, in order
+            elif isinstance(s, Loop):
                 extent = max(0, int(sp.sympify(s.extent).xreplace(_sizes(env))))
                 shape = [1] * self.maxd
                 shape[depth] = extent
@@ -144,11 +147,14 @@ class _State:
 
     def call(self, s, env):
         (g,) = s.args
-        a, b = self.bufs[g.a.name], self.bufs[g.b.name]
+        r0, size = (int(sp.sympify(e).xreplace(_sizes(env)))
+                    for e in (g.row0, g.k if "b" in g.sliced else g.m))
+        a, b, c = (self.bufs[x.name][r0:r0 + size] if t in g.sliced else self.bufs[x.name]
+                   for t, x in zip("abc", (g.a, g.b, g.c)))
         a = a.T if g.trans_a else a
         b = b.T if g.trans_b else b
         alpha = float(evaluate_scalar(g.alpha, env, self.bufs, None))
-        self.bufs[g.c.name][...] = alpha * (a @ b)
+        c[...] = alpha * (a @ b) + (c if "b" in g.sliced else 0)   # "ab": blocks add up
 
 
 def _index(expr, env):
@@ -244,13 +250,6 @@ def _eval(expr, env, bufs, dtype):
     raise VerifyError(f"interp: cannot evaluate {type(expr).__name__}: {sp.srepr(expr)[:120]}")
 
 
-def _length(env):
-    for v in env.values():
-        if isinstance(v, np.ndarray) and v.ndim == 1:
-            return v.shape[0]
-    return None
-
-
 def _piecewise(expr, env, bufs, dtype):
     shape = env.get("__shape__")
     if shape is not None:
@@ -259,7 +258,8 @@ def _piecewise(expr, env, bufs, dtype):
                     and v.ndim == len(shape) else v)
                 for k, v in env.items() if k != "__shape__"}
         return _piecewise(expr, flat, bufs, dtype).reshape(shape)
-    n = _length(env)
+    n = next((v.shape[0] for v in env.values() if isinstance(v, np.ndarray) and v.ndim == 1),
+             None)
     if n is None:  # scalar context: plain Python branching
         for e, c in expr.args:
             if bool(_eval(c, env, bufs, dtype)):

@@ -28,7 +28,7 @@ from ..errors import VerifyError
 
 __all__ = [
     "Role", "LoopKind", "ReduceOp", "Stage", "Buffer", "Loop", "Assign",
-    "Accumulate", "Let", "Call", "Kernel", "Stmt", "Transformer", "pformat",
+    "Accumulate", "Let", "Call", "Kernel", "Stmt", "pformat",
     "verify", "replace", "compute_dtype",
 ]
 
@@ -150,30 +150,14 @@ def compute_dtype(kernel: Kernel) -> DType:
                 DType.FLOAT64)
 
 
-class Transformer:
-    """Rebuild a tree; override ``visit_<Class>`` for the nodes a pass changes."""
-
-    def visit(self, node):
-        return getattr(self, "visit_" + type(node).__name__, self.generic_visit)(node)
-
-    def generic_visit(self, node):
-        if not hasattr(node, "body"):
-            return node
-        new = tuple(self.visit(s) for s in node.body)
-        return replace(node, body=new) if new != node.body else node
-
-
-def _fmt_shape(shape) -> str:
-    return ", ".join(str(s) for s in shape)
-
-
 def pformat(node, indent: int = 0) -> str:
     """Indented pseudo-code of any IR node (used by ``str``, debug output and tests)."""
     pad = "  " * indent
     if isinstance(node, (Kernel, Loop)):
         if isinstance(node, Kernel):
-            params = ", ".join(f"{p.role.value} {p.name}: {p.dtype.value}[{_fmt_shape(p.shape)}]"
-                               if isinstance(p, Buffer) else str(p) for p in node.params)
+            params = ", ".join(f"{p.role.value} {p.name}: {p.dtype.value}["
+                               f"{', '.join(map(str, p.shape))}]" if isinstance(p, Buffer)
+                               else str(p) for p in node.params)
             head = f"kernel {node.name}({params}):"
         else:
             head = f"for {node.index} in 0..{node.extent} ({node.kind.value}):"
@@ -190,14 +174,14 @@ def pformat(node, indent: int = 0) -> str:
 
 
 def _integer_arithmetic(e) -> bool:
-    """Sums, products and positive powers of integers and integer symbols."""
+    """Sums, products, positive powers and floor quotients of integers and integer symbols."""
     if e.is_Integer or (e.is_Symbol and e.is_integer):
         return True
     if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min)):
         return all(_integer_arithmetic(a) for a in e.args)
     if isinstance(e, sp.Pow):
         return e.exp.is_Integer and e.exp > 0 and _integer_arithmetic(e.base)
-    return False
+    return isinstance(e, sp.floor) and all(map(_integer_arithmetic, sp.fraction(e.args[0])))
 
 
 def verify(kernel: Kernel) -> Kernel:

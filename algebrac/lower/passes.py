@@ -20,7 +20,7 @@ from dataclasses import replace
 from .. import config
 from ..dtypes import DType  # noqa: F401 (doctest)
 from .ir import Kernel, Stage, pformat, verify
-from .blas import orient_temporaries, scale_into_gemm, use_blas
+from .blas import block_rows, orient_temporaries, scale_into_gemm, use_blas
 from .memory import reuse_temporaries, store_shared_calls
 from .schedule import fuse_loops, hoist_invariants, mark_parallel, mark_simd, scalarize
 
@@ -41,15 +41,16 @@ _SCHEDULE = (
     store_shared_calls,  # a costly call two loops make: stored where the second one writes
     hoist_invariants,  # loop-invariant work once, before the loop
     reuse_temporaries,  # temporaries with disjoint lifetimes share storage
+    block_rows,        # a chain of gemms and row loops runs on blocks of rows in the cache
     mark_parallel,     # outermost independent loops: threads (reductions get partials)
     mark_simd,         # innermost safe loops: vector lanes
     finish,            # verify, then hand to the printer
 )
 # Both targets run the same schedule, so the interpreter checks exactly what is compiled.
 # CUDA keeps use_blas: its gemm call names a contraction the renderer tiles in shared
-# memory; SIMD marks mean nothing inside a GPU thread.
+# memory; SIMD marks mean nothing inside a GPU thread, and its blocks are not the L2's.
 PIPELINES = {"cpu": _SCHEDULE, "numpy": _SCHEDULE,
-             "cuda": tuple(p for p in _SCHEDULE if p is not mark_simd)}
+             "cuda": tuple(p for p in _SCHEDULE if p not in (mark_simd, block_rows))}
 
 
 def run(kernel: Kernel, target: str) -> Kernel:

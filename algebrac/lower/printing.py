@@ -295,10 +295,8 @@ class CFamilyPrinter(C99CodePrinter):
             return self._print_Symbol(expr)
         if expr.is_Integer:
             return str(int(expr))
-        if isinstance(expr, sp.Add):
-            return "(" + " + ".join(self._print_index(a) for a in expr.args) + ")"
-        if isinstance(expr, sp.Mul):
-            return "(" + "*".join(self._print_index(a) for a in expr.args) + ")"
+        if isinstance(expr, (sp.Add, sp.Mul)):
+            return f"({(' + ' if expr.is_Add else '*').join(map(self._print_index, expr.args))})"
         if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
             return "(" + "*".join([self._print_index(expr.base)] * int(expr.exp)) + ")"
         if isinstance(expr, (sp.Max, sp.Min)):
@@ -306,6 +304,8 @@ class CFamilyPrinter(C99CodePrinter):
             a, b = self._print_index(expr.args[0]), self._print_index(
                 expr.func(*expr.args[1:]))
             return f"(({a}) {op} ({b}) ? ({a}) : ({b}))"
+        if isinstance(expr, sp.floor):   # of a quotient of nonnegative sizes: C's division
+            return "(({}) / ({}))".format(*map(self._print_index, sp.fraction(expr.args[0])))
         raise VerifyError(f"index expression {expr} is not integer arithmetic")
 
 

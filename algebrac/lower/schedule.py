@@ -104,21 +104,26 @@ def _defined_inside(stmts) -> set:
     return found
 
 
-def _rename(stmts, old, new):
-    """Substitute a loop index in statements."""
-    m = {old: new}
+def map_exprs(stmts, f, call=None) -> list:
+    """``stmts`` with ``f`` applied to every expression (loop extents, values, targets), and
+    every ``Call`` rebuilt by ``call(call)`` if given."""
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            out.append(replace(s, extent=sp.sympify(s.extent).xreplace(m),
-                               body=tuple(_rename(s.body, old, new))))
+            s = replace(s, extent=f(sp.sympify(s.extent)), body=tuple(map_exprs(s.body, f, call)))
         elif isinstance(s, Let):
-            out.append(replace(s, value=s.value.xreplace(m)))
+            s = replace(s, value=f(s.value))
         elif isinstance(s, (Assign, Accumulate)):
-            out.append(replace(s, target=s.target.xreplace(m), value=s.value.xreplace(m)))
-        else:
-            out.append(s)
+            s = replace(s, target=f(s.target), value=f(s.value))
+        elif call is not None:
+            s = call(s)
+        out.append(s)
     return out
+
+
+def _rename(stmts, old, new):
+    """Substitute a loop index in statements."""
+    return map_exprs(stmts, lambda e: sp.sympify(e).xreplace({old: new}))
 
 
 # ---- fusion -----------------------------------------------------------------------------
@@ -133,23 +138,23 @@ def _fusable(l1: Loop, l2: Loop) -> bool:
     if any(isinstance(s, Call) for s in l1.body + l2.body):
         return False
     a = l1.index
-    b2 = _rename(l2.body, l2.index, a)
-    acc1, acc2 = accesses(l1.body), accesses(b2)
+    acc1, acc2 = accesses(l1.body), accesses(_rename(l2.body, l2.index, a))
     w1, w2 = _names(acc1, ("write", "acc")), _names(acc2, ("write", "acc"))
     r1, r2 = _names(acc1, ("read",)), _names(acc2, ("read",))
-    for name in (w1 & (r2 | w2)) | (w2 & r1):
-        positions = set()
-        for x in acc1 + acc2:
-            if x.name != name:
-                continue
-            pos = [k for k, e in enumerate(x.indices) if e == a]
-            other = [e for e in x.indices if e != a and sp.sympify(e).has(a)]
-            if len(pos) != 1 or other:
-                return False
-            positions.add(pos[0])
-        if len(positions) != 1:
+    return all(_owned([x for x in acc1 + acc2 if x.name == name], a)
+               for name in (w1 & (r2 | w2)) | (w2 & r1))
+
+
+def _owned(acc, a) -> bool:
+    """Every access indexes ``a`` at one fixed position and nowhere else: each iteration of
+    the loop over ``a`` owns a slice."""
+    positions = set()
+    for x in acc:
+        pos = [k for k, e in enumerate(x.indices) if e == a]
+        if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
             return False
-    return True
+        positions.add(pos[0])
+    return len(positions) == 1
 
 
 def _independent(stmt, others) -> bool:
@@ -163,22 +168,12 @@ def _independent(stmt, others) -> bool:
 
 def _fuse_list(stmts) -> tuple:
     stmts = list(stmts)
-    changed = True
-    while changed:
-        changed = False
-        for j, s in enumerate(stmts):
-            if not isinstance(s, Loop):
-                continue
-            for i in range(j - 1, -1, -1):
-                t = stmts[i]
-                if isinstance(t, Loop) and _fusable(t, s) and _independent(s, stmts[i + 1:j]):
-                    merged = t.body + tuple(_rename(s.body, s.index, t.index))
-                    stmts[i] = replace(t, body=merged)
-                    del stmts[j]
-                    changed = True
-                    break
-            if changed:
-                break
+    while pair := next(((i, j) for j, s in enumerate(stmts) if isinstance(s, Loop)
+                        for i in range(j - 1, -1, -1) if isinstance(stmts[i], Loop)
+                        and _fusable(stmts[i], s) and _independent(s, stmts[i + 1:j])), None):
+        i, j = pair
+        t, s = stmts[i], stmts.pop(j)
+        stmts[i] = replace(t, body=t.body + tuple(_rename(s.body, s.index, t.index)))
     return tuple(replace(s, body=_fuse_list(s.body)) if isinstance(s, Loop) else s
                  for s in stmts)
 
@@ -202,29 +197,12 @@ def _scalar_for(name: str) -> sp.Symbol:
 def rewrite_buffer(stmts, name: str, access, call=None) -> list:
     """``stmts`` with every access ``name[...]`` (read or target) replaced by ``access(it)``,
     and every ``Call`` rebuilt by ``call(call)`` if given."""
-    def fix(e):
-        return sp.sympify(e).replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access)
-    out = []
-    for s in stmts:
-        if isinstance(s, Loop):
-            s = replace(s, body=tuple(rewrite_buffer(s.body, name, access, call)))
-        elif isinstance(s, Let):
-            s = replace(s, value=fix(s.value))
-        elif isinstance(s, (Assign, Accumulate)):
-            s = replace(s, target=fix(s.target), value=fix(s.value))
-        elif isinstance(s, Call) and call is not None:
-            s = call(s)
-        out.append(s)
-    return out
+    return map_exprs(stmts, lambda e: sp.sympify(e).replace(
+        lambda x: isinstance(x, sp.Indexed) and x.base.name == name, access), call)
 
 
 def _substitute_buffer(stmts, name: str, sym: sp.Symbol):
     return rewrite_buffer(stmts, name, lambda x: sym)
-
-
-def _count(stmts, name) -> int:
-    return sum(1 for a in accesses(stmts) if a.name == name)
 
 
 def _first_is_top_assign(body, name) -> bool:
@@ -240,7 +218,7 @@ def scalarize(kernel: Kernel) -> Kernel:
 
     A 0-d temporary becomes a scalar; a 1-d temporary written and read only as
     ``t[i]`` inside the loop over ``i`` becomes a scalar private to each iteration;
-    a 0-d output accumulated in a loop is accumulated in a scalar and stored once.
+    a 0-d output accumulated in a loop is accumulated in a scalar and stored once, last.
     """
     body = list(kernel.body)
     drop = set()
@@ -248,7 +226,7 @@ def scalarize(kernel: Kernel) -> Kernel:
     for buf in bufs:
         if buf.role is not Role.TEMP and (buf.role is not Role.OUT or buf.shape):
             continue  # inputs and shaped outputs stay in memory (no walk: n buffers, n statements)
-        total = _count(body, buf.name)
+        total = [a.name for a in accesses(body)].count(buf.name)
         if not total:
             continue
         if buf.role is Role.TEMP and not buf.shape:
@@ -257,12 +235,10 @@ def scalarize(kernel: Kernel) -> Kernel:
         elif buf.role is Role.OUT and not buf.shape and any(
                 a.kind == "acc" and a.name == buf.name for a in accesses(body)):
             sym = _scalar_for(buf.name)
-            last = max(k for k, s in enumerate(body) if _count([s], buf.name))
-            body = _substitute_buffer(body, buf.name, sym)
-            body.insert(last + 1, Assign(buf[0], sym))
+            body = _substitute_buffer(body, buf.name, sym) + [Assign(buf[0], sym)]   # at the end
         elif buf.role is Role.TEMP:
             body = _private_in_loop(body, buf, total, frozenset())
-            if not _count(body, buf.name):
+            if buf.name not in {a.name for a in accesses(body)}:
                 drop.add(buf.name)
     params = tuple(p for p in kernel.params if not (isinstance(p, Buffer) and p.name in drop))
     return replace(kernel, params=params, body=_registers(tuple(body), itertools.count()))
@@ -288,22 +264,11 @@ def _registers(stmts, counter) -> tuple:
                 if all(x.kind == "acc" and x.indices == tuple(t.target.indices) for x in same):
                     targets[t.target] = sp.Symbol(f"_ac_r{next(counter)}")
         for target, sym in targets.items():
-            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
+            s = replace(s, body=tuple(map_exprs(s.body, lambda e: e.xreplace({target: sym}))))
             out.append(Assign(sym, target))
         out.append(s)
         out += [Assign(target, sym) for target, sym in targets.items()]
     return tuple(out)
-
-
-def _swap_target(stmts, target, sym):
-    out = []
-    for s in stmts:
-        if isinstance(s, Loop):
-            s = replace(s, body=tuple(_swap_target(s.body, target, sym)))
-        elif isinstance(s, Accumulate) and s.target == target:
-            s = replace(s, target=sym)
-        out.append(s)
-    return out
 
 
 def _private_in_loop(stmts, buf, total, enclosing):
@@ -415,9 +380,12 @@ def reductions_of(loop: Loop) -> dict:
     the body (private), or when every access is an ``Accumulate`` with one operator
     (a reduction: per-thread partials combined after the loop).
     """
-    if any(isinstance(s, Call) for s in _walk(loop.body)):
-        return None
     acc = accesses(loop.body)
+    if any(isinstance(s, Call) for s in _walk(loop.body)):   # blas.block_rows made it parallel
+        return None if loop.kind is not LoopKind.PARALLEL else {
+            **{x.name: x.op for x in acc if x.kind == "acc" and not x.indices},
+            **{s.args[0].c.name: ReduceOp.ADD for s in _walk(loop.body)
+               if isinstance(s, Call) and "b" in s.args[0].sliced}}
     private = _private(acc, loop.body)
     reductions = {}
     a = loop.index
@@ -425,15 +393,7 @@ def reductions_of(loop: Loop) -> dict:
         if name in private:
             continue
         mine = [x for x in acc if x.name == name]
-        positions = set()
-        owned = True
-        for x in mine:
-            pos = [k for k, e in enumerate(x.indices) if e == a]
-            if len(pos) != 1 or any(e != a and sp.sympify(e).has(a) for e in x.indices):
-                owned = False
-                break
-            positions.add(pos[0])
-        if owned and len(positions) == 1:
+        if _owned(mine, a):
             continue
         ops = {x.op for x in mine}
         if all(x.kind == "acc" for x in mine) and len(ops) == 1:
@@ -463,7 +423,7 @@ def _mark(stmts, inside_parallel: bool) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, Loop):
-            if not inside_parallel and reductions_of(s) is not None:
+            if s.kind is LoopKind.PARALLEL or not inside_parallel and reductions_of(s) is not None:
                 s = replace(s, kind=LoopKind.PARALLEL, body=_mark(s.body, True))
             else:
                 s = replace(s, body=_mark(s.body, inside_parallel))

@@ -1,4 +1,4 @@
-"""The loop IR: structural equality, printing, the Transformer and verify."""
+"""The loop IR: structural equality, printing and verify."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ import sympy as sp
 from algebrac.dtypes import DType
 from algebrac.errors import VerifyError
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
-                               ReduceOp, Role, Transformer, pformat, verify)
+                               ReduceOp, Role, pformat, verify)
 
 i, j, n = sp.Symbol("_ac_i", integer=True), sp.Symbol("_ac_j", integer=True), sp.Symbol("_ac_n")
 X = Buffer("_ac_in0", DType.FLOAT64, (n,), Role.IN)
@@ -67,17 +67,3 @@ def test_verify_rejects_index_used_outside_its_loop():
     k = Kernel("k", (X, Y), (Assign(Y[i], X[i]),), sizes=(n,))
     with pytest.raises(VerifyError, match="_ac_i"):
         verify(k)
-
-
-def test_transformer_rebuilds_only_what_changes():
-    class Parallel(Transformer):
-        def visit_Loop(self, loop):
-            from dataclasses import replace
-
-            return replace(loop, kind=LoopKind.PARALLEL)
-
-    before = kernel()
-    after = Parallel().visit(before)
-    assert after.body[0].kind is LoopKind.PARALLEL
-    assert after.body[0].body is before.body[0].body
-    assert Transformer().visit(before) is before

@@ -6,7 +6,8 @@ import sympy as sp
 from algebrac.dtypes import DType
 from algebrac.lower.ir import (Accumulate, Assign, Buffer, Call, Kernel, Let, Loop, LoopKind,
                                ReduceOp, Role, pformat)
-from algebrac.lower.blas import Gemm, orient_temporaries, scale_into_gemm, use_blas
+from algebrac.lower.blas import (BLOCK_ELEMENTS, Gemm, block_rows, orient_temporaries,
+                                 scale_into_gemm, use_blas)
 from algebrac.lower.memory import reuse_temporaries, store_shared_calls
 from algebrac.lower.schedule import (fuse_loops, hoist_invariants, mark_simd, reductions_of,
                                      scalarize)
@@ -204,6 +205,46 @@ def test_orient_temporaries_lays_a_gemm_result_out_the_way_loops_walk_it():
     looped = kernel((A, Gt, C), Loop(i, n, (Loop(j, h, (Assign(C[i, j], A[i, 0]),)),)),
                     Loop(j, h, (Loop(i, n, (Assign(Gt[j, i], C[i, j]),)),)))
     assert orient_temporaries(looped) == looped
+
+
+def test_block_rows_runs_a_gemm_chain_and_its_row_loops_on_blocks_of_rows():
+    # Z = tanh(A B), P = Z Wt as in the MLP: two products chained through temporaries, a
+    # row loop between, a sum over the rows (Aᵀ P), then a statement that ends the chain.
+    Z = Buffer("_ac_tmp4", F, (n, h), Role.TEMP)
+    P = Buffer("_ac_tmp5", F, (n, m), Role.TEMP)
+    S = Buffer("_ac_out5", F, (m, m), Role.OUT)
+    acc = sp.Symbol("_ac_aout9")
+    params = (A, B, Wt, S, s0, Z, P)
+    before = kernel(params, Assign(acc, 0),
+                    Call("gemm", (Gemm(Z, A, B, False, False, n, h, m, 1),)),
+                    Loop(i, n, (Loop(j, h, (Assign(Z[i, j], sp.tanh(Z[i, j])),
+                                            Accumulate(acc, Z[i, j]))),)),
+                    Call("gemm", (Gemm(P, Z, Wt, False, False, n, m, h, 1),)),
+                    Call("gemm", (Gemm(S, A, P, True, False, m, m, n, 2),)),
+                    Assign(s0[0], acc))
+    b = sp.Symbol("_ac_rb1", integer=True)
+    size = 64 + sp.floor(BLOCK_ELEMENTS / (2 * m + h + 1))   # the rows of A, Z and P
+    r0, rows = size * b, sp.Min(size, n - size * b)
+    p, q = (sp.Symbol(f"_ac_rb1__ac_out5{x}", integer=True) for x in "pq")
+    expected = kernel(params, Assign(acc, 0),
+                      Loop(p, m, (Loop(q, m, (Assign(S[p, q], 0),)),)),
+                      Loop(b, sp.floor((n + size - 1) / size), (
+                          Call("gemm", (Gemm(Z, A, B, False, False, rows, h, m, 1, "ac", r0),)),
+                          Loop(i, rows, (Loop(j, h, (Assign(Z[r0 + i, j], sp.tanh(Z[r0 + i, j])),
+                                                     Accumulate(acc, Z[r0 + i, j]))),)),
+                          Call("gemm", (Gemm(P, Z, Wt, False, False, rows, m, h, 1, "ac", r0),)),
+                          Call("gemm", (Gemm(S, A, P, True, False, m, m, rows, 2, "ab", r0),))),
+                           LoopKind.PARALLEL),
+                      Assign(s0[0], acc))
+    check(block_rows(before), expected)
+    # one product of an input and a loop: nothing to keep in the cache between products
+    single = kernel(params, *before.body[:3])
+    assert block_rows(single) == single
+    # a loop reading another row of Z ends the chain, here before the product reading Z
+    shifted = Loop(i, n - 1, (Assign(Z[i, 0], Z[i + 1, 0]),))
+    cut = block_rows(kernel(params, *before.body[1:3], shifted, *before.body[3:5]))
+    assert cut.body[:3] == (*before.body[1:3], shifted)
+    assert cut.body[4].kind is LoopKind.PARALLEL and len(cut.body[4].body) == 2
 
 
 # ---- memory planning -------------------------------------------------------------------------
