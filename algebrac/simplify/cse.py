@@ -65,10 +65,10 @@ def _paired(exprs, rounds: int = 4, widest: int = 32) -> list:
         parts = {n: _parts(n) for n in order if (n.is_Add or n.is_Mul) and n in free}
         seen = Counter((h, f) for ps in parts.values() for h, fs in ps.items() for f in fs)
         pos = {n: k for k, n in enumerate(order)}
-        for ps in parts.values():   # each pair in one order
+        for ps in parts.values():   # each pair in one order, a number first
             for h, fs in ps.items():
                 top = sorted((f for f in fs if seen[h, f] > 1), key=lambda f, h=h: -seen[h, f])
-                ps[h] = sorted(top[:widest], key=pos.get)
+                ps[h] = sorted(top[:widest], key=lambda f: (not f.is_Number, pos[f]))
         count = Counter((h, *p) for ps in parts.values() for h, fs in ps.items()
                         for p in combinations(fs, 2))
         rank = {p: k for k, p in enumerate(sorted((p for p in count if count[p] > 1),
