@@ -24,7 +24,8 @@ from collections import Counter
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-__all__ = ["cut_shared", "depth", "key_text", "postorder", "run_deep", "summary"]
+__all__ = ["cut_shared", "depth", "key_text", "postorder", "run_deep", "share", "summary",
+           "unconditional"]
 
 CUT_NODES = 20_000    # trees above this many nodes ...
 CUT_RATIO = 8         # ... and this many times their distinct nodes are cut at shared nodes
@@ -116,10 +117,8 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
 
     A symbolic LU solve (the 8-link pendulum: 11,164 distinct operations, 3.7e12 as a
     tree) would take days in any tree walk (``has``, ``free_symbols``, ``cse``, printing).
-    Each shared node of more than ``SMALL`` nodes becomes a real symbol ``_ac_u<k>``, so
-    later phases walk small trees that add up to the DAG.  A shared ``b**-n`` is cut at
-    ``b`` (``x/b`` rounds once, ``x*(1/b)`` twice); nodes only inside ``Piecewise``
-    branches are never cut (a temporary is computed for every element).
+    Each shared node of more than ``SMALL`` nodes becomes a real symbol ``_ac_u<k>``
+    (see :func:`share`), so later phases walk small trees that add up to the DAG.
 
     >>> x, y = sp.symbols("x y")
     >>> f = x
@@ -134,34 +133,59 @@ def cut_shared(exprs, prefix: str = "_ac_u"):
     tree = sum(size[e] for e in exprs)
     if tree <= CUT_NODES or tree <= CUT_RATIO * len(order):
         return [], list(exprs)
+    return share(exprs, prefix, lambda node, local: local > SMALL and isinstance(node, sp.Expr),
+                 order=order, real=True)
+
+
+def share(exprs, prefix: str, worth, rebuild=None, order=None, **assumptions):
+    """``(lets, outputs)``: each node of ``exprs`` used more than once (by each parent
+    and output) and computed for every element (:func:`unconditional`), for which
+    ``worth(node, its size with earlier lets as symbols)`` holds, as a symbol defined in
+    ``lets``; each node visited once, rebuilt unevaluated by ``rebuild`` (see
+    :func:`rebuilt`).  A shared ``b**-n`` is shared at ``b`` (``x/b`` rounds once)."""
+    order = postorder(exprs) if order is None else order
     uses = Counter(exprs)
     for node in order:
         uses.update(_children(node))
-    for node in reversed(order):   # b**-n stays whole (printed x/b: one rounding): cut b
+    for node in reversed(order):   # parents first
         if _reciprocal(node) and uses[node] > 1:
             uses[node.base] += uses[node]
-    free = set(exprs)                          # computed for every element (as written)
-    for node in reversed(order):               # parents first
-        if node in free and not isinstance(node, sp.Piecewise):
-            free.update(_children(node))
+    free = unconditional(exprs, order)
     lets, memo, local = [], {}, {}
     with sp.evaluate(False):
         for node in order:
             kids = _children(node)
             new = tuple(memo[a] for a in kids)
-            memo[node] = node.func(*new) if any(n is not a for n, a in zip(new, kids)) else node
+            memo[node] = rebuilt(node, new, rebuild)
             local[node] = 1 + sum(local[a] for a in kids)
-            if (node in free and uses[node] > 1 and local[node] > SMALL
-                    and isinstance(node, sp.Expr) and not node.is_Atom
-                    and not _reciprocal(node)):
-                sym = sp.Symbol(f"{prefix}{len(lets)}", real=True)
+            if (node in free and uses[node] > 1 and not node.is_Atom and not _reciprocal(node)
+                    and worth(node, local[node])):
+                sym = sp.Symbol(f"{prefix}{len(lets)}", **assumptions)
                 lets.append((sym, memo[node]))
                 memo[node], local[node] = sym, 1
     return lets, [memo[e] for e in exprs]
 
 
+def unconditional(exprs, order) -> set:
+    """The nodes of ``exprs`` (``order``: their :func:`postorder`) computed for every
+    element: all but those only in a ``Piecewise``'s branches or later conditions."""
+    free = set(exprs)
+    for node in reversed(order):   # parents first
+        if node in free:
+            free.update((node.args[0].cond,) if isinstance(node, sp.Piecewise)
+                        else _children(node))
+    return free
+
+
+def rebuilt(node, args, build=None):
+    """``node`` if ``args`` are its own, else ``build(node, args)`` (``node.func(*args)``)."""
+    if all(n is a for n, a in zip(args, node.args)):
+        return node
+    return build(node, args) if build else node.func(*args)
+
+
 def _reciprocal(node) -> bool:
-    return node.is_Pow and node.exp.is_Rational and node.exp.is_negative
+    return node.is_Pow and node.exp.is_Rational and node.exp.p < 0
 
 
 def run_deep(exprs, fn):

@@ -42,7 +42,8 @@ from sympy.logic.boolalg import BooleanAtom
 
 from ..dtypes import DType
 from ..lower.ir import Let
-from ..simplify.order import keep_order
+from ..simplify.order import as_written
+from ..simplify.substitute import xreplace
 
 __all__ = ["Group", "Select", "BranchPlan", "plan_branches"]
 
@@ -137,7 +138,7 @@ def plan_branches(body: tuple, dtype: DType) -> BranchPlan | None:
                 dtypes[sym] = dtype
         if names:
             # the branch variable stands for its Piecewise: sums keep their order
-            value = keep_order(value.xreplace(names), {s: p for p, s in names.items()})
+            value = xreplace(value, names, None, as_written)
         stmt = type(stmt)(**{**stmt.__dict__, "value": value})
         if isinstance(stmt, Let):
             current.append(stmt)

@@ -146,11 +146,11 @@ class CFamilyPrinter(C99CodePrinter):
         # overflows for tiny b) nor a/(b*...*b) (the product overflows before the
         # quotient does).  Each step moves toward the result, so none overflows early.
         c, _ = expr.as_coeff_Mul()
-        if c.is_negative:   # a product's precedence (Mul) is below Pow's: parenthesized
-            pos = -expr
+        if c.p < 0 if c.is_Rational else c.is_negative:   # (a rational's sign: no deduction)
+            pos = -expr   # a product's precedence (Mul) is below Pow's: parenthesized
             return "-" + (f"({self._print(pos)})" if pos.is_Mul else
                           self.parenthesize(pos, PREC_POW))
-        den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.is_negative]
+        den = [f for f in expr.args if f.is_Pow and f.exp.is_Rational and f.exp.p < 0]
         if not den and (c.is_Rational or c.is_Float) and expr not in self.math_macros:
             # SymPy's own _print_Mul, less the precedence test that builds -expr (the
             # coefficient is not negative here): a large body has thousands of products.

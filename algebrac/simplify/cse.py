@@ -1,12 +1,10 @@
-"""Joint common-subexpression elimination that respects ``Piecewise`` branches.
+"""Joint common-subexpression elimination over the expression DAG, branch-safe.
 
-``sympy.cse`` finds sharing across every output at once (value and gradient
-share most of their work), but it would also hoist a subexpression that occurs
-only inside a branch, so ``Piecewise((1/x, x > 0), (0, True))`` would compute
-``1/x`` for every element and raise a division warning at ``x = 0``.  A
-temporary is therefore kept only when it is needed unconditionally (outside
-every branch but the first condition); the others are inlined back where they
-were, and the C compiler still shares them within one branch.
+Sharing is found across all outputs at once (a gradient shares its function's work),
+each node visited once and rebuilt unevaluated (``sympy.cse`` canonicalises every node:
+seconds on a sum of 800 terms).  A temporary is only made for what is computed for every
+element, so ``Piecewise((1/x, x > 0), (0, True))`` never computes ``1/x`` (a division
+warning at ``x = 0``); the C compiler still shares work within one branch.
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
@@ -26,45 +24,83 @@ is ``-inf`` at ``x = 1.5e-99, y = -2.5e-320``, where ``x/y`` is ``-6e220``).
 """
 from __future__ import annotations
 
-import sympy as sp
+from collections import Counter
+from itertools import combinations
 
-from .order import keep_order
-from .substitute import functions_as_written as _same, xreplace
+import sympy as sp
+from sympy.logic.boolalg import Boolean
+
+from ..deep import _children, _reciprocal, postorder, rebuilt, share, unconditional
+from .order import as_written
 
 __all__ = ["cse"]
 
 
-class _Div(sp.Function):
-    """``a/b`` held as one opaque node while ``sympy.cse`` runs (it would share ``1/b``)."""
-
-    nargs = 2
-
-
-class _NegPow(sp.Function):
-    """``b**-n`` held opaque while ``sympy.cse`` runs (it would share ``b**n``: 1/(b*b*b))."""
-
-    nargs = 2
+def _rebuilt(exprs, build, order) -> list:
+    """``exprs`` (``order``: their postorder) rebuilt unevaluated, as ``build(node, args)``."""
+    memo: dict = {}
+    with sp.evaluate(False):
+        for node in order:
+            memo[node] = build(node, [memo[a] for a in _children(node)])
+    return [memo[e] for e in exprs]
 
 
-def _negative_power(f) -> bool:
-    return f.is_Pow and f.exp.is_Rational and f.exp.is_negative
+def _parts(node) -> dict:
+    """What a sum or product computed for every element may share: its terms, or its
+    factors over and under the fraction bar (``b`` for ``1/b``; never ``-1``)."""
+    if node.is_Add:   # (a SumAsWritten keeps its order)
+        return {sp.Add: node.args} if type(node) is sp.Add else {}
+    up = [f for f in node.args if f is not sp.S.NegativeOne and not _reciprocal(f)]
+    return {sp.Mul: up, sp.Pow: [f.base for f in node.args if f.is_Pow and f.exp is sp.S.NegativeOne]}
 
 
-def _hide_division(expr):
-    """Every quotient ``a*b**-n`` of ``expr`` as ``_Div(a, b**n)``."""
-    def as_div(m):
-        den = [f for f in m.args if _negative_power(f)]
-        num = [f for f in m.args if not _negative_power(f)]
-        return _Div(sp.Mul(*num), sp.Mul(*[1 / d for d in den]))
+def _paired(exprs, rounds: int = 4, widest: int = 32) -> list:
+    """``exprs`` with each pair of terms or factors that sums or products computed for
+    every element share as one node (``a + b``, ``a*b``, ``1/(a*b)``: a temporary), in
+    ``rounds``, so common parts grow (as in ``sympy.cse``: ``3*x*y*z`` and ``3*x*y*w``
+    share ``3*x*y``); among each node's ``widest`` most shared parts (not quadratic)."""
+    for _ in range(rounds):
+        order = postorder(exprs)
+        free = unconditional(exprs, order)
+        parts = {n: _parts(n) for n in order if (n.is_Add or n.is_Mul) and n in free}
+        seen = Counter((h, f) for ps in parts.values() for h, fs in ps.items() for f in fs)
+        pos = {n: k for k, n in enumerate(order)}
+        for ps in parts.values():   # each pair in one order, a number first
+            for h, fs in ps.items():
+                top = sorted((f for f in fs if seen[h, f] > 1), key=lambda f, h=h: -seen[h, f])
+                ps[h] = sorted(top[:widest], key=lambda f: (not f.is_Number, pos[f]))
+        count = Counter((h, *p) for ps in parts.values() for h, fs in ps.items()
+                        for p in combinations(fs, 2))
+        rank = {p: k for k, p in enumerate(sorted((p for p in count if count[p] > 1),
+                                                  key=lambda p: -count[p]))}
+        chosen = {}
+        for n, ps in parts.items():   # greedily, the most shared pairs first
+            taken, chosen[n] = set(), []
+            for p in sorted((p for h, fs in ps.items() for p0 in combinations(fs, 2)
+                             if (p := (h, *p0)) in rank), key=rank.get):
+                if not taken & {p[:2], (p[0], p[2])}:
+                    taken.update({p[:2], (p[0], p[2])})
+                    chosen[n].append(p)
+        used = Counter(p for ps in chosen.values() for p in ps)
+        chosen = {n: ps for n, p0 in chosen.items()
+                  if len(n.args) > 2 and (ps := [p for p in p0 if used[p] > 1])}
+        if not chosen:
+            break
 
-    expr = expr.replace(lambda n: isinstance(n, sp.Mul) and any(map(_negative_power, n.args)),
-                        as_div)
-    return expr.replace(_negative_power, lambda n: _NegPow(n.base, -n.exp))
+        def group(node, args):
+            if node not in chosen:
+                return rebuilt(node, args)
+            new = dict(zip(node.args, args))
+            gone = {(p[0], f) for p in chosen[node] for f in p[1:]}
+            rest = [a for a in node.args if (node.func, a) not in gone
+                    and not (_reciprocal(a) and (sp.Pow, a.base) in gone)]
+            new.update([(f.base, b.base) for f, b in new.items() if _reciprocal(f)])
+            return node.func(*(new[a] for a in rest), *(
+                sp.Pow(sp.Mul(*(new[f] for f in p)), -1) if h is sp.Pow else h(*(new[f] for f in p))
+                for h, *p in chosen[node]))
 
-
-def _show_division(expr):
-    expr = expr.replace(lambda n: isinstance(n, _NegPow), lambda n: n.args[0] ** -n.args[1])
-    return expr.replace(lambda n: isinstance(n, _Div), lambda n: n.args[0] / n.args[1])
+        exprs = _rebuilt(exprs, group, order)
+    return exprs
 
 
 def cse(exprs, prefix: str = "_ac_t"):
@@ -74,50 +110,5 @@ def cse(exprs, prefix: str = "_ac_t"):
     dependency order; every temporary is evaluated unconditionally, so it is
     safe to compute once per element before the outputs.
     """
-    exprs = [_hide_division(sp.sympify(e)) for e in exprs]
-    lets, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), order="canonical")
-    lets = [(sym, _show_division(v)) for sym, v in lets]
-    reduced = [_show_division(e) for e in reduced]
-    definitions = dict(lets)
-    needed: set = set()
-
-    def mark(expr):
-        stack = [expr]
-        while stack:
-            node = stack.pop()
-            if node in definitions:
-                if node not in needed:
-                    needed.add(node)
-                    stack.append(definitions[node])
-                continue
-            if isinstance(node, sp.Piecewise):
-                # Only the first condition runs for every element.
-                stack.append(node.args[0].cond)
-                continue
-            stack.extend(node.args)
-
-    for e in reduced:
-        mark(e)
-
-    inline: dict = {}
-    kept, seen = [], {}   # seen: one memo for the growing ``inline`` (see xreplace)
-    for sym, value in lets:
-        value = xreplace(value, inline, seen, _same)
-        if sym in needed:
-            kept.append((sym, value))
-        else:
-            inline[sym] = value
-    if inline:
-        reduced = [xreplace(e, inline, seen, _same) for e in reduced]
-    # Renumber so names stay dense and stable whatever was inlined.
-    renames = {sym: sp.Symbol(f"{prefix}{k}") for k, (sym, _) in enumerate(kept)}
-    renames, seen = {s: r for s, r in renames.items() if s != r}, {}
-    kept = [(renames.get(s, s), xreplace(v, renames, seen, _same)) for s, v in kept]
-    reduced = [xreplace(e, renames, seen, _same) for e in reduced]
-    # A temporary changes the print order of the sums it is a term of: keep theirs.
-    memo, full, seen = {}, {}, {}
-    for s, v in kept:   # each temporary's value in the inputs alone
-        full[s] = xreplace(v, full, seen, _same)
-    kept = [(s, keep_order(v, full, memo)) for s, v in kept]
-    reduced = [keep_order(e, full, memo) for e in reduced]
-    return kept, reduced
+    return share(_paired([sp.sympify(e) for e in exprs]), prefix,
+                 lambda node, _: isinstance(node, (sp.Expr, Boolean)), as_written)

@@ -16,7 +16,7 @@ sign and factor variants of a pattern all fire.
 from __future__ import annotations
 
 import sympy as sp
-from sympy.core.function import _coeff_isneg
+from sympy.core.function import _coeff_isneg as _sympy_isneg
 from sympy.core.operations import LatticeOp
 from sympy.simplify.radsimp import fraction
 
@@ -140,6 +140,25 @@ def find_factor(mul: sp.Basic, cls) -> tuple | None:
 
 
 _OPS: dict = {}  # expression -> sympy.count_ops(expression); cleared when large
+_SPLIT: dict = {}  # factor -> its (numerator, denominator) factors, as fraction() splits it
+
+
+def _coeff_isneg(a) -> bool:
+    """SymPy's ``_coeff_isneg``, a rational coefficient's sign read, not deduced."""
+    c = a.args[0] if a.is_Mul else a
+    return c.p < 0 if c.is_Rational else _sympy_isneg(a)
+
+
+def _fraction(m):
+    """SymPy's ``fraction(m)``: it splits each factor on its own, so each split is kept
+    (the products a rule tries share most factors)."""
+    num, den = [], []
+    for f in sp.Mul.make_args(m):
+        if f not in _SPLIT:
+            _SPLIT[f] = tuple(map(sp.Mul.make_args, fraction(f)))
+        num += _SPLIT[f][0]
+        den += _SPLIT[f][1]
+    return sp.Mul(*num), sp.Mul(*den)
 
 
 def _own_ops(a):
@@ -150,7 +169,7 @@ def _own_ops(a):
     if a.is_Mul:
         if _coeff_isneg(a):
             w, a = 1, (a.as_two_terms()[1] if a.args[0] is sp.S.NegativeOne else -a)
-        n, d = fraction(a)
+        n, d = _fraction(a)
         if n.is_Integer:
             return w + 1 + bool(n < 0), (d,)
         if d is not sp.S.One:
@@ -179,6 +198,7 @@ def count_ops(e: sp.Expr) -> int:
     """
     if len(_OPS) > 500_000:
         _OPS.clear()
+        _SPLIT.clear()
     own, stack = {}, [e]
     while stack:
         a = stack[-1]

@@ -175,8 +175,8 @@ def log_of_one_plus_to_log1p(node):
     arg = node.args[0]
     if isinstance(arg, sp.Add):
         c, rest = arg.as_coeff_Add()
-        if c == 1:
-            return log1p(rest)
+        if c == 1:   # log1p(rest) would ask if 1 + rest is 0, as log(1 + rest) did: unevaluated
+            return log1p(rest, evaluate=rest.is_number)
     return None
 
 

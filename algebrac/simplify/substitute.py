@@ -8,11 +8,9 @@ y*sin(y) + sin(y)**2
 """
 from __future__ import annotations
 
-from sympy import Function
+from ..deep import postorder, rebuilt as _rebuilt
 
-from ..deep import postorder
-
-__all__ = ["nodes", "xreplace", "functions_as_written"]
+__all__ = ["nodes", "xreplace"]
 
 
 def nodes(*exprs):
@@ -24,12 +22,6 @@ def nodes(*exprs):
             seen.add(node)
             yield node
             stack.extend(node.args)
-
-
-def _rebuilt(node, args, build):
-    if all(n is a for n, a in zip(args, node.args)):
-        return node
-    return build(node, args) if build else node.func(*args)
 
 
 def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
@@ -52,13 +44,3 @@ def xreplace(expr, rule: dict, memo: dict | None = None, build=None):
             memo[node] = _rebuilt(node, tuple(map(get, node.args)), build)
     return get(expr)
 
-
-def functions_as_written(node, args):
-    """``node`` with ``args``, evaluating sums, products and powers only (a function
-    given back its own arguments would evaluate to itself, at some ms a node)."""
-    if isinstance(node, Function):
-        try:
-            return node.func(*args, evaluate=False)
-        except TypeError:  # a class whose constructor takes no evaluate=
-            pass
-    return node.func(*args)

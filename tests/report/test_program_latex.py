@@ -79,11 +79,11 @@ def folded():
 
 GOLDEN = {
     value_and_gradient: (
-        r"\begin{aligned} t_{0} &= x y \\ t_{1} &= \sin{\left(t_{0} \right)} \\ "
-        r"t_{2} &= e^{- x^{2} - y^{2}} \\ t_{3} &= 2 t_{1} \\ t_{4} &= \cos{\left(t_{0} \right)} "
-        r"\\ f &= t_{1} t_{2} \\ \frac{\partial f}{\partial x} &= t_{2} \left(- t_{3} x + "
-        r"t_{4} y\right) \\ \frac{\partial f}{\partial y} &= t_{2} \left(- t_{3} y + "
-        r"t_{4} x\right) \end{aligned}"),
+        r"\begin{aligned} t_{0} &= e^{- x^{2} - y^{2}} \\ t_{1} &= x y \\ "
+        r"t_{2} &= \sin{\left(t_{1} \right)} \\ t_{3} &= \cos{\left(t_{1} \right)} \\ "
+        r"t_{4} &= - 2 t_{2} \\ f &= t_{0} t_{2} \\ \frac{\partial f}{\partial x} &= t_{0} "
+        r"\left(t_{3} y + t_{4} x\right) \\ \frac{\partial f}{\partial y} &= t_{0} "
+        r"\left(t_{3} x + t_{4} y\right) \end{aligned}"),
     stabilized_single_output: (
         r"\begin{aligned} u_{0} &= x t \\ \ell &= t \operatorname{softplus}\left(x\right) + "
         r"\sin{\left(u_{0} \right)} \cos{\left(u_{0} \right)} + "
