@@ -19,6 +19,7 @@ loop's address), ``gufunc`` (a tensor program), ``evaluate``/
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib
 import re
 
@@ -30,6 +31,7 @@ __all__ = ["Library", "MODULES"]
 # The only modules a library may take pointers from (its imports are data, never code).
 MODULES = ("algebrac._kernels", "scipy.special.cython_special", "scipy.linalg.cython_blas")
 UFUNC_NAME = "algebrac_ufunc"
+_GUFUNC_NAME = b"algebrac_function"  # NumPy keeps the pointer: a constant outlives the gufunc
 _capsule_name = ctypes.pythonapi.PyCapsule_GetName
 _capsule_name.restype, _capsule_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
 _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
@@ -37,6 +39,7 @@ _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
+@functools.lru_cache(maxsize=None)  # a process's modules never move
 def _pointer(module: str, name: str, nargs: int) -> int:
     """The C pointer ``module`` exports as ``name``: a capsule attribute (``nargs`` -1) or
     a ``__pyx_capi__`` function, the variant of ``nargs`` doubles of a fused one."""
@@ -81,7 +84,7 @@ class Library:
         if self._has("_ac_make_ufunc"):
             self.ufunc = self.make_ufunc(UFUNC_NAME)
         if self._has("_ac_make_gufunc"):
-            self.gufunc = self._call_py("_ac_make_gufunc")
+            self.gufunc = self._call_py("_ac_make_gufunc", _GUFUNC_NAME)
         if self._has("_ac_set_loop_f"):
             self.float32_loop = None   # the address set_float32_loop was given
         if self._has("_ac_loop_f"):
@@ -99,6 +102,7 @@ class Library:
         return True
 
     def _call_py(self, symbol: str, *args):
+        """A C function that returns a new Python object, called with the GIL held."""
         fn = getattr(self._py, symbol)
         fn.restype = ctypes.py_object
         return fn(*args)
@@ -110,9 +114,7 @@ class Library:
         key = name.encode()
         if key not in self._named:
             # NumPy keeps the char pointer: the bytes object lives in _named with it.
-            fn = self._py._ac_make_ufunc
-            fn.restype, fn.argtypes = ctypes.py_object, [ctypes.c_char_p]
-            self._named.setdefault(key, (key, fn(key)))
+            self._named.setdefault(key, (key, self._call_py("_ac_make_ufunc", key)))
         return self._named[key][1]
 
     def run(self, k: int, args: int, n: int, steps: int) -> int:

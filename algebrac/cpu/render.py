@@ -553,6 +553,22 @@ def _registration(kernels: list, rows: set) -> list:
             *[f"void _ac_loop_{k.params[0].dtype.char}{_LOOP_ARGS};" for k in kernels]]
 
 
+def ufunc_maker(types: list, nin: int, nout: int, signature: str | None = None) -> list:
+    """C lines after ``_ac_funcs`` (the loops; ``types``: each loop's operand types) that
+    define ``_ac_make_ufunc(name)``, or with a gufunc ``signature`` ``_ac_make_gufunc``."""
+    args = (f"_ac_funcs, _ac_data, _ac_types, {len(types)}, {nin}, {nout}, PyUFunc_None, "
+            'name, "Compiled by algebrac.", 0')
+    make = (f"PyUFunc_FromFuncAndData({args})" if signature is None else
+            f'PyUFunc_FromFuncAndDataAndSignature({args}, "{signature}")')
+    return [f"static void *_ac_data[{len(types)}];",
+            f"static char _ac_types[] = {{{', '.join(t for row in types for t in row)}}};",
+            f"_AC_EXPORT PyObject *_ac_make_{'g' if signature else ''}ufunc(const char *name)",
+            "{",
+            "    if (PyArray_ImportNumPyAPI() < 0 || PyUFunc_ImportUFuncAPI() < 0) return NULL;",
+            f"    return {make};",
+            "}"]
+
+
 def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) -> Source:
     """The library that makes the compiled ufunc: a main file that registers the
     loops, and C files per dtype (:func:`render_kernel_files`).
@@ -573,14 +589,10 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
         files += more
         rows |= used
     c = _registration(kernels, rows)
-    nk = len(kernels)
-    chars = [k.params[0].dtype.char for k in kernels]
-    types = ", ".join(
-        ", ".join([k.params[0].dtype.npy_type] * (nin + nout)) for k in kernels
-    )
+    types = [[k.params[0].dtype.npy_type] * (nin + nout) for k in kernels]
     c += [
-        f"static PyUFuncGenericFunction _ac_funcs[{nk}] = "
-        f"{{{', '.join(f'_ac_loop_{ch}' for ch in chars)}}};",
+        f"static PyUFuncGenericFunction _ac_funcs[] = "
+        f"{{{', '.join(f'_ac_loop_{k.params[0].dtype.char}' for k in kernels)}}};",
         # Python calls the loop itself on flat arrays; it returns the FP flags in NumPy's
         # order (divide, over, under, invalid).
         "_AC_EXPORT int _ac_run(int k, char **args, npy_intp n, npy_intp *steps)",
@@ -592,15 +604,7 @@ def render_ufunc_module(kernels: list, nin: int, nout: int, lazy: bool = False) 
         "}",
     ]
     if nin + nout <= 64:  # NumPy refuses a ufunc of more operands (NPY_MAXARGS)
-        c += [
-            f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
-            f"static char _ac_types[{nk * (nin + nout)}] = {{{types}}};",
-            "_AC_EXPORT PyObject *_ac_make_ufunc(const char *name)",
-            "{",
-            "    if (PyArray_ImportNumPyAPI() < 0 || PyUFunc_ImportUFuncAPI() < 0) return NULL;",
-            f"    return PyUFunc_FromFuncAndData(_ac_funcs, _ac_data, _ac_types, {nk}, {nin}, "
-            f'{nout}, PyUFunc_None, name, "A formula compiled by algebrac.", 0);',
-            "}"]
+        c += ufunc_maker(types, nin, nout)
     if lazy:
         c += [f"typedef void (*_ac_loop_t){_LOOP_ARGS};",
               "extern _ac_loop_t _ac_loop_f_ptr;",

@@ -25,7 +25,7 @@ from ..lower.printing import NestPrinter
 from ..lower.printing import stride_name as _stride
 from ..lower.schedule import _values, _walk, reductions_of
 from .render import (_GENERATED, _HEADER, _HIDDEN, _LOOP_ARGS, MAIN_FLAGS, CPrinter, Source,
-                     _simd_declarations, has_libmvec, main_head)
+                     _libraries, _simd_declarations, has_libmvec, main_head, ufunc_maker)
 from .scipy_calls import scipy_parts
 
 __all__ = ["TensorPrinter", "render_tensor_module", "gufunc_signature", "CUTOFF"]
@@ -496,7 +496,7 @@ def render_kernel(kernel: Kernel, printers: list) -> str:
     return "\n".join(lines)
 
 
-def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Source:
+def render_tensor_module(kernels: list) -> Source:
     """The library whose ``_ac_make_gufunc`` makes the compiled program's gufunc.
 
     ``kernels``: one tensor kernel per loop dtype (float32 first), same signature.
@@ -543,9 +543,8 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
             "        }",
             "    }",
             "}", ""]), ()))
-    types = ", ".join(", ".join(b.dtype.npy_type for b in _operands(k)) for k in kernels)
+    types = [[b.dtype.npy_type for b in _operands(k)] for k in kernels]
     funcs = ", ".join(f"_ac_loop_{k.name}" for k in kernels)
-    nk = len(kernels)
     # SciPy's special functions and BLAS: pointers the loader sets (see cpu/scipy_calls.py).
     sf_c, imports = scipy_parts(rows)
     if use_blas:
@@ -555,16 +554,7 @@ def render_tensor_module(kernels: list, name: str = "algebrac_function") -> Sour
         _BLAS_TYPES["d"], _BLAS_TYPES["s"],
         "_AC_SHARED _ac_gemm_d_t _ac_dgemm;", "_AC_SHARED _ac_gemm_s_t _ac_sgemm;",
         *(f"void _ac_loop_{k.name}{_LOOP_ARGS};" for k in kernels),
-        f"static PyUFuncGenericFunction _ac_funcs[{nk}] = {{{funcs}}};",
-        f"static void *_ac_data[{nk}] = {{{', '.join(['NULL'] * nk)}}};",
-        f"static char _ac_types[{nk * nargs}] = {{{types}}};",
-        "_AC_EXPORT PyObject *_ac_make_gufunc(void)",
-        "{",
-        "    if (PyArray_ImportNumPyAPI() < 0 || PyUFunc_ImportUFuncAPI() < 0) return NULL;",
-        f"    return PyUFunc_FromFuncAndDataAndSignature(_ac_funcs, _ac_data, _ac_types, {nk}, "
-        f'{nin}, {nargs - nin}, PyUFunc_None, "{name}", "A tensor program compiled by '
-        f'algebrac.", 0, "{sig}");',
-        "}",
+        f"static PyUFuncGenericFunction _ac_funcs[] = {{{funcs}}};",
+        *ufunc_maker(types, nin, nargs - nin, sig),
     ]
-    libs = ("mvec", "m") if has_libmvec() else ("m",)
-    return Source("\n".join(c) + "\n", libs, tuple(files), MAIN_FLAGS)
+    return Source("\n".join(c) + "\n", _libraries(), tuple(files), MAIN_FLAGS)
