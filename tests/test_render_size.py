@@ -56,22 +56,30 @@ def test_deep_recurrence_compiles():
         np.testing.assert_allclose(uf(np.array([a]), np.array([b]))[0], ref, rtol=1e-12)
 
 
-def test_long_bodies_split_into_parts_bit_identical(monkeypatch):
-    """A body cut into part functions (values crossing parts through scratch slots, a
-    long sum as a chain of partial sums) gives exactly the unsplit results."""
+def test_long_bodies_ordered_or_split_bit_identical(monkeypatch):
+    """A long body ordered so that few values are live (sums as chains of partial sums,
+    each value computed just before its first reader), and one also cut into part
+    functions (values crossing parts through scratch slots), give exactly the results
+    of the body as written."""
     from algebrac.cpu import parts
 
     terms = [sp.log(1 + (x * k / 9) ** 2) * sp.cos(y / k) - sp.sin(x * y / k) / k
              for k in range(1, 40)]
     exprs = [sp.Add(*terms), sp.Add(*terms).diff(x), sp.exp(-x * y)]
+    monkeypatch.setattr(render, "_opt_flags", lambda kernel: ("-O1",))  # the same for all
+    monkeypatch.setattr(render, "O1_STATEMENTS", 10**6)
     whole = ac.compile(exprs, [x, y])
-    whole_source = whole.source  # built now, before the patch
+    whole_source = whole.source  # rendered now, before the patches
+    monkeypatch.setattr(render, "O1_STATEMENTS", 100)
+    u, v = sp.symbols("u v")  # another formula key, the same C (names are mangled)
+    ordered = ac.compile([e.xreplace({x: u, y: v}) for e in exprs], [u, v])
+    assert "_ac_c0" not in whole_source and "_ac_c0" in ordered.source
     monkeypatch.setattr(parts, "PART_STATEMENTS", 17)
     monkeypatch.setattr(parts, "CHAIN_TERMS", 5)
     monkeypatch.setattr(render, "SPLIT_STATEMENTS", 17)
-    u, v = sp.symbols("u v")  # another formula key, the same C (names are mangled)
-    split = ac.compile([e.xreplace({x: u, y: v}) for e in exprs], [u, v])
-    assert "_ac_part_d0" not in whole_source and "_ac_part_d5" in split.source
+    p, q = sp.symbols("p q")
+    split = ac.compile([e.xreplace({x: p, y: q}) for e in exprs], [p, q])
+    assert "_ac_part_d0" not in ordered.source and "_ac_part_d5" in split.source
     assert "_ac_c0" in split.source and "_ac_w[" in split.source
     a = np.concatenate([np.linspace(-3, 3, 1001), [0.0, -0.0, np.inf, -np.inf, np.nan]])
     b = np.roll(a, 7)
@@ -80,7 +88,7 @@ def test_long_bodies_split_into_parts_bit_identical(monkeypatch):
         for dt in (np.float64, np.float32):
             for args in ((a.astype(dt), b.astype(dt)), (a[::-3].astype(dt), b[::3].astype(dt)),
                          (a[:, None].astype(dt), b[None, :20].astype(dt))):
-                for got, ref in zip(split(*args), whole(*args)):
+                for got, ref in zip([*split(*args), *ordered(*args)], 2 * whole(*args)):
                     np.testing.assert_array_equal(got, ref)  # bit-identical, NaN where NaN
         for got, ref in zip(split(a, b), want):
             np.testing.assert_allclose(got[:1001], ref, rtol=1e-12, atol=1e-12)
