@@ -77,7 +77,7 @@ def test_cpu_result_wraps_a_real_ufunc():
 
 def test_float32_loop_uses_float32_math():
     src = ac.compile(TWO, [x, y]).source
-    f32, f64 = src.split("_ac_block_d(")[0], src.split("_ac_block_d(")[1]
+    f32, f64 = src.split("_ac_vec_d(")[0], src.split("_ac_vec_d(")[1]
     assert "expf(" in f32 and "0.33333334F" in f32 and "3.1415927F" in f32
     assert "expf(" not in f64 and "0.3333333333333333" in f64 and "3.141592653589793" in f64
 

@@ -23,9 +23,11 @@ def test_formula_appears_once_per_dtype():
     assert "atan2" not in src.text and src.main_flags == ("-O1",)  # the main file only registers
     (f32_name, f32, f32_flags), (f64_name, f64, f64_flags) = src.c_files
     assert (f32_name, f64_name) == ("loop_f", "loop_d") and f32_flags == f64_flags == ()
-    # one copy, called by the contiguous and the gathered-view paths
-    assert f32.count("atan2f(_ac_x0") == 1 and f64.count("atan2(_ac_x0") == 1
+    # one vector copy, called by the contiguous and the gathered-view paths (through the
+    # block that checks the flags), and the scalar copy that reruns a flagged block
+    assert f32.count("atan2f(_ac_x0") == 2 and f64.count("atan2(_ac_x0") == 2
     assert f64.count("_ac_block_d(") == 3  # definition + two calls
+    assert f64.count("_ac_vec_d(") == 2 and f64.count("_ac_one_d(") == 2
 
 
 def test_long_bodies_compile_at_O1(monkeypatch):

@@ -261,36 +261,17 @@ def _compile(source: Source, name: str, build_dir: Path) -> None:
         # Every file compiles at once, in parallel with the others.
         objects = [_start(cc, build_dir / f"{name}_{stem}.c", text, [*includes, *flags], jobs)
                    for stem, text, flags in source.c_files]
-        (build_dir / f"{name}.c").write_text(source.text)  # what tracebacks point to
-        try:
-            main = _main_object(cc, source.text, [*includes, *source.main_flags], build_dir, jobs)
-        except CompileError as err:  # the formula's own files' errors say more: first
-            main = err
+        objects.append(_start(cc, build_dir / f"{name}.c", source.text,
+                              [*includes, *source.main_flags], jobs))
         for job in objects:
             _finish(*job)
-        if isinstance(main, CompileError):
-            raise main
-        cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], str(main), "-o", str(so)]
+        cmd = [cc, "-shared", *CFLAGS, *[str(job[1]) for job in objects], "-o", str(so)]
         cmd += [f"-l{lib}" for lib in source.libraries]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CompileError(f"the C compiler failed to link (exit {proc.returncode})",
                                source_path=build_dir / f"{name}.c", command=cmd,
                                output=proc.stdout + proc.stderr)
-
-
-def _main_object(cc, text: str, flags: list, build_dir: Path, jobs) -> Path:
-    """The main file's object, compiled while the other files compile; libraries whose
-    main files are alike (ufuncs of one signature) share it through the cache, as its
-    Python and NumPy headers cost gcc about 0.1 s."""
-    def build(where: Path) -> None:
-        _finish(*_start(cc, where / "main.c", text, flags, jobs))
-    if not config.nocache():
-        key = hashlib.sha256("\0".join([text, *flags, toolchain_id()]).encode()).hexdigest()
-        with contextlib.suppress(CacheError, OSError):
-            return cache.build_once(key, "main.o", build, {})[0] / "main.o"
-    build(build_dir)
-    return build_dir / "main.o"
 
 
 def _start(cc, c_path: Path, text, flags, jobs):

@@ -1,8 +1,7 @@
 """The on-disk compile cache: content-addressed, private, atomic.
 
 Layout: ``<root>/<k[:2]>/<k>/`` holds the generated C files, the built
-library and ``meta.json`` (the key and the SHA-256 of the library), or the
-object of a main file that libraries of one signature share (``main.o``).  The
+library and ``meta.json`` (the key and the SHA-256 of the library).  The
 key hashes the generated source and every build input (see
 :func:`algebrac.cpu.build.toolchain_id`), so a change to the renderer, the
 compiler, the flags or the host CPU gives a new entry; nothing needs a manual

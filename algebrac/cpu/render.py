@@ -28,16 +28,20 @@ its own, built on the first float32 call (:func:`render_float32_module`).
 >>> from algebrac.lower.elementwise import prepare, lower_elementwise
 >>> from algebrac.lower.passes import run
 >>> x = sp.Symbol("x")
->>> k = run(lower_elementwise(prepare([sp.exp(x)], [x]), DType.FLOAT64), "cpu")
+>>> k = run(lower_elementwise(prepare([sp.sqrt(x) + 1], [x]), DType.FLOAT64), "cpu")
 >>> print("\\n".join(render_block(k, CPrinter({"dtype": DType.FLOAT64}))))
 static void __attribute__((noinline)) _ac_block_d(const npy_intp _ac_n, const double *_ac_in0, double *_ac_out0)
 {
     #pragma omp simd
     for (npy_intp _ac_i = 0; _ac_i < _ac_n; _ac_i++) {
         const double _ac_x0 = _ac_in0[_ac_i];
-        _ac_out0[_ac_i] = exp(_ac_x0);
+        _ac_out0[_ac_i] = sqrt(_ac_x0) + 1.0;
     }
 }
+
+A body that calls libmvec (``exp``, ``sin``, ...) runs it as ``_ac_vec_<c>`` on blocks
+of 1024 elements and reruns a block that raised a floating-point flag through a scalar
+copy, for the flags only (:func:`_flag_exact`).
 """
 from __future__ import annotations
 
@@ -177,14 +181,46 @@ def render_block(kernel: Kernel, printer: CPrinter, parts_out: list | None = Non
         pragma = "" if _has_branches(loop) else "#pragma omp simd"
         if len(loop.body) > SPLIT_STATEMENTS:
             return _render_parts(kernel, printer, params, pragma, parts_out)
-        if len(loop.body) > O1_STATEMENTS:
-            (part,) = parts.split(loop.body, printer, None, size=1 << 30, terms=8).parts
-            pad = printer.indent_unit
-            lines += [pad + pragma, f"{pad}{header} {{", *(pad * 2 + x for x in part.lines),
-                      pad + "}"]
+        if len(loop.body) > O1_STATEMENTS:   # one part: the order, not the cut
+            part, pad = parts.split(loop.body, printer, None, size=1 << 30, terms=8).parts[0], "    "
+            lines += [pad + pragma, f"{pad}{header} {{", *(pad * 2 + x for x in part.lines), pad + "}"]
         else:
             lines += printer.block(header, loop.body, 1, pragma)
-    return lines + ["}"]
+    lines.append("}")
+    vector = has_libmvec() and _simd_declarations([printer])
+    return _flag_exact(kernel, printer, lines, params, header) if vector else lines
+
+
+def _flag_exact(kernel: Kernel, printer: CPrinter, vector: list, params: str, header) -> list:
+    """libmvec raises flags NumPy does not (invalid at exp(+-inf), overflow at sin(1e308)):
+    a block of ``_AC_CHECK`` elements whose vector run (``vector``, as ``_ac_vec_<c>``) raised
+    one reruns through a scalar copy, for libm's (NumPy's) flags; values stay the vector's."""
+    loop, c, bufs, pad = _loop(kernel), kernel.params[0].dtype.char, _buffers(kernel), "    "
+    # The copy's branches would mark the vector run's calls conditional (no simd).
+    printer._settings["offset"], used = "", dict(printer.used_functions)
+    opt = "no-tree-vectorize" if len(loop.body) <= O1_STATEMENTS else "O0"  # runs rarely
+    one = [f'static void __attribute__((noinline, optimize("{opt}"))) _ac_one_{c}'
+           f"(const npy_intp _ac_n, {params})", "{",
+           *[x for stmt in kernel.body[:-1] for x in printer.statement(stmt, 1)],
+           *printer.block(header, loop.body, 1), "}"]
+    printer.used_functions = used
+    at = [f"{b.name} + _ac_s" for b in bufs]
+    # An output written over an input (out=x) leaves nothing to run again: keep its flags.
+    alias = " || ".join(f"((const char *){o.name} < (const char *)({n.name} + _ac_n) && (const "
+                        f"char *){n.name} < (const char *)({o.name} + _ac_n))" for o in bufs
+                        for n in bufs if o.role is Role.OUT and n.role is Role.IN) or "0"
+    return [vector[0].replace(f"_ac_block_{c}", f"_ac_vec_{c}"), *vector[1:], *one,
+            f"static void __attribute__((noinline)) _ac_block_{c}(const npy_intp _ac_n, {params})",
+            "{", f"{pad}const int _ac_alias = {alias};",
+            f"{pad}for (npy_intp _ac_s = 0; _ac_s < _ac_n; _ac_s += _AC_CHECK) {{",
+            f"{pad * 2}const npy_intp _ac_m = _ac_n - _ac_s < _AC_CHECK ? _ac_n - _ac_s : _AC_CHECK;",
+            f"{pad * 2}const unsigned _ac_had = _ac_flags_take();",
+            f"{pad * 2}_ac_vec_{c}(_ac_m, {', '.join(at)});",
+            f"{pad * 2}const unsigned _ac_got = _ac_flags_take();",
+            f"{pad * 2}{printer.ctype(printer.dtype)} _ac_junk[_AC_CHECK];  /* flags only */",
+            f"{pad * 2}if (_ac_got && !_ac_alias) _ac_one_{c}(_ac_m, " + ", ".join(
+                a if b.role is Role.IN else "_ac_junk" for a, b in zip(at, bufs)) + ");",
+            f"{pad * 2}_ac_flags_put(_ac_had | (_ac_alias ? _ac_got : 0));", pad + "}", "}"]
 
 
 def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str,
@@ -399,6 +435,15 @@ def render_loop(kernel: Kernel, *, cutoff: int = 32768) -> str:
 # gather/scatter between a strided view and a contiguous block.
 _PRELUDE = r"""#define _AC_BLOCK 256
 #define _AC_PART 64
+#define _AC_CHECK 1024
+/* Take (read, clear) and put back the flags of vector code (_flag_exact, with libmvec:
+   x86-64): invalid, divide, overflow, underflow in MXCSR, written only if need be (slow). */
+#if defined(__SSE__)
+#include <xmmintrin.h>
+static inline unsigned _ac_flags_take(void)
+{ const unsigned c = _mm_getcsr(); if (c & 0x1du) _mm_setcsr(c & ~0x1du); return c & 0x1du; }
+static inline void _ac_flags_put(unsigned f) { if (f) _mm_setcsr(_mm_getcsr() | f); }
+#endif
 static inline void _ac_share(npy_intp n, npy_intp *lo, npy_intp *hi)
 {
     const npy_intp nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -534,13 +579,9 @@ def _standin_loop(kernel: Kernel) -> str:
 
 
 def _opt_flags(kernel: Kernel) -> tuple:
-    """``-O1`` for long loop bodies: both vectorise (``omp simd``), and register
-    pressure, not optimisation, bounds them.  Measured (gcc CPU per file, run time
-    with one thread, -O1 against -O3): the 3-link pendulum (125 statements) 1.3
-    against 1.7 s, 0.63 against 0.67 ms; a 100-term sum with its gradient (568)
-    0.76 against 1.33 s, the same run time; 800 terms (2210) 37 against 52 s.
-    Bodies of up to 100 statements (every elementwise benchmark row) keep -O3.
-    Not -fno-ivopts: once parts recompute cheap values it saves nothing (issue 14)."""
+    """``-O1`` for long loop bodies: both vectorise (``omp simd``), and register pressure,
+    not optimisation, bounds them (benchmarks/README.md, issue 14: gcc -25 to -30%, the
+    same run time).  Bodies of up to 100 statements (every benchmark row) keep -O3."""
     return ("-O1",) if len(_loop(kernel).body) > O1_STATEMENTS else ()
 
 

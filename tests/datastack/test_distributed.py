@@ -24,8 +24,7 @@ def _private_cache(root: str, dask_worker=None) -> str:
 
 
 def _cache_entries(dask_worker=None) -> int:
-    # libraries, not the main-file objects they share
-    return len(list(Path(os.environ["ALGEBRAC_CACHE_DIR"]).rglob("_ac_*.so")))
+    return len(list(Path(os.environ["ALGEBRAC_CACHE_DIR"]).rglob("meta.json")))
 
 
 @pytest.fixture(scope="module")
