@@ -177,10 +177,8 @@ def load(source: Source, fkey: str | None = None):
     key = _key(source)
     module = _load_source(source, key)
     if fkey is not None and not config.nocache():
-        try:
+        with contextlib.suppress(CacheError, OSError):  # an optimisation: the entry is in place
             cache.index_store(fkey, key)
-        except (CacheError, OSError):
-            pass  # the index is an optimisation; the entry itself is in place
     return module
 
 
@@ -188,15 +186,11 @@ def _load_source(source: Source, key: str):
     with _memo_lock:
         module = _memo.get(key)
         key_lock = _key_locks.setdefault(key, threading.Lock())
-    if module is not None:
-        return module
     # Threads asking for the same fresh kernel wait for one build and share it.
     with key_lock:
         with _memo_lock:
-            module = _memo.get(key)
-        if module is not None:
-            return module
-        return _load_uncached(source, key)
+            module = module or _memo.get(key)
+        return module if module is not None else _load_uncached(source, key)
 
 
 def _load_uncached(source: Source, key: str):

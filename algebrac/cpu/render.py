@@ -204,23 +204,26 @@ def _flag_exact(kernel: Kernel, printer: CPrinter, vector: list, params: str, he
            *[x for stmt in kernel.body[:-1] for x in printer.statement(stmt, 1)],
            *printer.block(header, loop.body, 1), "}"]
     printer.used_functions = used
-    at = [f"{b.name} + _ac_s" for b in bufs]
-    # An output written over an input (out=x) leaves nothing to run again: keep its flags.
+    at, ins = [f"{b.name} + _ac_s" for b in bufs], [b.role is Role.IN for b in bufs]
+    # An output written over an input (out=x): the rerun reads a copy of the input block.
     alias = " || ".join(f"((const char *){o.name} < (const char *)({n.name} + _ac_n) && (const "
                         f"char *){n.name} < (const char *)({o.name} + _ac_n))" for o in bufs
                         for n in bufs if o.role is Role.OUT and n.role is Role.IN) or "0"
+    t, keep = printer.ctype(printer.dtype), [f"_ac_keep[{j}]" for j in range(sum(ins))]
+    rerun = [f"_ac_alias ? {keep.pop(0)} : {a}" if i else "_ac_junk" for a, i in zip(at, ins)]
     return [vector[0].replace(f"_ac_block_{c}", f"_ac_vec_{c}"), *vector[1:], *one,
             f"static void __attribute__((noinline)) _ac_block_{c}(const npy_intp _ac_n, {params})",
             "{", f"{pad}const int _ac_alias = {alias};",
             f"{pad}for (npy_intp _ac_s = 0; _ac_s < _ac_n; _ac_s += _AC_CHECK) {{",
             f"{pad * 2}const npy_intp _ac_m = _ac_n - _ac_s < _AC_CHECK ? _ac_n - _ac_s : _AC_CHECK;",
+            f"{pad * 2}{t} _ac_keep[_ac_alias ? {sum(ins)} : 1][_AC_CHECK], _ac_junk[_AC_CHECK];",
+            f"{pad * 2}if (_ac_alias) {{ " + " ".join(
+                f"__builtin_memcpy(_ac_keep[{j}], {a}, _ac_m * sizeof({t}));"
+                for j, a in enumerate(a for a, i in zip(at, ins) if i)) + " }",
             f"{pad * 2}const unsigned _ac_had = _ac_flags_take();",
             f"{pad * 2}_ac_vec_{c}(_ac_m, {', '.join(at)});",
-            f"{pad * 2}const unsigned _ac_got = _ac_flags_take();",
-            f"{pad * 2}{printer.ctype(printer.dtype)} _ac_junk[_AC_CHECK];  /* flags only */",
-            f"{pad * 2}if (_ac_got && !_ac_alias) _ac_one_{c}(_ac_m, " + ", ".join(
-                a if b.role is Role.IN else "_ac_junk" for a, b in zip(at, bufs)) + ");",
-            f"{pad * 2}_ac_flags_put(_ac_had | (_ac_alias ? _ac_got : 0));", pad + "}", "}"]
+            f"{pad * 2}if (_ac_flags_take()) _ac_one_{c}(_ac_m, {', '.join(rerun)});",
+            f"{pad * 2}_ac_flags_put(_ac_had);", pad + "}", "}"]
 
 
 def _render_parts(kernel: Kernel, printer: CPrinter, params: str, pragma: str,
