@@ -196,14 +196,14 @@ def _flag_exact(kernel: Kernel, printer: CPrinter, vector: list, params: str, he
     a block of ``_AC_CHECK`` elements whose vector run (``vector``, as ``_ac_vec_<c>``) raised
     one reruns through a scalar copy, for libm's (NumPy's) flags; values stay the vector's."""
     loop, c, bufs, pad = _loop(kernel), kernel.params[0].dtype.char, _buffers(kernel), "    "
-    # The copy's branches would mark the vector run's calls conditional (no simd).
-    printer._settings["offset"], used = "", dict(printer.used_functions)
+    # A printer of its own: the copy's branches would mark the vector run's calls
+    # conditional (no simd), and block passes leave an offset in the printer they used.
+    scalar = CPrinter({"dtype": printer.dtype})
     opt = "no-tree-vectorize" if len(loop.body) <= O1_STATEMENTS else "O0"  # runs rarely
     one = [f'static void __attribute__((noinline, optimize("{opt}"))) _ac_one_{c}'
            f"(const npy_intp _ac_n, {params})", "{",
-           *[x for stmt in kernel.body[:-1] for x in printer.statement(stmt, 1)],
-           *printer.block(header, loop.body, 1), "}"]
-    printer.used_functions = used
+           *[x for stmt in kernel.body[:-1] for x in scalar.statement(stmt, 1)],
+           *scalar.block(header, loop.body, 1), "}"]
     at, ins = [f"{b.name} + _ac_s" for b in bufs], [b.role is Role.IN for b in bufs]
     # An output written over an input (out=x): the rerun reads a copy of the input block.
     alias = " || ".join(f"((const char *){o.name} < (const char *)({n.name} + _ac_n) && (const "

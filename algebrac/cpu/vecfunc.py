@@ -24,7 +24,6 @@ _ac_out[1] = _ac_x0 + _ac_x1;
 """
 from __future__ import annotations
 
-
 from ..dtypes import DType
 from ..lower import passes
 from ..deep import key_text
